@@ -1,0 +1,302 @@
+"""Run Pulumi programs under mocks and keep everything they register.
+
+Public so that teams importing :mod:`components` can test their own stacks the
+way we test ours::
+
+    from components import testing
+
+    def test_my_stack():
+        rec = testing.run(lambda: build_my_stack(), stack="dev")
+        svc = rec.one("kubernetes:core/v1:Service")
+        assert svc.inputs["spec"]["type"] == "ClusterIP"
+
+Why a runner rather than ``@pulumi.runtime.test`` and ``apply`` chains: checks
+inside ``apply`` are silently skipped when a value is unknown (``preview=True``),
+so a test can pass without asserting anything. :func:`run` uses
+``preview=False``, waits for every registration, and hands back plain data.
+
+Known pitfalls this module takes care of:
+
+- inputs arrive in wire form: camelCase keys, exactly as the provider sees them;
+- numbers arrive as floats (``3.0``); :func:`whole_numbers` turns whole floats
+  back into ints for output files, and ``3 == 3.0`` holds in assertions anyway;
+- secrets arrive wrapped in Pulumi's sentinel; inputs here are unwrapped and the
+  paths that were secret are kept in :attr:`Resource.secret_paths`;
+- prefer the SDK's ``*Args`` classes to dict literals in components: a typo in
+  a dict key passes silently, an unknown keyword to an ``*Args`` class does not;
+- ``pulumi_cloudflare`` emits many ``DeprecationWarning`` on import; filter them
+  in pytest configuration rather than here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import rpc as _rpc
+from pulumi.runtime import settings as _settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+#: Key of the map Pulumi uses on the wire to mark a special value.
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+#: Value under :data:`SIG_KEY` that marks a secret.
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+#: What output files write in place of a secret value.
+REDACTED = "[secret]"
+
+
+def unwrap_secrets(value: Any, path: str = "") -> tuple[Any, set[str]]:
+    """Strip Pulumi's secret wrappers; return the plain value and the dotted paths that were secret.
+
+    The root path is ``""``; list items are ``path[i]``.
+    """
+    if isinstance(value, Mapping):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            plain, inner = unwrap_secrets(value.get("value"), path)
+            return plain, inner | {path}
+        out: dict[str, Any] = {}
+        paths: set[str] = set()
+        for key, item in value.items():
+            out[key], found = unwrap_secrets(item, f"{path}.{key}" if path else str(key))
+            paths |= found
+        return out, paths
+    if isinstance(value, list | tuple):
+        items: list[Any] = []
+        paths = set()
+        for index, item in enumerate(value):
+            plain, found = unwrap_secrets(item, f"{path}[{index}]")
+            items.append(plain)
+            paths |= found
+        return items, paths
+    return value, set()
+
+
+def redact(value: Any, secret_paths: Iterable[str], path: str = "") -> Any:
+    """Replace every leaf under a secret path with :data:`REDACTED`, keeping maps' shapes.
+
+    Keeping the keys (not the values) of a secret map lets a redacted Secret
+    manifest still validate against the Kubernetes schema.
+    """
+    paths = set(secret_paths)
+    if path in paths:
+        return _redact_all(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, paths, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, paths, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _redact_all(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _redact_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_all(v) for v in value]
+    return REDACTED
+
+
+def whole_numbers(value: Any) -> Any:
+    """Turn floats that are whole (the wire form of ints) back into ints, recursively."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
+@dataclass
+class Resource:
+    """One registration, as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    secret_paths: frozenset[str]
+    custom: bool
+    parent: str
+    provider: str
+    protect: bool
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    additional_secret_outputs: tuple[str, ...]
+    outputs: dict[str, Any] | None = None
+    output_secret_paths: frozenset[str] = frozenset()
+
+    def is_secret(self, path: str) -> bool:
+        """True when ``path`` or one of its ancestors was registered as a secret."""
+        return any(path == p or path.startswith((p + ".", p + "[")) for p in self.secret_paths)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """Look up a dotted path (``spec.template.spec``) in the inputs."""
+        node: Any = self.inputs
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+
+@dataclass
+class Recording:
+    """Everything one program run registered, in registration order."""
+
+    resources: list[Resource] = field(default_factory=list)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def by_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Resource:
+        """The single resource of a type (and name); fails loudly when there are none or several."""
+        found = [r for r in self.by_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.by_type(type_)]
+            raise LookupError(
+                f"expected one {type_} named {name!r}, found {len(found)} among {names}"
+            )
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise LookupError(urn)
+
+    def children(self, parent: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    @property
+    def urns(self) -> list[str]:
+        return sorted(r.urn for r in self.resources)
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mocks that return a resource's inputs as its outputs, plus a few computed fields.
+
+    Override :meth:`computed_outputs` or :meth:`call` for provider functions
+    your own components invoke.
+    """
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        state = dict(args.inputs)
+        state.update(self.computed_outputs(args))
+        return f"{args.name}-id", state
+
+    def computed_outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        """Outputs the real provider would compute; none by default."""
+        return {}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        raise NotImplementedError(f"no mock for provider function {args.token}")
+
+
+class RecordingMonitor(_mocks.MockMonitor):
+    """A mock monitor that also keeps what the stock one throws away.
+
+    The stock monitor forgets parents, providers, protect flags, dependencies
+    and ``register_outputs``; tests need all of them (parent chains, "the
+    switch waits for the Deployment", "prod is protected").
+    """
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recording = Recording()
+        self._by_urn: dict[str, Resource] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them: the whole chain of parent types, without the Stack.
+
+        The stock mock keeps only the parent's own type and includes
+        ``pulumi:pulumi:Stack``, so its URNs differ from live ones; snapshot
+        tests need the real form to catch a refactor that would replace resources.
+        """
+        if parent:
+            qualified = parent.split("::", 3)[2]
+            if qualified.split("$")[-1] != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        raw = _rpc.deserialize_properties(request.object)
+        inputs, secret_paths = unwrap_secrets(raw)
+        resource = Resource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            inputs=inputs,
+            secret_paths=frozenset(secret_paths),
+            custom=bool(request.custom),
+            parent=request.parent,
+            provider=request.provider,
+            protect=bool(request.protect),
+            dependencies=tuple(request.dependencies),
+            property_dependencies={
+                key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+            },
+            additional_secret_outputs=tuple(request.additionalSecretOutputs),
+        )
+        if request.type != "pulumi:pulumi:Stack":
+            self.recording.resources.append(resource)
+            self._by_urn[resource.urn] = resource
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        resource = self._by_urn.get(request.urn)
+        if resource is not None:
+            outputs, paths = unwrap_secrets(_rpc.deserialize_properties(request.outputs))
+            resource.outputs = outputs
+            resource.output_secret_paths = frozenset(paths)
+        return super().RegisterResourceOutputs(request)
+
+
+def run(
+    program: Callable[[], Any],
+    *,
+    project: str = "webplatform",
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    secret_keys: Iterable[str] = (),
+    mocks: pulumi.runtime.Mocks | None = None,
+) -> Recording:
+    """Run ``program`` as a fresh Pulumi program under mocks and return what it registered.
+
+    ``config`` is the flat map Pulumi hands a program (``{"webplatform:apps": "<json>"}``);
+    ``secret_keys`` are the keys among them that are secrets. Exceptions raised
+    by the program propagate after the runtime has shut down cleanly.
+    """
+    set_all_config(dict(config or {}), list(secret_keys))
+    monitor = RecordingMonitor(mocks or RecordingMocks())
+    # A fresh root stack per run: set_mocks only creates one when none exists.
+    _settings.ROOT.set(None)
+    _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _settings.SETTINGS.rpc_manager.clear()
+    _settings.SETTINGS.outputs.clear()
+
+    async def body() -> None:
+        program()
+        root = _settings.get_root_resource()
+        outputs = getattr(root, "outputs", {}) or {}
+        for key, value in outputs.items():
+            out = pulumi.Output.from_input(value)
+            plain, _paths = unwrap_secrets(await out.future())
+            if await out.is_secret():
+                monitor.recording.secret_outputs.add(key)
+            monitor.recording.stack_outputs[key] = plain
+
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    _sync_await(run_pulumi_func(body))
+    return monitor.recording

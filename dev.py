@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Set up the project's virtualenv on demand, then run one task in it.
+
+Only the Python standard library is used here, so a fresh machine with
+Python 3.11+ needs nothing else:
+
+    python3 dev.py synth [--stack dev]   # offline synth of a stack
+    python3 dev.py test [pytest args]    # the whole test suite
+    python3 dev.py lint                  # ruff (lint + format check) and mypy
+    python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
+    python3 dev.py lock                  # re-pin requirements.lock from pyproject.toml
+
+The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
+the same interpreter and packages). It is reinstalled only when
+`pyproject.toml` or `requirements.lock` change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".webplatform-installed"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "requirements.lock"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def bootstrap() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs under any python3 to say this
+        sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
+    wanted = _fingerprint()
+    if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
+        return
+    print("dev.py: installing into .venv (first run, or the lock changed) ...", flush=True)
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
+    # `-c` pins every transitive version from the lock; `-e .[dev]` installs the
+    # project itself so `import components` works under `pulumi up` as under pytest.
+    subprocess.run(
+        [*pip, "install", "-c", "requirements.lock", "-e", ".[dev]"], cwd=ROOT, check=True
+    )
+    STAMP.write_text(wanted)
+
+
+def run(*args: str) -> int:
+    return subprocess.run([str(PY), *args], cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    task, rest = argv[0], argv[1:]
+    bootstrap()
+    if task == "synth":
+        if not any(a == "--stack" or a.startswith("--stack=") for a in rest):
+            rest = ["--stack", "dev", *rest]
+        return run("-m", "infra.synth", *rest)
+    if task == "test":
+        return run("-m", "pytest", *rest)
+    if task == "lint":
+        for step in (
+            ("-m", "ruff", "check", "."),
+            ("-m", "ruff", "format", "--check", "."),
+            ("-m", "mypy"),
+        ):
+            code = run(*step)
+            if code:
+                return code
+        return 0
+    if task == "snapshots":
+        os.environ["WEBPLATFORM_UPDATE_SNAPSHOTS"] = "1"
+        return run("-m", "pytest", "tests/infra/test_snapshots.py", *rest)
+    if task == "lock":
+        subprocess.run([str(PY), "-m", "pip", "install", "-q", "pip-tools"], check=True)
+        return run(
+            "-m", "piptools", "compile", "-q", "--strip-extras", "--extra", "dev",
+            "--no-emit-index-url", "--no-emit-find-links",
+            "-o", "requirements.lock", "pyproject.toml",
+        )  # fmt: skip
+    print(f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, lock")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

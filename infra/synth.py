@@ -1,0 +1,258 @@
+"""Offline synth: run the program for a stack under mocks and write what it would create.
+
+    python -m infra.synth --stack dev [--config-file FILE] [--out DIR] [--diff OLD_DIR]
+
+Writes ``kubernetes.yaml`` (every Kubernetes object as the provider would send
+it) and ``resources.json`` (every resource with its inputs, secrets redacted)
+to ``DIR`` (default ``build/synth/<stack>``), prints one count line per resource
+type, and exits 0. Invalid configuration: the error on stderr, exit 2, nothing
+written. ``--diff`` prints what changed against an older synth, property by
+property. No cloud, no credentials, no passphrase: values marked ``secure:``
+in the stack file are replaced by a placeholder, and so are secrets an app
+references that the stack file does not hold yet (``pulumi up`` refuses those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components import testing
+from infra.config import NAMESPACE, StackConfigError, referenced_secret_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+#: What synth passes to the program in place of a secret it cannot (and need not) decrypt.
+PLACEHOLDER = "synth-placeholder-secret"
+EXIT_INVALID = 2
+
+
+class SynthInputError(Exception):
+    """A stack file that cannot be read at all (missing, not YAML, no `config:` map)."""
+
+
+@dataclass
+class Synth:
+    stack: str
+    project: str
+    recording: testing.Recording
+    placeholders: list[str]
+
+    def resources(self) -> dict[str, Any]:
+        """The ``resources.json`` document."""
+        rows = [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "inputs": _clean(r.inputs, r.secret_paths),
+                "protect": r.protect,
+            }
+            for r in sorted(self.recording.resources, key=lambda r: r.urn)
+        ]
+        outputs = {
+            k: testing.REDACTED if k in self.recording.secret_outputs else testing.whole_numbers(v)
+            for k, v in sorted(self.recording.stack_outputs.items())
+        }
+        return {"project": self.project, "stack": self.stack, "resources": rows, "outputs": outputs}
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object, in URN order, secrets redacted."""
+        objects = []
+        for r in sorted(self.recording.resources, key=lambda r: r.urn):
+            if r.custom and r.type.startswith("kubernetes:") and "apiVersion" in r.inputs:
+                body = _clean(r.inputs, r.secret_paths)
+                head = {k: body.pop(k) for k in ("apiVersion", "kind", "metadata") if k in body}
+                objects.append({**head, **dict(sorted(body.items()))})
+        return objects
+
+
+def _clean(value: dict[str, Any], secret_paths: frozenset[str]) -> Any:
+    return _sorted(testing.whole_numbers(testing.redact(value, secret_paths)))
+
+
+def _sorted(value: Any) -> Any:
+    """Maps sorted by key at every level: the wire does not keep order, files must be stable."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _contains_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return ("secure" in value and len(value) == 1) or any(map(_contains_secure, value.values()))
+    if isinstance(value, list):
+        return any(map(_contains_secure, value))
+    return False
+
+
+def _strip_secure(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "secure" in value and len(value) == 1:
+            return PLACEHOLDER
+        return {k: _strip_secure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_secure(v) for v in value]
+    return value
+
+
+def read_stack_file(path: Path, project: str) -> tuple[dict[str, str], set[str]]:
+    """The flat config map Pulumi would hand the program, and which keys are secret.
+
+    Keys without a namespace belong to the project (``replicas`` is
+    ``webplatform:replicas``); objects are passed as JSON text, like the engine does.
+    """
+    if not path.is_file():
+        raise SynthInputError(f"{path.name}: no such stack file ({path})")
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SynthInputError(f"{path.name}: not valid YAML: {exc}") from None
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise SynthInputError(f"{path.name}: 'config' must be a map of keys to values")
+    flat: dict[str, str] = {}
+    secret: set[str] = set()
+    for key, value in config.items():
+        full = str(key) if ":" in str(key) else f"{project}:{key}"
+        if _contains_secure(value):
+            secret.add(full)
+            value = _strip_secure(value)
+        flat[full] = value if isinstance(value, str) else json.dumps(value)
+    return flat, secret
+
+
+def project_name() -> str:
+    document = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return str(document["name"])
+
+
+def synthesize(stack: str, config_file: Path | None = None) -> Synth:
+    """Run the program for ``stack``; raises :class:`StackConfigError` on invalid config."""
+    from infra.stack import main as program
+
+    project = project_name()
+    flat, secret = read_stack_file(config_file or ROOT / f"Pulumi.{stack}.yaml", project)
+    missing = sorted({f"{NAMESPACE}:{k}" for k in referenced_secret_keys(flat)} - set(flat))
+    for key in missing:
+        flat[key] = PLACEHOLDER
+        secret.add(key)
+    recording = testing.run(program, project=project, stack=stack, config=flat, secret_keys=secret)
+    return Synth(stack=stack, project=project, recording=recording, placeholders=missing)
+
+
+def write(synth: Synth, out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    manifests, resources = out / "kubernetes.yaml", out / "resources.json"
+    manifests.write_text(
+        yaml.safe_dump_all(synth.kubernetes_objects(), sort_keys=False, default_flow_style=False)
+    )
+    resources.write_text(json.dumps(synth.resources(), indent=2, sort_keys=False) + "\n")
+    return manifests, resources
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(value, list) and value:
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        return flat
+    return {prefix: value}
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Added (+), removed (-) and changed (~) resources, with each changed property."""
+    before = {r["urn"]: r for r in old.get("resources", [])}
+    after = {r["urn"]: r for r in new.get("resources", [])}
+    lines = [f"+ {urn}" for urn in sorted(after.keys() - before.keys())]
+    lines += [f"- {urn}" for urn in sorted(before.keys() - after.keys())]
+    for urn in sorted(before.keys() & after.keys()):
+        changes = _property_changes(
+            {"inputs": before[urn]["inputs"], "protect": before[urn]["protect"]},
+            {"inputs": after[urn]["inputs"], "protect": after[urn]["protect"]},
+        )
+        if changes:
+            lines.append(f"~ {urn}")
+            lines += [f"    {change}" for change in changes]
+    output_changes = _property_changes(old.get("outputs", {}), new.get("outputs", {}))
+    if output_changes:
+        lines.append("~ outputs")
+        lines += [f"    {change}" for change in output_changes]
+    return lines
+
+
+def _property_changes(old: Any, new: Any) -> list[str]:
+    a, b = _flatten(old), _flatten(new)
+    out = []
+    for path in sorted(a.keys() | b.keys()):
+        if path not in a:
+            out.append(f"{path}: (none) -> {json.dumps(b[path])}")
+        elif path not in b:
+            out.append(f"{path}: {json.dumps(a[path])} -> (none)")
+        elif a[path] != b[path]:
+            out.append(f"{path}: {json.dumps(a[path])} -> {json.dumps(b[path])}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.synth", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.STACK.yaml")
+    parser.add_argument("--config-file", type=Path, help="read this stack file instead")
+    parser.add_argument("--out", type=Path, help="output directory (default build/synth/STACK)")
+    parser.add_argument(
+        "--diff", type=Path, metavar="OLD_DIR", help="print changes against an older synth"
+    )
+    args = parser.parse_args(argv)
+
+    old = None
+    if args.diff is not None:
+        old_file = args.diff / "resources.json"
+        if not old_file.is_file():
+            print(f"synth: --diff {args.diff}: no resources.json there", file=sys.stderr)
+            return EXIT_INVALID
+        old = json.loads(old_file.read_text())
+    try:
+        synth = synthesize(args.stack, args.config_file)
+    except (StackConfigError, SynthInputError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+
+    manifests, resources = write(synth, args.out or ROOT / "build" / "synth" / args.stack)
+    counts = Counter(r.type for r in synth.recording.resources)
+    for type_, count in sorted(counts.items()):
+        print(f"{count:5d}  {type_}")
+    for key in synth.placeholders:
+        print(
+            f"note: secret {key} is not set in the stack file; synth used a placeholder "
+            f"(pulumi up will ask for it)",
+            file=sys.stderr,
+        )
+    print(f"{sum(counts.values()):5d}  resources; manifests: {manifests}; resources: {resources}")
+    if old is not None:
+        changes = diff(old, synth.resources())
+        print(
+            f"diff against {args.diff}: {len(changes) and sum(1 for c in changes if not c.startswith(' '))} change(s)"
+        )
+        for line in changes:
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

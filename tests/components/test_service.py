@@ -1,0 +1,33 @@
+import pytest
+
+from components import Service, ServiceArgs, testing
+
+SVC = "kubernetes:core/v1:Service"
+SELECTOR = {"app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web"}
+
+
+def test_cluster_ip_service_targets_the_named_http_port():
+    rec = testing.run(
+        lambda: Service("web-service", ServiceArgs(app="web", namespace="ns", selector=SELECTOR))
+    )
+    spec = rec.one(SVC).inputs["spec"]
+    assert spec["type"] == "ClusterIP"
+    assert spec["selector"] == SELECTOR
+    assert spec["ports"] == [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    assert rec.one(SVC).inputs["metadata"]["name"] == "web"
+
+
+def test_metrics_port_is_exposed_when_asked():
+    rec = testing.run(
+        lambda: Service(
+            "s",
+            ServiceArgs(app="web", namespace="ns", selector=SELECTOR, port=8000, metrics_port=9090),
+        )
+    )
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in rec.one(SVC).inputs["spec"]["ports"]}
+    assert ports == {"http": (8000, "http"), "metrics": (9090, "metrics")}
+
+
+def test_empty_selector_is_rejected():
+    with pytest.raises(ValueError, match="empty selector matches no pods"):
+        ServiceArgs(app="web", namespace="ns", selector={})

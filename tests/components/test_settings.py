@@ -1,0 +1,77 @@
+import hashlib
+import json
+
+import pulumi
+import pytest
+
+from components import AppSettings, AppSettingsArgs, testing
+
+CM, SECRET = "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"
+
+
+def build(plain=None, secret=None):
+    return testing.run(
+        lambda: AppSettings(
+            "web-settings",
+            AppSettingsArgs(app="web", namespace="ns", plain=plain or {}, secret=secret or {}),
+        )
+    )
+
+
+def test_plain_settings_go_to_the_config_map_and_secrets_to_the_secret():
+    rec = build({"LOG_LEVEL": "info"}, {"DB_URL": pulumi.Output.secret("postgres://u:p@db/app")})
+    assert rec.one(CM).inputs["data"] == {"LOG_LEVEL": "info"}
+    secret = rec.one(SECRET)
+    assert secret.inputs["stringData"] == {"DB_URL": "postgres://u:p@db/app"}
+    assert "DB_URL" not in json.dumps(rec.one(CM).inputs)
+    assert secret.inputs["metadata"]["name"] == "web-secrets"
+    assert rec.one(CM).inputs["metadata"]["name"] == "web-config"
+
+
+def test_secret_data_is_a_pulumi_secret_even_when_given_as_a_plain_string():
+    # The caller forgot Output.secret: the component still registers it as a secret.
+    secret = build(secret={"TOKEN": "plain-but-sensitive"}).one(SECRET)
+    assert secret.is_secret("stringData")
+    assert secret.is_secret("stringData.TOKEN")
+    assert {"data", "stringData"} <= set(secret.additional_secret_outputs)
+
+
+def test_no_secret_object_when_there_are_no_secret_settings():
+    rec = build({"A": "1"})
+    assert rec.by_type(SECRET) == []
+    outputs = rec.one("webplatform:settings:AppSettings").outputs
+    assert outputs["config_map_name"] == "web-config"
+    assert outputs.get("secret_name") is None
+
+
+def test_checksum_covers_plain_settings_only():
+    def checksum(plain, secret):
+        holder = {}
+
+        def program():
+            holder["c"] = AppSettings(
+                "s", AppSettingsArgs(app="web", namespace="ns", plain=plain, secret=secret)
+            ).checksum
+
+        testing.run(program)
+        return holder["c"]
+
+    assert checksum({"A": "1"}, {"S": "x"}) == checksum({"A": "1"}, {"S": "y"})
+    assert checksum({"A": "1"}, {}) != checksum({"A": "2"}, {})
+    expected = hashlib.sha256(json.dumps({"A": "1", "B": "2"}).encode()).hexdigest()
+    assert checksum({"B": "2", "A": "1"}, {}) == expected
+
+
+def test_a_key_cannot_be_both_plain_and_secret():
+    with pytest.raises(ValueError, match=r"\['DB'\] are in both plain and secret"):
+        AppSettingsArgs(app="web", namespace="ns", plain={"DB": "x"}, secret={"DB": "y"})
+
+
+def test_setting_names_must_be_environment_variable_names():
+    with pytest.raises(ValueError, match="'1BAD' is not a valid environment variable name"):
+        AppSettingsArgs(app="web", namespace="ns", plain={"1BAD": "x"})
+
+
+def test_plain_values_must_be_strings():
+    with pytest.raises(ValueError, match="must be strings"):
+        AppSettingsArgs(app="web", namespace="ns", plain={"PORT": 8080})  # type: ignore[dict-item]
