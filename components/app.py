@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import _validation
+from components.blue_green import BlueGreenArgs, BlueGreenRelease, BlueGreenService
+from components.rollout import ArgoRelease, ArgoRollout, RolloutArgs
 from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
 from components.workload import LIVENESS, READINESS, HttpProbe, Resources, Workload, WorkloadArgs
@@ -22,12 +24,17 @@ from components.workload import LIVENESS, READINESS, HttpProbe, Resources, Workl
 class WebAppArgs:
     namespace: pulumi.Input[str]
     """Namespace to deploy into (a ``Namespace.name``)."""
-    image: str
-    """Container image with a tag or digest."""
     port: int
     """The container's HTTP port."""
     resources: Resources
     """Requests and limits; required."""
+    image: str | None = None
+    """Container image with a tag or digest; required except for a blue-green release,
+    where each colour names its own."""
+    release: BlueGreenRelease | ArgoRelease | None = None
+    """How new versions go live. Default ``-``: a rolling update of one Deployment.
+    ``BlueGreenRelease``: two colours switched by ``pulumi up``. ``ArgoRelease``: an Argo
+    Rollout (blue-green with analysis, or canary); needs the Argo Rollouts controller."""
     replicas: int | None = 1
     """Pod count; default 1. ``None`` when an autoscaler owns it."""
     service_port: int = 80
@@ -51,13 +58,30 @@ class WebAppArgs:
 
     def __post_init__(self) -> None:
         _validation.port("service_port", self.service_port)
+        if isinstance(self.release, BlueGreenRelease):
+            if self.image is not None:
+                raise ValueError(
+                    "image: a blue-green app names one image per colour (release.blue.image, "
+                    "release.green.image), not a single image"
+                )
+            self.release.check_capacity(self.replicas)
+        elif self.image is None:
+            raise ValueError("image: required (a container image with a tag or digest)")
+
+
+def _colour_image(release: BlueGreenRelease | ArgoRelease | None) -> str:
+    assert isinstance(release, BlueGreenRelease)  # WebAppArgs guarantees it
+    return release.color(release.active_color).image
 
 
 class WebApp(pulumi.ComponentResource):
-    """ConfigMap + Secret, a restricted Deployment with its ServiceAccount, and a Service."""
+    """ConfigMap + Secret, and the workload as ``release`` says: a rolling Deployment and its
+    Service, a blue-green pair, or an Argo Rollout."""
 
     service_name: pulumi.Output[str]
-    deployment_name: pulumi.Output[str]
+    """The Service that takes the app's traffic (its stable DNS name)."""
+    preview_service_name: pulumi.Output[str] | None
+    """Blue-green: the Service selecting the idle colour; Argo: preview/canary; else ``None``."""
     internal_url: pulumi.Output[str]
     """``http://<service>.<namespace>.svc.cluster.local[:port]``, for other workloads."""
 
@@ -76,49 +100,68 @@ class WebApp(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        workload = Workload(
-            f"{name}-workload",
-            WorkloadArgs(
-                app=name,
-                namespace=args.namespace,
-                image=args.image,
-                port=args.port,
-                resources=args.resources,
-                replicas=args.replicas,
-                metrics_port=args.metrics_port,
-                liveness=args.liveness,
-                readiness=args.readiness,
-                max_surge=args.max_surge,
-                max_unavailable=args.max_unavailable,
-                config_map_name=settings.config_map_name,
-                secret_name=settings.secret_name,
-                config_checksum=settings.checksum,
-                extra_labels=labels,
-            ),
-            opts=child,
+        template = WorkloadArgs(
+            app=name,
+            namespace=args.namespace,
+            # A blue-green app's colours replace this placeholder with their own images.
+            image=args.image or _colour_image(args.release),
+            port=args.port,
+            resources=args.resources,
+            replicas=args.replicas,
+            metrics_port=args.metrics_port,
+            liveness=args.liveness,
+            readiness=args.readiness,
+            max_surge=args.max_surge,
+            max_unavailable=args.max_unavailable,
+            config_map_name=settings.config_map_name,
+            secret_name=settings.secret_name,
+            config_checksum=settings.checksum,
+            extra_labels=labels,
         )
-        service = Service(
-            f"{name}-service",
-            ServiceArgs(
-                app=name,
-                namespace=args.namespace,
-                selector=workload.selector,
-                port=args.service_port,
-                metrics_port=args.metrics_port,
-                extra_labels=labels,
-            ),
-            opts=child,
-        )
-        self.service_name = service.service_name
-        self.deployment_name = workload.deployment_name
+        if isinstance(args.release, BlueGreenRelease):
+            pair = BlueGreenService(
+                f"{name}-blue-green",
+                BlueGreenArgs(
+                    workload=template, release=args.release, service_port=args.service_port
+                ),
+                opts=child,
+            )
+            self.service_name = pair.active_service_name
+            self.preview_service_name: pulumi.Output[str] | None = pair.preview_service_name
+        elif isinstance(args.release, ArgoRelease):
+            rollout = ArgoRollout(
+                f"{name}-rollout",
+                RolloutArgs(
+                    workload=template, release=args.release, service_port=args.service_port
+                ),
+                opts=child,
+            )
+            self.service_name = rollout.service_name
+            self.preview_service_name = rollout.preview_service_name
+        else:
+            workload = Workload(f"{name}-workload", template, opts=child)
+            service = Service(
+                f"{name}-service",
+                ServiceArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    selector=workload.selector,
+                    port=args.service_port,
+                    metrics_port=args.metrics_port,
+                    extra_labels=labels,
+                ),
+                opts=child,
+            )
+            self.service_name = service.service_name
+            self.preview_service_name = None
         suffix = "" if args.service_port == 80 else f":{args.service_port}"
         self.internal_url = pulumi.Output.format(
-            "http://{0}.{1}.svc.cluster.local{2}", service.service_name, args.namespace, suffix
+            "http://{0}.{1}.svc.cluster.local{2}", self.service_name, args.namespace, suffix
         )
         self.register_outputs(
             {
                 "service_name": self.service_name,
-                "deployment_name": self.deployment_name,
+                "preview_service_name": self.preview_service_name,
                 "internal_url": self.internal_url,
             }
         )

@@ -70,7 +70,9 @@ class Service(pulumi.ComponentResource):
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP", selector=dict(args.selector), ports=ports
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # depends_on given to the component gates the Service itself: a blue-green switch
+            # must not move the selector before the target colour is ready.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.service_name = self.service.metadata.name
         self.register_outputs({"service_name": self.service_name})

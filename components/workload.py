@@ -198,22 +198,13 @@ class Workload(pulumi.ComponentResource):
         self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webplatform:workload:Workload", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # depends_on given to the component also gates its children: a blue-green switch
+        # relies on it to scale the old colour down only after the Service has moved.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
         labels = app_labels(args.app, {**args.extra_labels, **args.extra_selector})
         self.selector = {**selector_labels(args.app), **args.extra_selector}
 
-        if args.service_account_name is None:
-            account = k8s.core.v1.ServiceAccount(
-                f"{name}-service-account",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=args.app, namespace=args.namespace, labels=app_labels(args.app)
-                ),
-                automount_service_account_token=False,
-                opts=child,
-            )
-            self.service_account_name = account.metadata.name
-        else:
-            self.service_account_name = pulumi.Output.from_input(args.service_account_name)
+        self.service_account_name = service_account(name, args, child)
 
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -230,7 +221,7 @@ class Workload(pulumi.ComponentResource):
                         max_surge=args.max_surge, max_unavailable=args.max_unavailable
                     ),
                 ),
-                template=self._pod_template(args, labels),
+                template=pod_template(args, labels, self.service_account_name),
             ),
             opts=child,
         )
@@ -242,80 +233,95 @@ class Workload(pulumi.ComponentResource):
             }
         )
 
-    def _pod_template(
-        self, args: WorkloadArgs, labels: dict[str, str]
-    ) -> k8s.core.v1.PodTemplateSpecArgs:
-        ports = [
-            k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port, protocol="TCP")
-        ]
-        if args.metrics_port is not None:
-            ports.append(
-                k8s.core.v1.ContainerPortArgs(
-                    name="metrics", container_port=args.metrics_port, protocol="TCP"
-                )
+
+def pod_template(
+    args: WorkloadArgs, labels: dict[str, str], service_account_name: pulumi.Input[str]
+) -> k8s.core.v1.PodTemplateSpecArgs:
+    """The hardened pod of every workload kind (Deployment, blue-green colour, Argo Rollout)."""
+    ports = [k8s.core.v1.ContainerPortArgs(name="http", container_port=args.port, protocol="TCP")]
+    if args.metrics_port is not None:
+        ports.append(
+            k8s.core.v1.ContainerPortArgs(
+                name="metrics", container_port=args.metrics_port, protocol="TCP"
             )
-        env_from = []
-        if args.config_map_name is not None:
-            env_from.append(
-                k8s.core.v1.EnvFromSourceArgs(
-                    config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=args.config_map_name)
-                )
-            )
-        if args.secret_name is not None:
-            env_from.append(
-                k8s.core.v1.EnvFromSourceArgs(
-                    secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)
-                )
-            )
-        annotations: dict[str, pulumi.Input[str]] = {
-            "kubectl.kubernetes.io/default-container": args.app
-        }
-        if args.config_checksum is not None:
-            annotations["checksum/config"] = args.config_checksum
-        seccomp = k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
-        return k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
-            spec=k8s.core.v1.PodSpecArgs(
-                service_account_name=self.service_account_name,
-                automount_service_account_token=False,
-                termination_grace_period_seconds=args.termination_grace_period_seconds,
-                security_context=k8s.core.v1.PodSecurityContextArgs(
-                    run_as_non_root=True,
-                    run_as_user=args.run_as_user,
-                    run_as_group=args.run_as_group,
-                    fs_group=args.run_as_group,
-                    seccomp_profile=seccomp,
-                ),
-                containers=[
-                    k8s.core.v1.ContainerArgs(
-                        name=args.app,
-                        image=args.image,
-                        image_pull_policy="IfNotPresent",
-                        ports=ports,
-                        env_from=env_from or None,
-                        resources=args.resources.to_k8s(),
-                        liveness_probe=args.liveness.to_k8s(),
-                        readiness_probe=args.readiness.to_k8s(),
-                        security_context=k8s.core.v1.SecurityContextArgs(
-                            allow_privilege_escalation=False,
-                            privileged=False,
-                            read_only_root_filesystem=True,
-                            run_as_non_root=True,
-                            run_as_user=args.run_as_user,
-                            run_as_group=args.run_as_group,
-                            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                            seccomp_profile=seccomp,
-                        ),
-                        volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
-                    )
-                ],
-                volumes=[
-                    k8s.core.v1.VolumeArgs(
-                        name="tmp",
-                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                            size_limit=args.tmp_size_limit
-                        ),
-                    )
-                ],
-            ),
         )
+    env_from = []
+    if args.config_map_name is not None:
+        env_from.append(
+            k8s.core.v1.EnvFromSourceArgs(
+                config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=args.config_map_name)
+            )
+        )
+    if args.secret_name is not None:
+        env_from.append(
+            k8s.core.v1.EnvFromSourceArgs(
+                secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.secret_name)
+            )
+        )
+    annotations: dict[str, pulumi.Input[str]] = {
+        "kubectl.kubernetes.io/default-container": args.app
+    }
+    if args.config_checksum is not None:
+        annotations["checksum/config"] = args.config_checksum
+    seccomp = k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
+    return k8s.core.v1.PodTemplateSpecArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+        spec=k8s.core.v1.PodSpecArgs(
+            service_account_name=service_account_name,
+            automount_service_account_token=False,
+            termination_grace_period_seconds=args.termination_grace_period_seconds,
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=args.run_as_user,
+                run_as_group=args.run_as_group,
+                fs_group=args.run_as_group,
+                seccomp_profile=seccomp,
+            ),
+            containers=[
+                k8s.core.v1.ContainerArgs(
+                    name=args.app,
+                    image=args.image,
+                    image_pull_policy="IfNotPresent",
+                    ports=ports,
+                    env_from=env_from or None,
+                    resources=args.resources.to_k8s(),
+                    liveness_probe=args.liveness.to_k8s(),
+                    readiness_probe=args.readiness.to_k8s(),
+                    security_context=k8s.core.v1.SecurityContextArgs(
+                        allow_privilege_escalation=False,
+                        privileged=False,
+                        read_only_root_filesystem=True,
+                        run_as_non_root=True,
+                        run_as_user=args.run_as_user,
+                        run_as_group=args.run_as_group,
+                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                        seccomp_profile=seccomp,
+                    ),
+                    volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+                )
+            ],
+            volumes=[
+                k8s.core.v1.VolumeArgs(
+                    name="tmp",
+                    empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=args.tmp_size_limit),
+                )
+            ],
+        ),
+    )
+
+
+def service_account(
+    name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
+    """The workload's own ServiceAccount (no token mounted), unless it was given one."""
+    if args.service_account_name is not None:
+        return pulumi.Output.from_input(args.service_account_name)
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-service-account",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=args.app, namespace=args.namespace, labels=app_labels(args.app)
+        ),
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    return account.metadata.name

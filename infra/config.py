@@ -29,8 +29,16 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import HttpProbe, Resources
+from components import (
+    AnalysisArgs,
+    ArgoRelease,
+    BlueGreenRelease,
+    HttpProbe,
+    Resources,
+)
+from components import ColorSpec as ComponentColorSpec
 from components._quantity import parse_cpu, parse_memory
+from components.rollout import DEFAULT_CANARY_WEIGHTS
 from components.workload import check_image
 
 NAMESPACE = "webplatform"
@@ -120,11 +128,97 @@ class RollingUpdateSpec(_Model):
     max_unavailable: int | str = Field(default=0, description="Pods that may be down.")
 
 
+Strategy = Literal["rolling", "blueGreen", "argoBlueGreen", "argoCanary"]
+
+
+class ColorSpec(_Model):
+    image: str = Field(description="Image this colour runs, with a tag or digest.")
+    replicas: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Default: the app's replicas (warm, instant rollback). 0 scales the idle colour down.",
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        check_image("image", value)
+        return value
+
+
+class BlueGreenSpec(_Model):
+    active_color: Literal["blue", "green"] = Field(
+        description="The colour that takes traffic; flip it and `pulumi up` to switch or roll back."
+    )
+    blue: ColorSpec
+    green: ColorSpec
+
+    def to_release(self) -> BlueGreenRelease:
+        return BlueGreenRelease(
+            active_color=self.active_color,
+            blue=ComponentColorSpec(image=self.blue.image, replicas=self.blue.replicas),
+            green=ComponentColorSpec(image=self.green.image, replicas=self.green.replicas),
+        )
+
+
+class AnalysisSpec(_Model):
+    prometheus_address: str = Field(description="Prometheus URL the analysis queries.")
+    success_rate: float = Field(default=0.95, gt=0, le=1)
+    query: str | None = Field(
+        default=None, description="PromQL; default: ingress-nginx success rate."
+    )
+    interval_seconds: int = Field(default=60, ge=1)
+    count: int = Field(default=5, ge=1)
+    failure_limit: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _valid(self) -> AnalysisSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> AnalysisArgs:
+        values = self.model_dump(exclude_none=True)
+        return AnalysisArgs(**values)
+
+
+class ArgoSpec(_Model):
+    analysis: AnalysisSpec
+    scale_down_delay_seconds: int = Field(default=30, ge=0, description="Blue-green only.")
+    canary_weights: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_CANARY_WEIGHTS), description="Canary only."
+    )
+    canary_pause_seconds: int = Field(default=300, ge=0, description="Canary only.")
+    nginx_stable_ingress: str | None = Field(default=None, description="Canary only.")
+
+    def to_release(self, strategy: Strategy) -> ArgoRelease:
+        return ArgoRelease(
+            strategy="blueGreen" if strategy == "argoBlueGreen" else "canary",
+            analysis=self.analysis.to_args(),
+            scale_down_delay_seconds=self.scale_down_delay_seconds,
+            canary_weights=tuple(self.canary_weights),
+            canary_pause_seconds=self.canary_pause_seconds,
+            nginx_stable_ingress=self.nginx_stable_ingress,
+        )
+
+
 class AppSpec(_Model):
-    image: str = Field(description="Container image with a tag or digest.")
+    image: str | None = Field(
+        default=None,
+        description="Container image with a tag or digest; a blueGreen app names one per colour instead.",
+    )
     port: int = Field(ge=1, le=65535, description="The container's HTTP port.")
     replicas: int = Field(ge=1, le=100, description="Pod count.")
     resources: ResourcesSpec
+    strategy: Strategy = Field(
+        default="rolling",
+        description="rolling (one Deployment), blueGreen (two colours switched by pulumi up), "
+        "argoBlueGreen or argoCanary (Argo Rollouts; needs its controller).",
+    )
+    blue_green: BlueGreenSpec | None = Field(default=None, description="With strategy blueGreen.")
+    argo: ArgoSpec | None = Field(
+        default=None, description="With strategy argoBlueGreen/argoCanary."
+    )
     service_port: int = Field(default=80, ge=1, le=65535)
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     env: dict[str, str] = Field(default_factory=dict, description="Plain settings (ConfigMap).")
@@ -138,8 +232,9 @@ class AppSpec(_Model):
 
     @field_validator("image")
     @classmethod
-    def _image(cls, value: str) -> str:
-        check_image("image", value)
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_image("image", value)
         return value
 
     @field_validator("env", "secret_env")
@@ -167,7 +262,63 @@ class AppSpec(_Model):
             raise ValueError(f"{both} are in both env and secretEnv; a setting belongs in one")
         if self.metrics_port is not None and self.metrics_port == self.port:
             raise ValueError(f"metricsPort {self.metrics_port} must differ from port")
+        self._strategy_options()
         return self
+
+    def _strategy_options(self) -> None:
+        """Each strategy takes its own options and no other's."""
+        argo = self.strategy in ("argoBlueGreen", "argoCanary")
+        if self.blue_green is not None and self.strategy != "blueGreen":
+            raise _at(("blueGreen",), f"only with strategy blueGreen (strategy is {self.strategy})")
+        if self.argo is not None and not argo:
+            raise _at(
+                ("argo",),
+                f"Argo options need strategy argoBlueGreen or argoCanary (strategy is {self.strategy})",
+            )
+        if self.strategy == "blueGreen":
+            if self.blue_green is None:
+                raise _at(
+                    ("blueGreen",), "strategy blueGreen needs blueGreen: {activeColor, blue, green}"
+                )
+            if self.image is not None:
+                raise _at(
+                    ("image",),
+                    "a blueGreen app names its images per colour: blueGreen.blue.image / blueGreen.green.image",
+                )
+            active = self.blue_green.active_color
+            try:
+                self.blue_green.to_release().check_capacity(self.replicas)
+            except ValueError as exc:
+                raise _at(("blueGreen", active, "replicas"), str(exc)) from None
+        elif self.image is None:
+            raise _at(("image",), f"required with strategy {self.strategy}")
+        if argo and self.argo is None:
+            raise _at(
+                ("argo",),
+                f"strategy {self.strategy} needs argo: {{analysis: {{prometheusAddress}}}}",
+            )
+        if argo and self.argo is not None:
+            try:
+                self.argo.to_release(self.strategy)
+            except ValueError as exc:
+                raise _at(("argo",), str(exc)) from None
+
+    def images(self) -> list[tuple[tuple[str, ...], str]]:
+        """Every image the app runs, with the key path it comes from."""
+        found: list[tuple[tuple[str, ...], str]] = [(("image",), self.image)] if self.image else []
+        if self.blue_green is not None:
+            found += [
+                (("blueGreen", c, "image"), getattr(self.blue_green, c).image)
+                for c in ("blue", "green")
+            ]
+        return found
+
+    def release(self) -> BlueGreenRelease | ArgoRelease | None:
+        if self.blue_green is not None:
+            return self.blue_green.to_release()
+        if self.argo is not None:
+            return self.argo.to_release(self.strategy)
+        return None
 
 
 class KubernetesSpec(_Model):
@@ -223,16 +374,20 @@ class StackConfig(_Model):
                     ("apps", name, "replicas"),
                     f"production needs at least 2 replicas to survive a node loss (got {app.replicas})",
                 )
-            if self.environment != "dev" and app.image.endswith(":latest"):
-                raise _at(
-                    ("apps", name, "image"),
-                    f"{app.image!r}: ':latest' is only allowed in dev; pin a version",
-                )
+            for path, image in app.images():
+                if self.environment != "dev" and image.endswith(":latest"):
+                    raise _at(
+                        ("apps", name, *path),
+                        f"{image!r}: ':latest' is only allowed in dev; pin a version",
+                    )
         return self
 
 
 class _LocatedError(ValueError):
-    """A cross-field error that knows the key it belongs to (pydantic would blame the parent)."""
+    """A cross-field error that knows the key it belongs to (pydantic would blame the parent).
+
+    ``loc`` is relative to the model whose validator raised it.
+    """
 
     def __init__(self, loc: tuple[str, ...], message: str) -> None:
         super().__init__(message)
@@ -278,7 +433,7 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         loc = tuple(item["loc"])
         ctx_error = (item.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _LocatedError):
-            problems.append((_path(ctx_error.loc), str(ctx_error)))
+            problems.append((_path(loc + ctx_error.loc), str(ctx_error)))
             continue
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

@@ -46,6 +46,7 @@ def _app_args(
     return WebAppArgs(
         namespace=namespace,
         image=app.image,
+        release=app.release(),
         port=app.port,
         replicas=app.replicas,
         resources=app.resources.to_args(),

@@ -37,7 +37,56 @@ def delete(path):
 
 A = "webplatform:apps"
 K = "webplatform:kubernetes"
+BGK = [A, "web", "blueGreen"]
 CASES = {
+    "unknown-colour": (
+        "prod",
+        set_([*BGK, "activeColor"], "red"),
+        "webplatform:apps.web.blueGreen.activeColor",
+        "'blue' or 'green'",
+    ),
+    "active-colour-scaled-to-zero": (
+        "prod",
+        set_([*BGK, "blue", "replicas"], 0),
+        "webplatform:apps.web.blueGreen.blue.replicas",
+        "blue is the active colour and receives traffic",
+    ),
+    "argo-options-on-blue-green": (
+        "prod",
+        set_([A, "web", "argo"], {"analysis": {"prometheusAddress": "http://p:9090"}}),
+        "webplatform:apps.web.argo",
+        "need strategy argoBlueGreen or argoCanary",
+    ),
+    "argo-options-on-rolling": (
+        "dev",
+        set_([A, "web", "argo"], {"analysis": {"prometheusAddress": "http://p:9090"}}),
+        "webplatform:apps.web.argo",
+        "need strategy argoBlueGreen or argoCanary (strategy is rolling)",
+    ),
+    "single-image-on-blue-green": (
+        "prod",
+        set_([A, "web", "image"], "ghcr.io/example/web:1.4.2"),
+        "webplatform:apps.web.image",
+        "names its images per colour",
+    ),
+    "blue-green-without-colours": (
+        "prod",
+        delete([*BGK]),
+        "webplatform:apps.web.blueGreen",
+        "needs blueGreen: {activeColor, blue, green}",
+    ),
+    "argo-without-analysis": (
+        "dev",
+        set_([A, "web", "strategy"], "argoCanary"),
+        "webplatform:apps.web.argo",
+        "needs argo: {analysis: {prometheusAddress}}",
+    ),
+    "unknown-strategy": (
+        "dev",
+        set_([A, "web", "strategy"], "recreate"),
+        "webplatform:apps.web.strategy",
+        "'rolling', 'blueGreen', 'argoBlueGreen' or 'argoCanary'",
+    ),
     "unknown-environment": (
         "dev",
         set_(["webplatform:environment"], "qa"),
@@ -70,8 +119,8 @@ CASES = {
     ),
     "latest-in-staging": (
         "staging",
-        set_([A, "web", "image"], "ghcr.io/example/web:latest"),
-        "webplatform:apps.web.image",
+        set_([A, "web", "blueGreen", "green", "image"], "ghcr.io/example/web:latest"),
+        "webplatform:apps.web.blueGreen.green.image",
         "only allowed in dev",
     ),
     "bad-cpu": (

@@ -50,10 +50,13 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
     ],
 )
 def test_environment_numbers_come_from_the_stack_file(synths, stack, replicas, requests, limits):
-    spec = synths[stack].recording.one(DEPLOY).inputs["spec"]
-    assert spec["replicas"] == replicas
-    (container,) = spec["template"]["spec"]["containers"]
-    assert container["resources"] == {"requests": requests, "limits": limits}
+    deployments = synths[stack].recording.by_type(DEPLOY)
+    assert deployments
+    for deployment in deployments:  # one, or one per colour
+        spec = deployment.inputs["spec"]
+        assert spec["replicas"] == replicas
+        (container,) = spec["template"]["spec"]["containers"]
+        assert container["resources"] == {"requests": requests, "limits": limits}
 
 
 def test_dev_renders_yaml_without_a_cluster_and_the_others_target_a_context(synths):
@@ -87,13 +90,15 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     assert all(
         r.urn.startswith("urn:pulumi:uat::webplatform::") for r in result.recording.resources
     )
-    deployment = result.recording.one(DEPLOY)
-    assert deployment.inputs["metadata"]["labels"]["webplatform.io/environment"] == "uat"
+    for deployment in result.recording.by_type(DEPLOY):
+        assert deployment.inputs["metadata"]["labels"]["webplatform.io/environment"] == "uat"
     assert (
         synth.main(["--stack", "uat", "--config-file", str(path), "--out", str(tmp_path / "o")])
         == 0
     )
-    assert len(list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))) == 6
+    objects = list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))
+    namespaces = {o["metadata"]["namespace"] for o in objects if o["kind"] != "Namespace"}
+    assert namespaces == {"web-uat"}
 
 
 def test_invalid_config_registers_nothing():

@@ -81,16 +81,16 @@ def test_unset_secret_gets_a_placeholder_and_a_note(capsys, tmp_path):
 
 
 def test_diff_reports_added_removed_and_changed_properties(write_stack, tmp_path, capsys):
-    run(capsys, "--stack", "staging", "--out", str(tmp_path / "old"))
-    document = load_stack_file("staging")
+    run(capsys, "--stack", "dev", "--out", str(tmp_path / "old"))
+    document = load_stack_file("dev")
     apps = document["config"]["webplatform:apps"]
     apps["web"]["image"] = "ghcr.io/example/web:1.5.0"
     apps["api"] = dict(apps["web"])
-    path = write_stack("staging", document)
+    path = write_stack("dev", document)
     code, out = run(
         capsys,
         "--stack",
-        "staging",
+        "dev",
         "--config-file",
         str(path),
         "--out",
@@ -102,7 +102,7 @@ def test_diff_reports_added_removed_and_changed_properties(write_stack, tmp_path
     lines = out.out.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.startswith("diff against"))
     changes = lines[start + 1 :]
-    assert "+ urn:pulumi:staging::webplatform::webplatform:app:WebApp::api" in changes
+    assert "+ urn:pulumi:dev::webplatform::webplatform:app:WebApp::api" in changes
     assert not any(ln.startswith("- ") for ln in changes)
     image_change = '    inputs.spec.template.spec.containers[0].image: "ghcr.io/example/web:1.4.2" -> "ghcr.io/example/web:1.5.0"'
     idx = changes.index(image_change)

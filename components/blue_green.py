@@ -1,0 +1,186 @@
+"""Blue-green releases switched and rolled back by ``pulumi up``.
+
+Two Deployments, ``blue`` and ``green``, run side by side, each with its own
+image. The *active* Service (the app's stable DNS name) selects the active
+colour; the *preview* Service selects the other, so a release can be tested
+at the preview address before it takes traffic.
+
+References 003 and 004 switch with ``kubectl patch service``, which the state
+never sees (the next ``pulumi up`` silently switches back) and which moves
+traffic without checking the target is ready. Here the active colour is stack
+configuration, and the switch is an in-place update of the Services'
+selectors, ordered by the dependency graph:
+
+1. the active colour's Deployment is created/updated first; the Kubernetes
+   provider waits until its rollout is available (all replicas ready);
+2. only then is the active Service updated (it ``depends_on`` that Deployment);
+3. only then is the idle colour's Deployment touched (it ``depends_on`` the
+   active Service), so scaling the old colour down can never precede the switch.
+
+What the design guarantees on a flip of ``active_color`` with unchanged images:
+the Services' selectors change and nothing else does (no pod template
+changes, so no pod restarts; no replacement; no URN change). Capacity: the
+active colour may never run fewer replicas than the app's ``replicas`` (the
+idle colour may be scaled down to 0 to save money, at the price of a slower
+rollback), so the colour about to take traffic carries the full load as soon
+as the switch happens. Readiness is checked when a colour's Deployment is
+created or updated; a flip to a colour that was not touched in the same run
+relies on its last recorded readiness (run ``pulumi up --refresh`` to re-read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+
+from components._labels import selector_labels
+from components.service import Service, ServiceArgs
+from components.workload import Workload, WorkloadArgs, check_image, service_account
+
+Color = Literal["blue", "green"]
+COLORS: tuple[Color, Color] = ("blue", "green")
+COLOR_LABEL = "webplatform.io/color"
+
+
+def other(color: Color) -> Color:
+    return "green" if color == "blue" else "blue"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColorSpec:
+    """One colour: its image and, optionally, its own replica count."""
+
+    image: str
+    """Image this colour runs, with a tag or digest."""
+    replicas: int | None = None
+    """Default ``-``: the app's replica count (keeps the idle colour warm for instant rollback).
+    0 scales an idle colour down; the active colour never runs fewer than the app's count."""
+
+    def __post_init__(self) -> None:
+        check_image("image", self.image)
+        if self.replicas is not None and (isinstance(self.replicas, bool) or self.replicas < 0):
+            raise ValueError(f"replicas={self.replicas!r}: must be 0 or more")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlueGreenRelease:
+    """The release state of a blue-green app: which colour runs what, and which is live."""
+
+    active_color: Color
+    """The colour the active Service sends traffic to; the switch is a change of this value."""
+    blue: ColorSpec
+    green: ColorSpec
+
+    def __post_init__(self) -> None:
+        if self.active_color not in COLORS:
+            raise ValueError(f"active_color={self.active_color!r}: must be 'blue' or 'green'")
+
+    def color(self, color: Color) -> ColorSpec:
+        return self.blue if color == "blue" else self.green
+
+    def replicas(self, color: Color, app_replicas: int | None) -> int | None:
+        spec = self.color(color)
+        return app_replicas if spec.replicas is None else spec.replicas
+
+    def check_capacity(self, app_replicas: int | None) -> None:
+        """The active colour must carry the app's full replica count (the idle one may not)."""
+        active = self.color(self.active_color)
+        floor = max(app_replicas or 1, 1)
+        if active.replicas is not None and active.replicas < floor:
+            raise ValueError(
+                f"{self.active_color}.replicas={active.replicas}: {self.active_color} is the "
+                f"active colour and receives traffic; it needs at least the app's {floor} "
+                "replica(s). Scale down only the idle colour."
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlueGreenArgs:
+    workload: WorkloadArgs
+    """Everything the two colours share (port, resources, probes, settings...). Its ``image``
+    is ignored: each colour brings its own. Its ``replicas`` is the app's replica count
+    (``None`` when autoscalers own it)."""
+    release: BlueGreenRelease
+    """Images per colour and the active colour."""
+    service_port: int = 80
+    """Port of both Services; default 80."""
+
+    def __post_init__(self) -> None:
+        self.release.check_capacity(self.workload.replicas)
+
+
+class BlueGreenService(pulumi.ComponentResource):
+    """Two colours of one app, an active and a preview Service; see the module docstring."""
+
+    active_service_name: pulumi.Output[str]
+    preview_service_name: pulumi.Output[str]
+    workloads: dict[Color, Workload]
+    """Each colour's workload (autoscalers target ``workloads[c].deployment_name``)."""
+
+    def __init__(
+        self, name: str, args: BlueGreenArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webplatform:bluegreen:BlueGreenService", name, None, opts)
+        base = args.workload
+        account = service_account(name, base, pulumi.ResourceOptions(parent=self))
+        release = args.release
+        active, idle = release.active_color, other(release.active_color)
+
+        def colour(color: Color, depends_on: list[pulumi.Resource]) -> Workload:
+            return Workload(
+                f"{name}-{color}",
+                dataclasses.replace(
+                    base,
+                    image=release.color(color).image,
+                    replicas=release.replicas(color, base.replicas),
+                    deployment_name=f"{base.app}-{color}",
+                    extra_selector={**base.extra_selector, COLOR_LABEL: color},
+                    service_account_name=account,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            )
+
+        def service(
+            role: str, color: Color, service_name: str, after: list[pulumi.Resource]
+        ) -> Service:
+            return Service(
+                f"{name}-{role}",
+                ServiceArgs(
+                    app=base.app,
+                    namespace=base.namespace,
+                    service_name=service_name,
+                    selector={
+                        **base.extra_selector,
+                        **selector_labels(base.app),
+                        COLOR_LABEL: color,
+                    },
+                    port=args.service_port,
+                    metrics_port=base.metrics_port,
+                    extra_labels={**base.extra_labels, "webplatform.io/role": role},
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            )
+
+        self.workloads = {}
+        self.workloads[active] = colour(active, [])
+        active_service = service(
+            "active", active, base.app, after=[self.workloads[active].deployment]
+        )
+        self.workloads[idle] = colour(idle, [active_service.service])
+        preview = service(
+            "preview",
+            idle,
+            f"{base.app}-preview",
+            after=[self.workloads[idle].deployment],
+        )
+        self.active_service_name = active_service.service_name
+        self.preview_service_name = preview.service_name
+        self.register_outputs(
+            {
+                "active_service_name": self.active_service_name,
+                "preview_service_name": self.preview_service_name,
+            }
+        )
