@@ -8,6 +8,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py test [pytest args]    # the whole test suite
     python3 dev.py lint                  # ruff (lint + format check) and mypy
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
+    python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
     python3 dev.py lock                  # re-pin requirements.lock from pyproject.toml
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
@@ -85,6 +86,8 @@ def main(argv: list[str]) -> int:
     if task == "snapshots":
         os.environ["WEBPLATFORM_UPDATE_SNAPSHOTS"] = "1"
         return run("-m", "pytest", "tests/infra/test_snapshots.py", *rest)
+    if task == "bench":
+        return run("bench/run.py", *rest)
     if task == "lock":
         subprocess.run([str(PY), "-m", "pip", "install", "-q", "pip-tools"], check=True)
         return run(
@@ -92,7 +95,7 @@ def main(argv: list[str]) -> int:
             "--no-emit-index-url", "--no-emit-find-links",
             "-o", "requirements.lock", "pyproject.toml",
         )  # fmt: skip
-    print(f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, lock")
+    print(f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, bench, lock")
     return 2
 
 

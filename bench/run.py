@@ -1,0 +1,169 @@
+"""Benchmark: what our stacks cost against what the Pulumi SDK alone costs.
+
+    python3 dev.py bench [--runs 5] [--skip-tests]
+
+Every figure is the median of ``--runs`` fresh processes (wall clock), so
+imports are paid each time, as in a real ``pulumi preview``:
+
+- **floor**: a generated program that imports pulumi and the same provider
+  modules the stack imports, and registers the same number of resources of
+  the same types under the same recording mocks, with none of our logic.
+  What the SDK itself costs for that stack.
+- **synth**: ``infra.synth`` for the stack, split into import time (everything
+  before the program runs) and program evaluation.
+- **ratio**: synth total / floor total.
+- **apps**: evaluation of one stack with 1, 10 and 100 apps (generated stack
+  files), to show how cost grows with work.
+- **tests**: the full test suite's wall time.
+
+Prints a table; it is not a test and asserts nothing, so a busy machine
+changes the numbers, not the verdict of CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "staging", "prod")
+
+# Runs in a fresh process: import what synth imports, then evaluate; print both times.
+SYNTH_PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from infra import synth, stack  # the program and everything it imports at module level
+t1 = time.perf_counter()
+result = synth.synthesize(sys.argv[1], __import__("pathlib").Path(sys.argv[2]) if len(sys.argv) > 2 else None)
+t2 = time.perf_counter()
+# every provider module the run loaded, submodules included (the SDKs load them lazily)
+modules = sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi_"))
+print(json.dumps({"import": t1 - t0, "eval": t2 - t1, "count": len(result.recording.resources),
+                  "types": [[r.type, r.custom] for r in result.recording.resources], "providers": modules}))
+"""
+
+# A program with none of our logic: same provider imports, same registrations, same mocks.
+FLOOR_PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+spec = json.loads(open(sys.argv[1]).read())
+import importlib
+import pulumi
+from components import testing
+for module in spec["providers"]:
+    importlib.import_module(module)
+t1 = time.perf_counter()
+
+def program():
+    for i, (type_, custom) in enumerate(spec["types"]):
+        if custom:
+            pulumi.CustomResource(type_, f"r{i}", {"spec": {"n": i}})
+        else:
+            pulumi.ComponentResource(type_, f"r{i}")
+
+testing.run(program, stack="floor")
+t2 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "eval": t2 - t1}))
+"""
+
+
+def _python() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def _probe(script: str, *args: str) -> dict:
+    out = subprocess.run(
+        [_python(), "-c", script, *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _timed(script: str, runs: int, *args: str) -> dict:
+    samples = [_probe(script, *args) for _ in range(runs)]
+    result = dict(samples[0])
+    for key in ("import", "eval"):
+        result[key] = statistics.median(s[key] for s in samples)
+    result["total"] = result["import"] + result["eval"]
+    return result
+
+
+def _apps_stack(count: int, directory: Path) -> Path:
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    apps = document["config"]["webplatform:apps"]
+    template = apps.pop("web")
+    for i in range(count):
+        apps[f"app{i:03d}"] = copy.deepcopy(template)
+    path = directory / f"Pulumi.dev-{count}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per figure (median)")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suite")
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        for stack in STACKS:
+            synth = _timed(SYNTH_PROBE, args.runs, stack)
+            spec = tmpdir / f"{stack}.json"
+            spec.write_text(json.dumps({"types": synth["types"], "providers": synth["providers"]}))
+            floor = _timed(FLOOR_PROBE, args.runs, str(spec))
+            rows.append((stack, synth, floor))
+        scaling = {
+            n: _timed(SYNTH_PROBE, args.runs, "dev", str(_apps_stack(n, tmpdir)))
+            for n in (1, 10, 100)
+        }
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; median of {args.runs} fresh processes"
+    )
+    print()
+    print(
+        "| stack | resources | floor import s | floor eval s | floor total s | synth import s | synth eval s | synth total s | synth / floor |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for stack, synth, floor in rows:
+        print(
+            f"| {stack} | {synth['count']} | {floor['import']:.3f} | {floor['eval']:.3f} | {floor['total']:.3f} "
+            f"| {synth['import']:.3f} | {synth['eval']:.3f} | {synth['total']:.3f} | {synth['total'] / floor['total']:.2f} |"
+        )
+    print()
+    print("| apps in one stack | resources | eval s | eval per app ms |")
+    print("| ---: | ---: | ---: | ---: |")
+    for n, result in scaling.items():
+        print(
+            f"| {n} | {result['count']} | {result['eval']:.3f} | {1000 * result['eval'] / n:.1f} |"
+        )
+    ratio = scaling[100]["eval"] / scaling[10]["eval"]
+    print(f"\n100 apps / 10 apps evaluation: {ratio:.1f}x")
+    if not args.skip_tests:
+        start = time.perf_counter()
+        subprocess.run(
+            [_python(), "-m", "pytest", "-q", "-p", "no:randomly"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"full test suite: {time.perf_counter() - start:.1f} s wall")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
