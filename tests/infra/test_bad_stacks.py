@@ -13,26 +13,19 @@ def app(config):
     return config["webplatform:apps"]["web"]
 
 
-def set_(path, value):
-    def mutate(config):
-        *parents, last = path
-        node = config
-        for key in parents:
-            node = node[key]
-        node[last] = value
+def _parent(config, path):
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    return node
 
-    return mutate
+
+def set_(path, value):
+    return lambda config: _parent(config, path).__setitem__(path[-1], value)
 
 
 def delete(path):
-    def mutate(config):
-        *parents, last = path
-        node = config
-        for key in parents:
-            node = node[key]
-        del node[last]
-
-    return mutate
+    return lambda config: _parent(config, path).pop(path[-1])
 
 
 A = "webplatform:apps"
