@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import _validation
+from components._labels import selector_labels
+from components.autoscaling import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget
+from components.disruption import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy
+from components.ingress import Ingress, IngressArgs, IngressRoute
+from components.monitoring import Alerting, Monitoring, MonitoringArgs
+from components.network_policy import AppNetworkPolicy, AppNetworkPolicyArgs, NetworkAccess
 from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
 from components.workload import LIVENESS, READINESS, HttpProbe, Resources, Workload, WorkloadArgs
@@ -48,9 +54,36 @@ class WebAppArgs:
     """Default 0."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels on every object (e.g. the environment); default none."""
+    autoscaling: Autoscaling | None = None
+    """An HPA with these numbers; default none. Needs ``replicas=None``: the HPA owns the count."""
+    disruption_budget: DisruptionPolicy | None = None
+    """A PodDisruptionBudget; default none. Checked against ``replicas`` or ``autoscaling.min_replicas``."""
+    network_policy: NetworkAccess | None = None
+    """The app's NetworkPolicy allow-list; default none. Pair it with a namespace ``DefaultDeny``."""
+    ingress: IngressRoute | None = None
+    """Publish the Service through an Ingress (TLS, HTTPS only, rate limit); default none."""
+    monitoring: Alerting | None = None
+    """A PrometheusRule and, with ``metrics_port``, a ServiceMonitor; default none."""
 
     def __post_init__(self) -> None:
         _validation.port("service_port", self.service_port)
+        self._check_guardrails()
+
+    def _check_guardrails(self) -> None:
+        """Cross-field rules of the guardrails, checked before anything is registered."""
+        if self.autoscaling is not None and self.replicas is not None:
+            raise ValueError(
+                f"replicas={self.replicas!r}: must be None when autoscaling is set; the "
+                "autoscaler owns the pod count (min_replicas..max_replicas), and a fixed "
+                "spec.replicas would fight it on every update"
+            )
+        if self.disruption_budget is not None:
+            if self.autoscaling is not None:
+                self.disruption_budget.check_leaves_room(
+                    self.autoscaling.min_replicas, "autoscaling.min_replicas"
+                )
+            else:
+                self.disruption_budget.check_leaves_room(self.replicas, "replicas")
 
 
 class WebApp(pulumi.ComponentResource):
@@ -60,6 +93,8 @@ class WebApp(pulumi.ComponentResource):
     deployment_name: pulumi.Output[str]
     internal_url: pulumi.Output[str]
     """``http://<service>.<namespace>.svc.cluster.local[:port]``, for other workloads."""
+    public_url: str | None
+    """``https://<host>/`` when the app has an Ingress, else ``None``."""
 
     def __init__(
         self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None
@@ -111,6 +146,7 @@ class WebApp(pulumi.ComponentResource):
         )
         self.service_name = service.service_name
         self.deployment_name = workload.deployment_name
+        self._guardrails(name, args, workload, service)
         suffix = "" if args.service_port == 80 else f":{args.service_port}"
         self.internal_url = pulumi.Output.format(
             "http://{0}.{1}.svc.cluster.local{2}", service.service_name, args.namespace, suffix
@@ -120,5 +156,87 @@ class WebApp(pulumi.ComponentResource):
                 "service_name": self.service_name,
                 "deployment_name": self.deployment_name,
                 "internal_url": self.internal_url,
+                "public_url": self.public_url,
             }
         )
+
+    def _guardrails(
+        self, name: str, args: WebAppArgs, workload: Workload, service: Service
+    ) -> None:
+        """Autoscaler, disruption budget, network policy, ingress and monitoring, each when asked for.
+
+        They select the app's pods by the app's selector labels only (no
+        colour), so one budget and one policy cover every Deployment of the app.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        pods = selector_labels(name)
+        self.public_url = None
+        hpa_name = None
+        if args.autoscaling is not None:
+            Autoscaler(
+                f"{name}-autoscaler",
+                AutoscalerArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    target=ScaleTarget.deployment(workload.deployment_name),
+                    requests={
+                        "cpu": args.resources.cpu_request,
+                        "memory": args.resources.memory_request,
+                    },
+                    autoscaling=args.autoscaling,
+                ),
+                opts=child,
+            )
+            hpa_name = name
+        if args.disruption_budget is not None:
+            floor = args.autoscaling.min_replicas if args.autoscaling else args.replicas
+            DisruptionBudget(
+                f"{name}-disruption-budget",
+                DisruptionBudgetArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    selector=pods,
+                    policy=args.disruption_budget,
+                    replicas=floor,
+                ),
+                opts=child,
+            )
+        if args.network_policy is not None:
+            AppNetworkPolicy(
+                f"{name}-network-policy",
+                AppNetworkPolicyArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    pod_selector=pods,
+                    port=args.port,
+                    metrics_port=args.metrics_port,
+                    access=args.network_policy,
+                ),
+                opts=child,
+            )
+        if args.ingress is not None:
+            ingress = Ingress(
+                f"{name}-ingress",
+                IngressArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    service_name=service.service_name,
+                    service_port=args.service_port,
+                    route=args.ingress,
+                ),
+                opts=child,
+            )
+            self.public_url = ingress.url
+        if args.monitoring is not None:
+            Monitoring(
+                f"{name}-monitoring",
+                MonitoringArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    hpa_name=hpa_name,
+                    service_labels=pods,
+                    metrics_port_name="metrics" if args.metrics_port is not None else None,
+                    alerting=args.monitoring,
+                ),
+                opts=child,
+            )

@@ -11,6 +11,7 @@ from infra.config import StackConfigError
 from tests.conftest import STACKS, load_stack_file
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +43,30 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
 
 
 @pytest.mark.parametrize(
-    ("stack", "replicas", "requests", "limits"),
+    ("stack", "replicas", "autoscaled", "requests", "limits"),
     [
-        ("dev", 1, {"cpu": "100m", "memory": "128Mi"}, {"cpu": "200m", "memory": "256Mi"}),
-        ("staging", 2, {"cpu": "200m", "memory": "256Mi"}, {"cpu": "400m", "memory": "512Mi"}),
-        ("prod", 3, {"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
+        ("dev", 1, False, {"cpu": "100m", "memory": "128Mi"}, {"cpu": "200m", "memory": "256Mi"}),
+        (
+            "staging",
+            2,
+            True,
+            {"cpu": "200m", "memory": "256Mi"},
+            {"cpu": "400m", "memory": "512Mi"},
+        ),
+        ("prod", 3, True, {"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
     ],
 )
-def test_environment_numbers_come_from_the_stack_file(synths, stack, replicas, requests, limits):
-    spec = synths[stack].recording.one(DEPLOY).inputs["spec"]
-    assert spec["replicas"] == replicas
+def test_environment_numbers_come_from_the_stack_file(
+    synths, stack, replicas, autoscaled, requests, limits
+):
+    rec = synths[stack].recording
+    spec = rec.one(DEPLOY).inputs["spec"]
+    if autoscaled:  # the HPA owns the count: replicas is its floor, the Deployment has none
+        assert "replicas" not in spec
+        assert rec.one(HPA).inputs["spec"]["minReplicas"] == replicas
+    else:
+        assert spec["replicas"] == replicas
+        assert rec.by_type(HPA) == []
     (container,) = spec["template"]["spec"]["containers"]
     assert container["resources"] == {"requests": requests, "limits": limits}
 
@@ -93,7 +108,8 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
         synth.main(["--stack", "uat", "--config-file", str(path), "--out", str(tmp_path / "o")])
         == 0
     )
-    assert len(list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))) == 6
+    written = list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))
+    assert len(written) == len(synth.synthesize("staging").kubernetes_objects())
 
 
 def test_invalid_config_registers_nothing():
