@@ -10,10 +10,14 @@ Python 3.11+ needs nothing else:
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
     python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
     python3 dev.py lock                  # re-pin requirements.lock from pyproject.toml
+    python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
+    python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
 the same interpreter and packages). It is reinstalled only when
-`pyproject.toml` or `requirements.lock` change.
+`pyproject.toml` or `requirements.lock` change. The scanner, checkov, has its
+own `.venv-scan` (its pins conflict with ours), reinstalled when
+`requirements-scan.lock` changes.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".webplatform-installed"
+SCAN_VENV = ROOT / ".venv-scan"
+SCAN_BIN = SCAN_VENV / ("Scripts" if os.name == "nt" else "bin")
+SCAN_LOCK = ROOT / "requirements-scan.lock"
+CHECKOV_VERSION = "3.3.30"
 
 
 def _fingerprint() -> str:
@@ -57,6 +65,34 @@ def bootstrap() -> None:
     STAMP.write_text(wanted)
 
 
+def bootstrap_scan() -> None:
+    """Create `.venv-scan` with exactly the versions of `requirements-scan.lock`."""
+    stamp = SCAN_VENV / ".webplatform-installed"
+    wanted = hashlib.sha256(SCAN_LOCK.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted and (SCAN_BIN / "checkov").exists():
+        return
+    print("dev.py: installing checkov into .venv-scan ...", flush=True)
+    venv.EnvBuilder(with_pip=True, clear=True).create(SCAN_VENV)
+    subprocess.run(
+        [str(SCAN_BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q",
+         "install", "-r", str(SCAN_LOCK)],
+        cwd=ROOT, check=True,
+    )  # fmt: skip
+    stamp.write_text(wanted)
+
+
+def scan_lock() -> int:
+    """Pin checkov and everything it pulls in, from a clean virtualenv."""
+    venv.EnvBuilder(with_pip=True, clear=True).create(SCAN_VENV)
+    py = str(SCAN_BIN / "python")
+    pip = [py, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", f"checkov=={CHECKOV_VERSION}"], check=True)
+    frozen = subprocess.run([*pip, "freeze"], check=True, capture_output=True, text=True).stdout
+    header = SCAN_LOCK.read_text().split("\n")[:3] if SCAN_LOCK.exists() else []
+    SCAN_LOCK.write_text("\n".join([*header, frozen]))
+    return 0
+
+
 def run(*args: str) -> int:
     return subprocess.run([str(PY), *args], cwd=ROOT).returncode
 
@@ -66,6 +102,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     task, rest = argv[0], argv[1:]
+    if task == "scan-lock":
+        return scan_lock()
     bootstrap()
     if task == "synth":
         if not any(a == "--stack" or a.startswith("--stack=") for a in rest):
@@ -95,7 +133,12 @@ def main(argv: list[str]) -> int:
             "--no-emit-index-url", "--no-emit-find-links",
             "-o", "requirements.lock", "pyproject.toml",
         )  # fmt: skip
-    print(f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, bench, lock")
+    if task == "scan":
+        bootstrap_scan()
+        return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
+    print(
+        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, bench, lock, scan, scan-lock"
+    )
     return 2
 
 

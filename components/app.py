@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import _validation
-from components.blue_green import BlueGreenArgs, BlueGreenRelease, BlueGreenService
+from components._labels import selector_labels
+from components.autoscaling import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget
+from components.blue_green import COLORS, BlueGreenArgs, BlueGreenRelease, BlueGreenService
+from components.disruption import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy
+from components.ingress import Ingress, IngressArgs, IngressRoute
+from components.monitoring import Alerting, Monitoring, MonitoringArgs
+from components.network_policy import AppNetworkPolicy, AppNetworkPolicyArgs, NetworkAccess
 from components.rollout import ArgoRelease, ArgoRollout, RolloutArgs
 from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
@@ -55,6 +61,16 @@ class WebAppArgs:
     """Default 0."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels on every object (e.g. the environment); default none."""
+    autoscaling: Autoscaling | None = None
+    """An HPA with these numbers; default none. Needs ``replicas=None``: the HPA owns the count."""
+    disruption_budget: DisruptionPolicy | None = None
+    """A PodDisruptionBudget; default none. Checked against ``replicas`` or ``autoscaling.min_replicas``."""
+    network_policy: NetworkAccess | None = None
+    """The app's NetworkPolicy allow-list; default none. Pair it with a namespace ``DefaultDeny``."""
+    ingress: IngressRoute | None = None
+    """Publish the Service through an Ingress (TLS, HTTPS only, rate limit); default none."""
+    monitoring: Alerting | None = None
+    """A PrometheusRule and, with ``metrics_port``, a ServiceMonitor; default none."""
 
     def __post_init__(self) -> None:
         _validation.port("service_port", self.service_port)
@@ -67,6 +83,31 @@ class WebAppArgs:
             self.release.check_capacity(self.replicas)
         elif self.image is None:
             raise ValueError("image: required (a container image with a tag or digest)")
+        self._check_guardrails()
+
+    def _check_guardrails(self) -> None:
+        """Cross-field rules of the guardrails, checked before anything is registered."""
+        if self.autoscaling is not None and self.replicas is not None:
+            raise ValueError(
+                f"replicas={self.replicas!r}: must be None when autoscaling is set; the "
+                "autoscaler owns the pod count (min_replicas..max_replicas), and a fixed "
+                "spec.replicas would fight it on every update"
+            )
+        if self.disruption_budget is not None:
+            if self.autoscaling is not None:
+                self.disruption_budget.check_leaves_room(
+                    self.autoscaling.min_replicas, "autoscaling.min_replicas"
+                )
+            else:
+                self.disruption_budget.check_leaves_room(self.replicas, "replicas")
+        if isinstance(self.release, BlueGreenRelease) and self.autoscaling is not None:
+            for color in COLORS:
+                replicas = self.release.color(color).replicas
+                if replicas not in (None, 0):
+                    raise ValueError(
+                        f"release.{color}.replicas={replicas}: with autoscaling each colour "
+                        "has its own autoscaler; a colour's replicas may only be 0 (scaled down)"
+                    )
 
 
 def _colour_image(release: BlueGreenRelease | ArgoRelease | None) -> str:
@@ -84,6 +125,8 @@ class WebApp(pulumi.ComponentResource):
     """Blue-green: the Service selecting the idle colour; Argo: preview/canary; else ``None``."""
     internal_url: pulumi.Output[str]
     """``http://<service>.<namespace>.svc.cluster.local[:port]``, for other workloads."""
+    public_url: str | None
+    """``https://<host>/`` when the app has an Ingress, else ``None``."""
 
     def __init__(
         self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None
@@ -128,6 +171,14 @@ class WebApp(pulumi.ComponentResource):
             )
             self.service_name = pair.active_service_name
             self.preview_service_name: pulumi.Output[str] | None = pair.preview_service_name
+            # Each colour that runs gets its own autoscaler with the same bounds, so the idle
+            # colour is as large as the active one when the switch comes (capacity at the flip).
+            targets = {
+                f"{name}-{color}": ScaleTarget.deployment(workload.deployment_name)
+                for color, workload in pair.workloads.items()
+                if args.release.color(color).replicas != 0
+            }
+            deployments = tuple(f"{name}-{color}" for color in COLORS)
         elif isinstance(args.release, ArgoRelease):
             rollout = ArgoRollout(
                 f"{name}-rollout",
@@ -138,6 +189,9 @@ class WebApp(pulumi.ComponentResource):
             )
             self.service_name = rollout.service_name
             self.preview_service_name = rollout.preview_service_name
+            # The Rollout owns the pods: the autoscaler scales it, never a Deployment.
+            targets = {name: ScaleTarget.rollout(rollout.rollout_name)}
+            deployments = ()
         else:
             workload = Workload(f"{name}-workload", template, opts=child)
             service = Service(
@@ -154,6 +208,9 @@ class WebApp(pulumi.ComponentResource):
             )
             self.service_name = service.service_name
             self.preview_service_name = None
+            targets = {name: ScaleTarget.deployment(workload.deployment_name)}
+            deployments = (name,)
+        self._guardrails(name, args, targets, deployments)
         suffix = "" if args.service_port == 80 else f":{args.service_port}"
         self.internal_url = pulumi.Output.format(
             "http://{0}.{1}.svc.cluster.local{2}", self.service_name, args.namespace, suffix
@@ -163,5 +220,94 @@ class WebApp(pulumi.ComponentResource):
                 "service_name": self.service_name,
                 "preview_service_name": self.preview_service_name,
                 "internal_url": self.internal_url,
+                "public_url": self.public_url,
             }
         )
+
+    def _guardrails(
+        self,
+        name: str,
+        args: WebAppArgs,
+        targets: dict[str, ScaleTarget],
+        deployments: tuple[str, ...],
+    ) -> None:
+        """Autoscaler, disruption budget, network policy, ingress and monitoring, each when asked for.
+
+        They select the app's pods by the app's selector labels only (no
+        colour), so one budget and one policy cover every Deployment of the app.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        pods = selector_labels(name)
+        self.public_url = None
+        hpa_names: tuple[str, ...] = ()
+        if args.autoscaling is not None:
+            for hpa_name, target in targets.items():
+                Autoscaler(
+                    f"{name}-autoscaler" if hpa_name == name else f"{hpa_name}-autoscaler",
+                    AutoscalerArgs(
+                        app=name,
+                        namespace=args.namespace,
+                        target=target,
+                        requests={
+                            "cpu": args.resources.cpu_request,
+                            "memory": args.resources.memory_request,
+                        },
+                        autoscaling=args.autoscaling,
+                        hpa_name=hpa_name,
+                    ),
+                    opts=child,
+                )
+            hpa_names = tuple(sorted(targets))  # stable across a colour switch
+        if args.disruption_budget is not None:
+            floor = args.autoscaling.min_replicas if args.autoscaling else args.replicas
+            DisruptionBudget(
+                f"{name}-disruption-budget",
+                DisruptionBudgetArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    selector=pods,
+                    policy=args.disruption_budget,
+                    replicas=floor,
+                ),
+                opts=child,
+            )
+        if args.network_policy is not None:
+            AppNetworkPolicy(
+                f"{name}-network-policy",
+                AppNetworkPolicyArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    pod_selector=pods,
+                    port=args.port,
+                    metrics_port=args.metrics_port,
+                    access=args.network_policy,
+                ),
+                opts=child,
+            )
+        if args.ingress is not None:
+            ingress = Ingress(
+                f"{name}-ingress",
+                IngressArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    service_name=self.service_name,
+                    service_port=args.service_port,
+                    route=args.ingress,
+                ),
+                opts=child,
+            )
+            self.public_url = ingress.url
+        if args.monitoring is not None:
+            Monitoring(
+                f"{name}-monitoring",
+                MonitoringArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    deployments=deployments,
+                    hpa_names=hpa_names,
+                    service_labels=pods,
+                    metrics_port_name="metrics" if args.metrics_port is not None else None,
+                    alerting=args.monitoring,
+                ),
+                opts=child,
+            )

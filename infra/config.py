@@ -30,11 +30,19 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components import (
+    Alerting,
     AnalysisArgs,
     ArgoRelease,
+    Autoscaling,
+    Backend,
     BlueGreenRelease,
+    DisruptionPolicy,
     HttpProbe,
+    IngressRoute,
+    NetworkAccess,
     Resources,
+    ScalingPolicy,
+    ScalingRules,
 )
 from components import ColorSpec as ComponentColorSpec
 from components._quantity import parse_cpu, parse_memory
@@ -202,6 +210,161 @@ class ArgoSpec(_Model):
         )
 
 
+def _set_fields(model: BaseModel, *skip: str) -> dict[str, Any]:
+    """The fields a stack file set (others fall back to the component's default: no third layer)."""
+    return {
+        name: getattr(model, name)
+        for name in model.model_fields_set
+        if name not in skip and getattr(model, name) is not None
+    }
+
+
+class ScalingPolicySpec(_Model):
+    type: Literal["Pods", "Percent"] = Field(description="Limit by pods or by percent of pods.")
+    value: int = Field(ge=1, description="Pods or percent per period.")
+    period_seconds: int = Field(ge=1, le=1800, description="The period, seconds.")
+
+
+class ScalingRulesSpec(_Model):
+    stabilization_window_seconds: int = Field(ge=0, le=3600)
+    policies: list[ScalingPolicySpec] = Field(default_factory=list)
+    select_policy: Literal["Max", "Min", "Disabled"] | None = Field(
+        default=None, description="Which policy wins; component default 'Max'."
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> ScalingRulesSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> ScalingRules:
+        return ScalingRules(
+            **_set_fields(self, "policies"),
+            policies=tuple(ScalingPolicy(**p.model_dump()) for p in self.policies),
+        )
+
+
+class AutoscalingSpec(_Model):
+    """An HPA. Its minReplicas is the app's ``replicas``: one number for the floor, not two."""
+
+    max_replicas: int = Field(ge=1, le=1000, description="Ceiling of the pod count.")
+    cpu_utilization: int | None = Field(
+        default=None, ge=1, le=100, description="Target CPU, % of request; component default 70."
+    )
+    memory_utilization: int | None = Field(
+        default=None, ge=1, le=100, description="Target memory, % of request; component default 80."
+    )
+    scale_up: ScalingRulesSpec | None = Field(
+        default=None, description="Component default: 0 s window, max(+100 %, +4 pods) per 15 s."
+    )
+    scale_down: ScalingRulesSpec | None = Field(
+        default=None, description="Component default: 300 s window, -10 % per 60 s."
+    )
+
+    def to_args(self, min_replicas: int) -> Autoscaling:
+        found = _set_fields(self, "scale_up", "scale_down")
+        if self.scale_up is not None:
+            found["scale_up"] = self.scale_up.to_args()
+        if self.scale_down is not None:
+            found["scale_down"] = self.scale_down.to_args()
+        return Autoscaling(min_replicas=min_replicas, **found)
+
+
+class DisruptionBudgetSpec(_Model):
+    min_available: int | str | None = Field(
+        default=None, description="Pods (or 'N%') that must stay up; below the replica count."
+    )
+    max_unavailable: int | str | None = Field(
+        default=None, description="Pods (or 'N%') that may go at once; component default 1."
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> DisruptionBudgetSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> DisruptionPolicy:
+        return DisruptionPolicy(**_set_fields(self))
+
+
+class BackendSpec(_Model):
+    port: int = Field(ge=1, le=65535, description="The backend pods' port.")
+    namespace: str | None = Field(default=None, pattern=_DNS_LABEL)
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+    cidr: str | None = Field(default=None, description="An address range, instead of a namespace.")
+    protocol: Literal["TCP", "UDP"] | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> BackendSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> Backend:
+        return Backend(**_set_fields(self))
+
+
+class NetworkPolicySpec(_Model):
+    """The app's allow-list; the namespace gets a default deny when any app has one."""
+
+    ingress_controller_namespace: str | None = Field(
+        default=None, pattern=_DNS_LABEL, description="Component default 'ingress-nginx'."
+    )
+    monitoring_namespace: str | None = Field(
+        default=None, pattern=_DNS_LABEL, description="Component default 'monitoring'."
+    )
+    https_egress_cidrs: list[str] | None = Field(
+        default=None, description="Ranges reachable on 443; component default anywhere."
+    )
+    backends: list[BackendSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _valid(self) -> NetworkPolicySpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> NetworkAccess:
+        found = _set_fields(self, "backends", "https_egress_cidrs")
+        if self.https_egress_cidrs is not None:
+            found["https_egress_cidrs"] = tuple(self.https_egress_cidrs)
+        return NetworkAccess(**found, backends=tuple(b.to_args() for b in self.backends))
+
+
+class IngressSpec(_Model):
+    host: str = Field(description="Public DNS name.")
+    issuer: str = Field(description="cert-manager issuer, e.g. 'letsencrypt-prod'.")
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] | None = None
+    tls_secret_name: str | None = None
+    ingress_class_name: str | None = None
+    path: str | None = None
+    limit_rps: int | None = Field(default=None, ge=1, description="Component default 20.")
+    limit_connections: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _valid(self) -> IngressSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> IngressRoute:
+        return IngressRoute(**_set_fields(self))
+
+
+class MonitoringSpec(_Model):
+    prometheus_labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels Prometheus selects rules and monitors by."
+    )
+    cpu_limit_ratio: float | None = Field(default=None, gt=0, le=1)
+    restarts: int | None = Field(default=None, ge=1)
+    scrape_interval: str | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> MonitoringSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> Alerting:
+        return Alerting(**_set_fields(self))
+
+
 class AppSpec(_Model):
     image: str | None = Field(
         default=None,
@@ -229,6 +392,13 @@ class AppSpec(_Model):
     liveness: ProbeSpec | None = None
     readiness: ProbeSpec | None = None
     rolling_update: RollingUpdateSpec = Field(default_factory=RollingUpdateSpec)
+    autoscaling: AutoscalingSpec | None = Field(
+        default=None, description="An HPA from replicas (its minReplicas) to maxReplicas."
+    )
+    disruption_budget: DisruptionBudgetSpec | None = None
+    network_policy: NetworkPolicySpec | None = None
+    ingress: IngressSpec | None = None
+    monitoring: MonitoringSpec | None = None
 
     @field_validator("image")
     @classmethod
@@ -286,6 +456,14 @@ class AppSpec(_Model):
                     "a blueGreen app names its images per colour: blueGreen.blue.image / blueGreen.green.image",
                 )
             active = self.blue_green.active_color
+            for color in ("blue", "green"):
+                replicas = getattr(self.blue_green, color).replicas
+                if self.autoscaling is not None and replicas not in (None, 0):
+                    raise _at(
+                        ("blueGreen", color, "replicas"),
+                        f"{replicas}: with autoscaling each colour has its own autoscaler "
+                        "(minReplicas from replicas); a colour's replicas may only be 0 (scaled down)",
+                    )
             try:
                 self.blue_green.to_release().check_capacity(self.replicas)
             except ValueError as exc:
@@ -380,6 +558,41 @@ class StackConfig(_Model):
                         ("apps", name, *path),
                         f"{image!r}: ':latest' is only allowed in dev; pin a version",
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _guardrail_rules(self) -> StackConfig:
+        isolated = sorted(n for n, a in self.apps.items() if a.network_policy is not None)
+        for name, app in self.apps.items():
+            here = ("apps", name)
+            if app.autoscaling is not None:
+                if app.replicas > app.autoscaling.max_replicas:
+                    raise _at(
+                        (*here, "autoscaling", "maxReplicas"),
+                        f"{app.autoscaling.max_replicas} is below replicas {app.replicas} "
+                        "(the autoscaler's minReplicas); need replicas <= maxReplicas",
+                    )
+                try:
+                    app.autoscaling.to_args(app.replicas)
+                except ValueError as exc:
+                    raise _at((*here, "autoscaling"), str(exc)) from None
+            if app.disruption_budget is not None:
+                try:
+                    app.disruption_budget.to_args().check_leaves_room(app.replicas)
+                except ValueError as exc:
+                    raise _at((*here, "disruptionBudget"), str(exc)) from None
+            if isolated and app.network_policy is None:
+                raise _at(
+                    (*here, "networkPolicy"),
+                    f"missing: apps {isolated} set networkPolicy, so namespace {self.namespace} "
+                    "denies all traffic by default and this app would get none; "
+                    "give it a networkPolicy (an empty map {} takes the defaults)",
+                )
+            if app.monitoring is not None and app.metrics_port is None:
+                raise _at(
+                    (*here, "metricsPort"),
+                    "required by monitoring: the ServiceMonitor scrapes the metrics port",
+                )
         return self
 
 

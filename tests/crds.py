@@ -1,7 +1,14 @@
-"""Validate custom resources against the CRDs in tests/schemas/crds, as the API server would.
+"""Custom resources validated the way the API server would, against their CRDs' OpenAPI v3 schemas.
 
-Beyond the schema, unknown fields are errors: the API server prunes fields a
-structural schema does not declare, so a misspelt key would silently do nothing.
+The CRDs live in ``tests/schemas/`` (see its README for their sources). Built-in
+kinds are validated by ``kubernetes_validate`` in ``test_manifests.py``; this
+module is the other half, for kinds that schema set cannot know.
+
+Validation is strict: where a schema lists ``properties`` and neither allows
+unknown fields (``x-kubernetes-preserve-unknown-fields``) nor says what extra
+fields look like (``additionalProperties``), an unknown field fails. The API
+server would instead *prune* it silently, so a typo such as ``expresion``
+would deploy a rule that does nothing.
 """
 
 from __future__ import annotations
@@ -13,52 +20,53 @@ from typing import Any
 import jsonschema
 import yaml
 
-CRDS = Path(__file__).resolve().parent / "schemas" / "crds"
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+
+def is_custom(obj: dict[str, Any]) -> bool:
+    """True for kinds served from a CRD: a dotted API group outside ``*.k8s.io``."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    return "." in group and not group.endswith(".k8s.io")
+
+
+def strict(schema: Any) -> Any:
+    """A copy of ``schema`` that rejects fields it does not declare."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) if k not in ("enum", "required", "default", "example") else v
+           for k, v in schema.items()}  # fmt: skip
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
 
 
 @functools.cache
-def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> openAPIV3Schema, for every served version of every CRD."""
+def schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> the strict OpenAPI v3 schema of every served version of every CRD here."""
     found = {}
-    for path in sorted(CRDS.glob("*.yaml")):
+    for path in sorted(SCHEMAS.glob("*.yaml")):
         crd = yaml.safe_load(path.read_text())
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
-            found[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+            if version.get("served", True):
+                schema = version["schema"]["openAPIV3Schema"]
+                found[(f"{group}/{version['name']}", kind)] = strict(schema)
     return found
 
 
-def known(obj: dict[str, Any]) -> bool:
-    return (obj.get("apiVersion"), obj.get("kind")) in _schemas()
-
-
-def validate(obj: dict[str, Any]) -> None:
-    """Raise ``jsonschema.ValidationError`` or ``ValueError`` (unknown field) for an invalid object."""
-    schema = _schemas()[(obj["apiVersion"], obj["kind"])]
-    jsonschema.Draft7Validator(schema).validate(obj)
-    unknown = _unknown_fields(obj, schema, "")
-    if unknown:
-        raise ValueError(f"{obj['kind']} {obj['metadata'].get('name')}: unknown fields {unknown}")
-
-
-def _unknown_fields(value: Any, schema: dict[str, Any], path: str) -> list[str]:
-    if schema.get("x-kubernetes-preserve-unknown-fields"):
-        return []
-    if isinstance(value, dict):
-        if "properties" in schema:
-            found = [f"{path}.{k}".lstrip(".") for k in value if k not in schema["properties"]]
-            for key, item in value.items():
-                if key in schema["properties"]:
-                    found += _unknown_fields(item, schema["properties"][key], f"{path}.{key}")
-            return found
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict):
-            return [f for k, v in value.items() for f in _unknown_fields(v, extra, f"{path}.{k}")]
-        return []
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [
-            f
-            for i, v in enumerate(value)
-            for f in _unknown_fields(v, schema["items"], f"{path}[{i}]")
-        ]
-    return []
+def errors(obj: dict[str, Any]) -> list[str]:
+    """Every schema violation of a custom resource, as ``path: message``; [] when valid."""
+    key = (obj["apiVersion"], obj["kind"])
+    if key not in schemas():
+        return [f"no CRD schema for {key} in {SCHEMAS}"]
+    validator = jsonschema.Draft4Validator(schemas()[key])
+    return [
+        f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path)))
+    ]

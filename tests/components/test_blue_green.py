@@ -125,3 +125,34 @@ def test_image_and_colours_are_exclusive_and_colour_must_be_known():
         ColorSpec(image="ghcr.io/acme/web")
     with pytest.raises(ValueError, match="replicas=-1"):
         dataclasses.replace(ColorSpec(image=V1), replicas=-1)
+
+
+def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none():
+    from components import Autoscaling
+
+    def hpas(rel):
+        args = WebAppArgs(
+            namespace="p",
+            port=80,
+            replicas=None,
+            resources=RES,
+            release=rel,
+            autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+        )
+        rec = testing.run(lambda: WebApp("web", args))
+        return {
+            h.inputs["spec"]["scaleTargetRef"]["name"]: h.inputs["spec"]["minReplicas"]
+            for h in rec.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+        }
+
+    assert hpas(release("blue")) == {"web-blue": 3, "web-green": 3}
+    assert hpas(release("blue", green=ColorSpec(image=V2, replicas=0))) == {"web-blue": 3}
+    with pytest.raises(ValueError, match="may only be 0"):
+        WebAppArgs(
+            namespace="p",
+            port=80,
+            replicas=None,
+            resources=RES,
+            release=release("blue", green=ColorSpec(image=V2, replicas=2)),
+            autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+        )

@@ -32,6 +32,12 @@ A = "webplatform:apps"
 K = "webplatform:kubernetes"
 BGK = [A, "web", "blueGreen"]
 CASES = {
+    "colour-replicas-with-autoscaling": (
+        "prod",
+        set_([*BGK, "green", "replicas"], 2),
+        "webplatform:apps.web.blueGreen.green.replicas",
+        "with autoscaling each colour has its own autoscaler",
+    ),
     "unknown-colour": (
         "prod",
         set_([*BGK, "activeColor"], "red"),
@@ -194,6 +200,103 @@ CASES = {
         set_([A, "web", "env", "1BAD"], "x"),
         "webplatform:apps.web.env",
         "not environment variable names",
+    ),
+    # Guardrails (issue 5).
+    "hpa-max-below-replicas": (
+        "prod",
+        set_([A, "web", "autoscaling", "maxReplicas"], 2),
+        "webplatform:apps.web.autoscaling.maxReplicas",
+        "below replicas 3",
+    ),
+    "hpa-min-is-replicas": (
+        "prod",
+        set_([A, "web", "autoscaling", "minReplicas"], 3),
+        "webplatform:apps.web.autoscaling.minReplicas",
+        "unknown key; allowed: maxReplicas",
+    ),
+    "hpa-target-over-100": (
+        "prod",
+        set_([A, "web", "autoscaling", "cpuUtilization"], 150),
+        "webplatform:apps.web.autoscaling.cpuUtilization",
+        "less than or equal to 100",
+    ),
+    "hpa-period-too-long": (
+        "prod",
+        set_([A, "web", "autoscaling", "scaleDown", "policies", 0, "periodSeconds"], 3600),
+        "webplatform:apps.web.autoscaling.scaleDown.policies.0.periodSeconds",
+        "less than or equal to 1800",
+    ),
+    "hpa-no-policies": (
+        "prod",
+        set_([A, "web", "autoscaling", "scaleUp", "policies"], []),
+        "webplatform:apps.web.autoscaling.scaleUp",
+        "at least one is required unless select_policy is 'Disabled'",
+    ),
+    "pdb-blocks-every-drain": (
+        "prod",
+        set_([A, "web", "disruptionBudget", "minAvailable"], 3),
+        "webplatform:apps.web.disruptionBudget",
+        "block every voluntary eviction",
+    ),
+    "pdb-max-unavailable-zero": (
+        "staging",
+        set_([A, "web", "disruptionBudget", "maxUnavailable"], 0),
+        "webplatform:apps.web.disruptionBudget",
+        "0 blocks every voluntary eviction",
+    ),
+    "pdb-both-limits": (
+        "staging",
+        set_([A, "web", "disruptionBudget", "minAvailable"], 1),
+        "webplatform:apps.web.disruptionBudget",
+        "not both",
+    ),
+    "second-app-without-network-policy": (
+        "dev",
+        lambda c: c[A].update(
+            {
+                "api": {
+                    k: v for k, v in c[A]["web"].items() if k not in ("networkPolicy", "secretEnv")
+                }
+            }
+        ),
+        "webplatform:apps.api.networkPolicy",
+        "denies all traffic by default",
+    ),
+    "backend-without-destination": (
+        "prod",
+        set_([A, "web", "networkPolicy", "backends"], [{"port": 8080}]),
+        "webplatform:apps.web.networkPolicy.backends.0",
+        "set exactly one",
+    ),
+    "backend-namespace-not-a-label": (
+        "prod",
+        set_([A, "web", "networkPolicy", "backends"], [{"namespace": "Back_End", "port": 80}]),
+        "webplatform:apps.web.networkPolicy.backends.0.namespace",
+        "should match pattern",
+    ),
+    "monitoring-without-metrics-port": (
+        "staging",
+        delete([A, "web", "metricsPort"]),
+        "webplatform:apps.web.metricsPort",
+        "required by monitoring",
+    ),
+    "ingress-host-not-lowercase": (
+        "prod",
+        set_([A, "web", "ingress", "host"], "Web.Example.com"),
+        "webplatform:apps.web.ingress",
+        "fully qualified, lowercase DNS name",
+    ),
+    "ingress-without-issuer": (
+        "prod",
+        delete([A, "web", "ingress", "issuer"]),
+        "webplatform:apps.web.ingress.issuer",
+        "Field required",
+    ),
+    "monitoring-bad-interval": (
+        "staging",
+        set_([A, "web", "monitoring", "scrapeInterval"], "often"),
+        "webplatform:apps.web.monitoring",
+        "Prometheus duration",
     ),
 }
 

@@ -128,7 +128,7 @@ def test_argo_strategies_render_valid_objects(strategy, write_stack, tmp_path):
     kinds = {o["kind"] for o in objects}
     assert {"Rollout", "AnalysisTemplate"} <= kinds and "Deployment" not in kinds
     for obj in objects:
-        if crds.known(obj):
-            crds.validate(obj)
+        if crds.is_custom(obj):
+            assert crds.errors(obj) == []
         else:
             kubernetes_validate.validate(obj, "1.33.0", strict=True)

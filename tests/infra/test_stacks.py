@@ -11,6 +11,7 @@ from infra.config import StackConfigError
 from tests.conftest import STACKS, load_stack_file
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 @pytest.fixture(scope="module")
@@ -42,21 +43,39 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
 
 
 @pytest.mark.parametrize(
-    ("stack", "replicas", "requests", "limits"),
+    ("stack", "replicas", "autoscaled", "requests", "limits"),
     [
-        ("dev", 1, {"cpu": "100m", "memory": "128Mi"}, {"cpu": "200m", "memory": "256Mi"}),
-        ("staging", 2, {"cpu": "200m", "memory": "256Mi"}, {"cpu": "400m", "memory": "512Mi"}),
-        ("prod", 3, {"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
+        ("dev", 1, False, {"cpu": "100m", "memory": "128Mi"}, {"cpu": "200m", "memory": "256Mi"}),
+        (
+            "staging",
+            2,
+            True,
+            {"cpu": "200m", "memory": "256Mi"},
+            {"cpu": "400m", "memory": "512Mi"},
+        ),
+        ("prod", 3, True, {"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
     ],
 )
-def test_environment_numbers_come_from_the_stack_file(synths, stack, replicas, requests, limits):
-    deployments = synths[stack].recording.by_type(DEPLOY)
+def test_environment_numbers_come_from_the_stack_file(
+    synths, stack, replicas, autoscaled, requests, limits
+):
+    rec = synths[stack].recording
+    deployments = rec.by_type(DEPLOY)
     assert deployments
     for deployment in deployments:  # one, or one per colour
         spec = deployment.inputs["spec"]
-        assert spec["replicas"] == replicas
+        if autoscaled:  # the HPA owns the count: replicas is its floor, the Deployment has none
+            assert "replicas" not in spec
+        else:
+            assert spec["replicas"] == replicas
         (container,) = spec["template"]["spec"]["containers"]
         assert container["resources"] == {"requests": requests, "limits": limits}
+    hpas = rec.by_type(HPA)
+    if autoscaled:  # one autoscaler per Deployment (per colour), all with the same floor
+        assert len(hpas) == len(deployments)
+        assert {h.inputs["spec"]["minReplicas"] for h in hpas} == {replicas}
+    else:
+        assert hpas == []
 
 
 def test_dev_renders_yaml_without_a_cluster_and_the_others_target_a_context(synths):
@@ -99,6 +118,7 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     objects = list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))
     namespaces = {o["metadata"]["namespace"] for o in objects if o["kind"] != "Namespace"}
     assert namespaces == {"web-uat"}
+    assert len(objects) == len(synth.synthesize("staging").kubernetes_objects())
 
 
 def test_invalid_config_registers_nothing():

@@ -34,10 +34,10 @@ def test_writes_both_files_and_one_count_line_per_type(tmp_path, capsys):
 def test_whole_numbers_are_written_as_integers(tmp_path, capsys):
     run(capsys, "--stack", "prod", "--out", str(tmp_path))
     text = (tmp_path / "resources.json").read_text()
-    assert '"replicas": 3,' in text and "3.0" not in text
+    assert '"minReplicas": 3,' in text and "3.0" not in text
     objects = list(yaml.safe_load_all((tmp_path / "kubernetes.yaml").read_text()))
-    deployment = next(o for o in objects if o["kind"] == "Deployment")
-    assert isinstance(deployment["spec"]["replicas"], int)
+    hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler")
+    assert isinstance(hpa["spec"]["minReplicas"], int)
 
 
 def test_secure_values_never_reach_the_outputs(write_stack, tmp_path, capsys):

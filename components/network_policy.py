@@ -1,0 +1,279 @@
+"""NetworkPolicies: deny everything in a namespace, then allow each app exactly what it needs.
+
+Two components, because the two halves have different owners:
+
+- :class:`DefaultDeny` belongs to the namespace (one per namespace): an empty
+  pod selector with both policy types and no rules, so any pod without an
+  allow-policy of its own (a debug pod, a forgotten job) can neither receive
+  nor send traffic;
+- :class:`AppNetworkPolicy` belongs to an app: ingress from the ingress
+  controller's namespace on the app's port and from the monitoring namespace on
+  the metrics port; egress to the cluster DNS (53 TCP and UDP), to 443, and to
+  named backends.
+
+Where the references (001, 004) differ, and why:
+
+- namespaces are selected on ``kubernetes.io/metadata.name``, the label the API
+  server sets on every namespace, not on ``name:``, which only matches if
+  someone labelled the namespace by hand (otherwise the rule silently admits
+  nothing);
+- DNS egress goes to the DNS pods in ``kube-system`` (``k8s-app: kube-dns``, the
+  label CoreDNS keeps on EKS), not to port 53 anywhere, which would let a
+  compromised pod tunnel data out over DNS to any resolver;
+- ports are the *pod's* ports (the container port), not the Service port:
+  policies apply after the Service has translated the port, so reference 004's
+  ``port: 80`` in front of a pod listening on 8080 admits nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import _validation
+from components._labels import PART_OF, app_labels
+
+#: The label Kubernetes sets on every namespace (1.21+); nobody has to remember to add it.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+Protocol = Literal["TCP", "UDP"]
+
+
+def _namespace_selector(namespace: str) -> k8s.meta.v1.LabelSelectorArgs:
+    return k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: namespace})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """One egress destination: pods in a namespace, or an address range, on one port."""
+
+    port: int
+    """Destination port (the backend pod's port, not its Service port)."""
+    namespace: str | None = None
+    """Namespace of the backend pods; set this or ``cidr``."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Narrow to these pods within ``namespace``; default all pods of it."""
+    cidr: str | None = None
+    """An address range outside the cluster (e.g. a database subnet); set this or ``namespace``."""
+    protocol: Protocol = "TCP"
+    """Default ``TCP``."""
+
+    def __post_init__(self) -> None:
+        _validation.port("port", self.port)
+        _validation.one_of("protocol", self.protocol, ("TCP", "UDP"))
+        if (self.namespace is None) == (self.cidr is None):
+            raise ValueError(
+                f"namespace={self.namespace!r}, cidr={self.cidr!r}: set exactly one of them"
+            )
+        if self.namespace is not None:
+            _validation.dns_label("namespace", self.namespace)
+        if self.cidr is not None:
+            if self.pod_labels:
+                raise ValueError("pod_labels: only apply to a namespace backend, not to a cidr")
+            try:
+                ipaddress.ip_network(self.cidr)
+            except ValueError:
+                raise ValueError(
+                    f"cidr={self.cidr!r}: not a network in CIDR notation (e.g. '10.0.0.0/16')"
+                ) from None
+
+    def to_k8s(self) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+        if self.cidr is not None:
+            peer = k8s.networking.v1.NetworkPolicyPeerArgs(
+                ip_block=k8s.networking.v1.IPBlockArgs(cidr=self.cidr)
+            )
+        else:
+            assert self.namespace is not None
+            peer = k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=_namespace_selector(self.namespace),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(self.pod_labels))
+                if self.pod_labels
+                else None,
+            )
+        return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[peer],
+            ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=self.port, protocol=self.protocol)],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkAccess:
+    """Who may talk to an app and whom it may talk to, beyond the namespace's default deny."""
+
+    ingress_controller_namespace: str | None = "ingress-nginx"
+    """Namespace of the ingress controller, admitted on the app port; default ``ingress-nginx``. ``None``: not reachable from it."""
+    monitoring_namespace: str | None = "monitoring"
+    """Namespace of Prometheus, admitted on the metrics port; default ``monitoring``. ``None``: no scraping."""
+    dns_namespace: str = "kube-system"
+    """Namespace of the cluster DNS; default ``kube-system``."""
+    dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    """Labels of the DNS pods; default ``k8s-app: kube-dns`` (CoreDNS on EKS and most distributions)."""
+    https_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    """Ranges the app may reach on 443 (external APIs); default anywhere (references 001, 004). ``()``: none."""
+    backends: tuple[Backend, ...] = ()
+    """Other destinations (in-cluster services, databases); default none."""
+
+    def __post_init__(self) -> None:
+        for name in ("ingress_controller_namespace", "monitoring_namespace", "dns_namespace"):
+            value = getattr(self, name)
+            if value is not None:
+                _validation.dns_label(name, value)
+        if not self.dns_pod_labels:
+            raise ValueError(
+                "dns_pod_labels: must not be empty; it would allow port 53 to every pod "
+                f"in {self.dns_namespace!r}"
+            )
+        for cidr in self.https_egress_cidrs:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(
+                    f"https_egress_cidrs: {cidr!r} is not a network in CIDR notation"
+                ) from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DefaultDenyArgs:
+    namespace: pulumi.Input[str]
+    """The namespace to lock down (a ``Namespace.name``)."""
+    policy_name: str = "default-deny"
+    """The policy's name in the cluster; default ``default-deny``."""
+
+    def __post_init__(self) -> None:
+        _validation.dns_label("policy_name", self.policy_name)
+
+
+class DefaultDeny(pulumi.ComponentResource):
+    """Denies all ingress and egress for every pod of a namespace that no other policy allows."""
+
+    policy_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: DefaultDenyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webplatform:network_policy:DefaultDeny", name, None, opts)
+        policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.policy_name,
+                namespace=args.namespace,
+                labels={
+                    "app.kubernetes.io/part-of": PART_OF,
+                    "app.kubernetes.io/managed-by": "pulumi",
+                },
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+                policy_types=["Ingress", "Egress"],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.policy_name = policy.metadata.name
+        self.register_outputs({"policy_name": self.policy_name})
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppNetworkPolicyArgs:
+    app: str
+    """The app's name; the policy is named ``<app>``."""
+    namespace: pulumi.Input[str]
+    pod_selector: Mapping[str, pulumi.Input[str]]
+    """Labels of the app's pods (every colour of a blue-green pair)."""
+    port: int
+    """The pods' HTTP port (container port), admitted from the ingress controller."""
+    metrics_port: int | None = None
+    """The pods' metrics port, admitted from monitoring; default none."""
+    access: NetworkAccess = NetworkAccess()
+    """Default: ingress-nginx and monitoring in, DNS and 443 out, no backends."""
+
+    def __post_init__(self) -> None:
+        _validation.dns_label("app", self.app)
+        _validation.port("port", self.port)
+        if self.metrics_port is not None:
+            _validation.port("metrics_port", self.metrics_port)
+        if not self.pod_selector:
+            raise ValueError("pod_selector: must not be empty; it would open every pod")
+
+
+class AppNetworkPolicy(pulumi.ComponentResource):
+    """The allow-list of one app, on top of its namespace's :class:`DefaultDeny`."""
+
+    policy_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AppNetworkPolicyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webplatform:network_policy:AppNetworkPolicy", name, None, opts)
+        access = args.access
+        net = k8s.networking.v1
+        ingress = []
+        if access.ingress_controller_namespace is not None:
+            ingress.append(
+                net.NetworkPolicyIngressRuleArgs(
+                    from_=[
+                        net.NetworkPolicyPeerArgs(
+                            namespace_selector=_namespace_selector(
+                                access.ingress_controller_namespace
+                            )
+                        )
+                    ],
+                    ports=[net.NetworkPolicyPortArgs(port=args.port, protocol="TCP")],
+                )
+            )
+        if access.monitoring_namespace is not None and args.metrics_port is not None:
+            ingress.append(
+                net.NetworkPolicyIngressRuleArgs(
+                    from_=[
+                        net.NetworkPolicyPeerArgs(
+                            namespace_selector=_namespace_selector(access.monitoring_namespace)
+                        )
+                    ],
+                    ports=[net.NetworkPolicyPortArgs(port=args.metrics_port, protocol="TCP")],
+                )
+            )
+        egress = [
+            net.NetworkPolicyEgressRuleArgs(
+                to=[
+                    net.NetworkPolicyPeerArgs(
+                        namespace_selector=_namespace_selector(access.dns_namespace),
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                            match_labels=dict(access.dns_pod_labels)
+                        ),
+                    )
+                ],
+                ports=[
+                    net.NetworkPolicyPortArgs(port=53, protocol="UDP"),
+                    net.NetworkPolicyPortArgs(port=53, protocol="TCP"),
+                ],
+            )
+        ]
+        if access.https_egress_cidrs:
+            egress.append(
+                net.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=cidr))
+                        for cidr in access.https_egress_cidrs
+                    ],
+                    ports=[net.NetworkPolicyPortArgs(port=443, protocol="TCP")],
+                )
+            )
+        egress += [backend.to_k8s() for backend in access.backends]
+        policy = net.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.app, namespace=args.namespace, labels=app_labels(args.app)
+            ),
+            spec=net.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(args.pod_selector)),
+                policy_types=["Ingress", "Egress"],
+                ingress=ingress,
+                egress=egress,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.policy_name = policy.metadata.name
+        self.register_outputs({"policy_name": self.policy_name})

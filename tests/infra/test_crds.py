@@ -1,0 +1,86 @@
+"""Rendered custom resources (PrometheusRule, ServiceMonitor) against the CRD schemas in tests/schemas."""
+
+import copy
+
+import pytest
+import yaml
+
+from infra import synth
+from tests import crds
+from tests.conftest import STACKS
+
+
+@pytest.fixture(scope="module")
+def custom_objects(tmp_path_factory):
+    found = {}
+    for stack in STACKS:
+        manifests, _ = synth.write(synth.synthesize(stack), tmp_path_factory.mktemp(stack))
+        found[stack] = [o for o in yaml.safe_load_all(manifests.read_text()) if crds.is_custom(o)]
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_custom_resource_is_valid_against_its_crd(custom_objects, stack):
+    for obj in custom_objects[stack]:
+        assert crds.errors(obj) == [], f"{stack}: {obj['kind']} {obj['metadata']['name']}"
+
+
+def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
+    for stack in ("staging", "prod"):
+        assert sorted(o["kind"] for o in custom_objects[stack]) == [
+            "PrometheusRule",
+            "ServiceMonitor",
+        ]
+    assert custom_objects["dev"] == []
+
+
+def test_schema_set_covers_the_kinds_we_render():
+    assert set(crds.schemas()) == {
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
+        ("monitoring.coreos.com/v1", "ServiceMonitor"),
+        ("argoproj.io/v1alpha1", "Rollout"),
+        ("argoproj.io/v1alpha1", "AnalysisTemplate"),
+    }
+
+
+def _rule(custom_objects):
+    return next(o for o in custom_objects["prod"] if o["kind"] == "PrometheusRule")
+
+
+def test_strict_validation_catches_a_misspelt_field(custom_objects):
+    bad = copy.deepcopy(_rule(custom_objects))
+    rule = bad["spec"]["groups"][0]["rules"][0]
+    rule["expresion"] = rule.pop("expr")
+    problems = crds.errors(bad)
+    assert any("expresion" in p for p in problems), problems
+    assert any("'expr' is a required property" in p for p in problems), problems
+
+
+def test_validation_catches_a_bad_duration_and_a_wrong_type(custom_objects):
+    bad = copy.deepcopy(_rule(custom_objects))
+    bad["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"
+    bad["spec"]["groups"][0]["rules"][1]["labels"]["severity"] = 3
+    problems = crds.errors(bad)
+    assert any(p.startswith("spec.groups.0.rules.0.for:") for p in problems), problems
+    assert any(p.startswith("spec.groups.0.rules.1.labels.severity:") for p in problems), problems
+
+
+def test_an_unknown_kind_is_an_error_not_a_pass():
+    obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert crds.is_custom(obj)
+    assert crds.errors(obj) == [f"no CRD schema for ('example.com/v1', 'Widget') in {crds.SCHEMAS}"]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "custom"),
+    [
+        ("v1", False),
+        ("apps/v1", False),
+        ("networking.k8s.io/v1", False),
+        ("policy/v1", False),
+        ("monitoring.coreos.com/v1", True),
+        ("argoproj.io/v1alpha1", True),
+    ],
+)
+def test_built_in_and_custom_groups_are_told_apart(api_version, custom):
+    assert crds.is_custom({"apiVersion": api_version}) is custom
