@@ -9,6 +9,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py lint                  # ruff (lint + format check) and mypy
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
     python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
+    python3 dev.py wheel                 # build the wheel into dist/ and check what it holds
     python3 dev.py lock                  # re-pin requirements.lock from pyproject.toml
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
@@ -124,6 +125,8 @@ def main(argv: list[str]) -> int:
     if task == "snapshots":
         os.environ["WEBPLATFORM_UPDATE_SNAPSHOTS"] = "1"
         return run("-m", "pytest", "tests/infra/test_snapshots.py", *rest)
+    if task == "wheel":
+        return run("tools/check_wheel.py")
     if task == "bench":
         return run("bench/run.py", *rest)
     if task == "lock":
@@ -137,7 +140,7 @@ def main(argv: list[str]) -> int:
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
-        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, bench, lock, scan, scan-lock"
+        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, bench, wheel, lock, scan, scan-lock"
     )
     return 2
 
