@@ -3,21 +3,70 @@
 Only re-exports live here; each component is in its own module.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from components.app import WebApp, WebAppArgs
 from components.namespace import Namespace, NamespaceArgs
 from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
 from components.workload import HttpProbe, Resources, Workload, WorkloadArgs
 
+if TYPE_CHECKING:
+    from components.cluster import EksCluster, EksClusterArgs, NodeGroupArgs
+    from components.cluster_addons import (
+        ClusterAddons,
+        ClusterAddonsArgs,
+        ClusterIssuerArgs,
+        HelmChart,
+    )
+    from components.pod_identity import PodIdentity, PodIdentityArgs
+    from components.vpc import Vpc, VpcArgs
+
+#: Re-exports imported on first use: these modules import pulumi_aws, which a stack with no
+#: AWS resources (dev, or a team's own Kubernetes-only stack) should not have to load.
+_LAZY = {
+    "EksCluster": "components.cluster",
+    "EksClusterArgs": "components.cluster",
+    "NodeGroupArgs": "components.cluster",
+    "ClusterAddons": "components.cluster_addons",
+    "ClusterAddonsArgs": "components.cluster_addons",
+    "ClusterIssuerArgs": "components.cluster_addons",
+    "HelmChart": "components.cluster_addons",
+    "PodIdentity": "components.pod_identity",
+    "PodIdentityArgs": "components.pod_identity",
+    "Vpc": "components.vpc",
+    "VpcArgs": "components.vpc",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'components' has no attribute {name!r}")
+
+
 __all__ = [
     "AppSettings",
     "AppSettingsArgs",
+    "ClusterAddons",
+    "ClusterAddonsArgs",
+    "ClusterIssuerArgs",
+    "EksCluster",
+    "EksClusterArgs",
+    "HelmChart",
     "HttpProbe",
     "Namespace",
     "NamespaceArgs",
+    "NodeGroupArgs",
+    "PodIdentity",
+    "PodIdentityArgs",
     "Resources",
     "Service",
     "ServiceArgs",
+    "Vpc",
+    "VpcArgs",
     "WebApp",
     "WebAppArgs",
     "Workload",
