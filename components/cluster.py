@@ -37,9 +37,7 @@ The component never builds a Kubernetes provider on its own: call
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +46,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.vpc import check_log_retention
+from components import _eks_checks
 
-MIN_MINOR = 30
+MIN_MINOR = _eks_checks.MIN_MINOR
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
 #: Managed add-ons installed before the node group (nodes need them to become Ready).
@@ -65,44 +63,8 @@ NODE_POLICIES = (
     # Identity needs the agent before the CNI, which the node bootstrap cannot order.
     "AmazonEKS_CNI_Policy",
 )
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
-_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-
-
-def check_version(field: str, version: str) -> None:
-    """EKS versions as ``MAJOR.MINOR``, 1.30 or newer (reference 004)."""
-    match = re.fullmatch(r"1\.(\d+)", version) if isinstance(version, str) else None
-    if not match or int(match[1]) < MIN_MINOR:
-        raise ValueError(
-            f"{field}={version!r}: must be a Kubernetes version 'MAJOR.MINOR', 1.{MIN_MINOR} or newer"
-        )
-
-
-def role_name(field: str, arn: str) -> str:
-    """The role's name from its ARN (``arn:aws:iam::123456789012:role/path/name``)."""
-    match = _ROLE_ARN.match(arn) if isinstance(arn, str) else None
-    if not match:
-        raise ValueError(
-            f"{field}={arn!r}: must be an IAM role ARN "
-            "(arn:aws:iam::<12-digit account>:role/<name>)"
-        )
-    return match[1]
-
-
-def check_public_cidrs(field: str, cidrs: Sequence[str], allow_open: bool) -> None:
-    for cidr in cidrs:
-        try:
-            network = ipaddress.IPv4Network(cidr)
-        except ValueError:
-            raise ValueError(
-                f"{field}: {cidr!r} is not an IPv4 CIDR (e.g. '203.0.113.0/24')"
-            ) from None
-        if network.prefixlen == 0 and not allow_open:
-            raise ValueError(
-                f"{field}: {cidr!r} opens the Kubernetes API endpoint to the whole internet; "
-                "list your CI and VPN egress CIDRs instead, or set allow_open_public_endpoint"
-            )
+check_version = _eks_checks.kubernetes_version
+role_name = _eks_checks.role_name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,19 +86,8 @@ class NodeGroupArgs:
     Graviton instance types."""
 
     def __post_init__(self) -> None:
-        if not self.instance_types:
-            raise ValueError("instance_types=[]: name at least one instance type")
-        bad = [t for t in self.instance_types if not _INSTANCE_TYPE.match(t)]
-        if bad:
-            raise ValueError(f"instance_types: {bad} are not EC2 instance types (e.g. 'm6i.large')")
-        sizes = (self.min_size, self.desired_size, self.max_size)
-        if any(isinstance(s, bool) or not isinstance(s, int) for s in sizes) or not (
-            0 <= self.min_size <= self.desired_size <= self.max_size and self.max_size >= 1
-        ):
-            raise ValueError(
-                f"min_size={self.min_size!r}, desired_size={self.desired_size!r}, "
-                f"max_size={self.max_size!r}: need 0 <= min <= desired <= max and max >= 1"
-            )
+        _eks_checks.instance_types("instance_types", self.instance_types)
+        _eks_checks.node_sizes(self.min_size, self.desired_size, self.max_size)
         if not 20 <= self.disk_size_gib <= 16384:
             raise ValueError(f"disk_size_gib={self.disk_size_gib!r}: must be 20 to 16384")
         if not self.ami_type.startswith("AL2023_"):
@@ -186,11 +137,7 @@ class EksClusterArgs:
     """Tags on every AWS resource; default none."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.cluster_name, str) or not _CLUSTER_NAME.match(self.cluster_name):
-            raise ValueError(
-                f"cluster_name={self.cluster_name!r}: 1-100 letters, digits, '-' or '_', "
-                "starting with a letter or digit"
-            )
+        _eks_checks.cluster_name("cluster_name", self.cluster_name)
         check_version("version", self.version)
         if len(self.private_subnet_ids) < 2:
             raise ValueError(
@@ -202,17 +149,13 @@ class EksClusterArgs:
             raise ValueError("admin_role_arns=[]: name at least one admin role")
         for arn in self.admin_role_arns:
             role_name("admin_role_arns", arn)
-        principals = [self.deployer_role_arn, *self.admin_role_arns]
-        names = [role_name("admin_role_arns", a) for a in principals]
-        if len(set(names)) != len(names):
-            raise ValueError(
-                f"deployer_role_arn and admin_role_arns: {principals} name a role twice; "
-                "each role gets one access entry"
-            )
-        check_public_cidrs(
+        _eks_checks.distinct_roles(
+            "deployer_role_arn and admin_role_arns", [self.deployer_role_arn, *self.admin_role_arns]
+        )
+        _eks_checks.public_cidrs(
             "public_access_cidrs", self.public_access_cidrs, self.allow_open_public_endpoint
         )
-        check_log_retention("log_retention_days", self.log_retention_days)
+        _eks_checks.log_retention("log_retention_days", self.log_retention_days)
         unknown = sorted(set(self.log_types) - set(LOG_TYPES))
         missing = sorted(set(REQUIRED_LOG_TYPES) - set(self.log_types))
         if unknown or missing:

@@ -33,23 +33,13 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components import _validation
+from components import _eks_checks, _validation
 
 NatMode = Literal["single", "per_az"]
 
-#: Retention values CloudWatch Logs accepts (days).
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
-
 
 def check_log_retention(field: str, days: int) -> None:
-    if days not in LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"{field}={days!r}: CloudWatch Logs accepts only "
-            f"{', '.join(map(str, LOG_RETENTION_DAYS))} days"
-        )
+    _eks_checks.log_retention(field, days)
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -83,14 +73,7 @@ class VpcArgs:
     """Tags on every AWS resource; default none (set ``aws:defaultTags`` for stack-wide tags)."""
 
     def __post_init__(self) -> None:
-        try:
-            network = ipaddress.IPv4Network(self.cidr)
-        except ValueError:
-            raise ValueError(
-                f"cidr={self.cidr!r}: not an IPv4 network in CIDR notation (e.g. '10.20.0.0/16')"
-            ) from None
-        if not network.is_private or not 16 <= network.prefixlen <= 20:
-            raise ValueError(f"cidr={self.cidr!r}: must be a private range from /16 to /20")
+        _eks_checks.vpc_cidr("cidr", self.cidr)
         if isinstance(self.az_count, bool) or self.az_count not in (2, 3):
             raise ValueError(f"az_count={self.az_count!r}: must be 2 or 3")
         _validation.one_of("nat", self.nat, ("single", "per_az"))

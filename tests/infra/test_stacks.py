@@ -35,6 +35,9 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "pulumi:providers:kubernetes",
         "webplatform:namespace:Namespace",
         "webplatform:app:WebApp",
+        "webplatform:vpc:Vpc",
+        "webplatform:cluster:EksCluster",
+        "webplatform:cluster_addons:ClusterAddons",
     }
     for r in rec.resources:
         if r.type not in roots:
@@ -56,13 +59,24 @@ def test_environment_numbers_come_from_the_stack_file(synths, stack, replicas, r
     assert container["resources"] == {"requests": requests, "limits": limits}
 
 
-def test_dev_renders_yaml_without_a_cluster_and_the_others_target_a_context(synths):
+def test_dev_renders_yaml_without_a_cluster_and_the_others_use_their_eks_kubeconfig(synths):
     dev = synths["dev"].recording.one("pulumi:providers:kubernetes").inputs
     assert dev["renderYamlToDirectory"] == "build/rendered/dev" and "context" not in dev
     for stack in ("staging", "prod"):
-        inputs = synths[stack].recording.one("pulumi:providers:kubernetes").inputs
-        assert inputs["context"] == f"webplatform-{'production' if stack == 'prod' else stack}"
-        assert "renderYamlToDirectory" not in inputs
+        rec = synths[stack].recording
+        provider = rec.one("pulumi:providers:kubernetes")
+        assert "context" not in provider.inputs and "renderYamlToDirectory" not in provider.inputs
+        kubeconfig = json.loads(provider.inputs["kubeconfig"])
+        name = f"webplatform-{'production' if stack == 'prod' else stack}"
+        assert kubeconfig["current-context"] == name
+        assert rec.one("aws:eks/cluster:Cluster").inputs["name"] == name
+        server = kubeconfig["clusters"][0]["cluster"]["server"]
+        assert server.startswith("https://") and server.endswith(".us-west-2.eks.amazonaws.com")
+        args = kubeconfig["users"][0]["user"]["exec"]["args"]
+        assert args[:2] == ["eks", "get-token"]
+        assert args[args.index("--cluster-name") + 1] == name
+        assert args[args.index("--region") + 1] == "us-west-2"
+        assert provider.is_secret("kubeconfig")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -78,11 +92,11 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config = document["config"]
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
-    config["webplatform:kubernetes"]["context"] = "webplatform-uat"
+    config["webplatform:cluster"]["name"] = "webplatform-uat"
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)
-    namespace = result.recording.one("kubernetes:core/v1:Namespace")
+    namespace = result.recording.one("kubernetes:core/v1:Namespace", "web-uat-namespace")
     assert namespace.inputs["metadata"]["name"] == "web-uat"
     assert all(
         r.urn.startswith("urn:pulumi:uat::webplatform::") for r in result.recording.resources
@@ -93,7 +107,12 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
         synth.main(["--stack", "uat", "--config-file", str(path), "--out", str(tmp_path / "o")])
         == 0
     )
-    assert len(list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))) == 6
+    objects = list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))
+    in_uat = [
+        o for o in objects if "web-uat" in (o["metadata"].get("namespace"), o["metadata"]["name"])
+    ]
+    assert len(in_uat) == 6
+    assert result.recording.one("aws:eks/cluster:Cluster").inputs["name"] == "webplatform-uat"
 
 
 def test_invalid_config_registers_nothing():
