@@ -341,10 +341,13 @@ class ArgoRolloutsSpec(_Model):
 
 
 class AddonsSpec(_Model):
-    ingress_nginx: ChartSpec
-    cert_manager: CertManagerSpec
-    metrics_server: ChartSpec
-    argo_rollouts: ArgoRolloutsSpec = Field(default_factory=ArgoRolloutsSpec)
+    ingress_nginx: ChartSpec = Field(description="ingress-nginx chart.")
+    cert_manager: CertManagerSpec = Field(description="cert-manager chart and its ClusterIssuer.")
+    metrics_server: ChartSpec = Field(description="metrics-server chart (the HPA needs it).")
+    argo_rollouts: ArgoRolloutsSpec = Field(
+        default_factory=ArgoRolloutsSpec,
+        description="Argo Rollouts controller; default off.",
+    )
 
 
 _EKS_REQUIRED = ("name", "vpc", "node_group", "access", "log_retention_days", "addons")
@@ -360,12 +363,15 @@ class ClusterSpec(_Model):
         "'eks': create VPC + EKS here; its version is `kubernetes.version`.",
     )
     name: str | None = Field(default=None, description="EKS cluster name (one per environment).")
-    vpc: VpcSpec | None = None
-    node_group: NodeGroupSpec | None = None
-    access: AccessSpec | None = None
-    endpoint: EndpointSpec = Field(default_factory=EndpointSpec)
+    vpc: VpcSpec | None = Field(default=None, description="The cluster's VPC.")
+    node_group: NodeGroupSpec | None = Field(default=None, description="The managed node group.")
+    access: AccessSpec | None = Field(default=None, description="Who gets cluster admin.")
+    endpoint: EndpointSpec = Field(
+        default_factory=EndpointSpec,
+        description="Public API endpoint access; default: private endpoint only.",
+    )
     log_retention_days: int | None = Field(default=None, description="Control-plane log retention.")
-    addons: AddonsSpec | None = None
+    addons: AddonsSpec | None = Field(default=None, description="Helm add-ons, pinned.")
     protect: bool = Field(
         default=False,
         description="Protect the VPC, cluster and Secrets KMS key from deletion.",
@@ -398,7 +404,7 @@ class ClusterSpec(_Model):
             ]
             if extra:
                 raise ValueError(
-                    f"{', '.join(extra)} only apply to mode 'eks' (this stack's mode is 'existing')"
+                    f"{', '.join(extra)} apply only to mode 'eks' (this stack's mode is 'existing')"
                 )
         return self
 
