@@ -47,6 +47,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import _eks_checks
+from components.pod_identity import PodIdentity, PodIdentityArgs
 
 MIN_MINOR = _eks_checks.MIN_MINOR
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -362,6 +363,28 @@ class EksCluster(pulumi.ComponentResource):
             name,
             k8s.ProviderArgs(kubeconfig=self.kubeconfig, enable_server_side_apply=True),
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=self.ready), opts),
+        )
+
+    def pod_identity(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        policy_statements: Sequence[Mapping[str, Any]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> PodIdentity:
+        """AWS permissions for pods of ``namespace``/``service_account`` in this cluster: an IAM role
+        with ``policy_statements``, trusted by EKS Pod Identity, and its association. See
+        :class:`components.pod_identity.PodIdentity`."""
+        return PodIdentity(
+            name,
+            PodIdentityArgs(
+                cluster_name=self.cluster_name,
+                namespace=namespace,
+                service_account=service_account,
+                policy_statements=policy_statements,
+            ),
+            opts=opts,
         )
 
     def _secrets_key(

@@ -240,3 +240,20 @@ def test_bad_node_group_args(overrides, message):
     values = {"instance_types": ["m6i.large"], "min_size": 1, "desired_size": 2, "max_size": 3}
     with pytest.raises(ValueError, match=message):
         NodeGroupArgs(**{**values, **overrides})
+
+
+def test_pod_identity_helper_binds_a_role_to_a_service_account_of_this_cluster():
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+
+    def program():
+        cluster = EksCluster("eks", args())
+        cluster.pod_identity("web-s3", "web-staging", "web", [statement])
+
+    rec = testing.run(program, stack="test")
+    association = rec.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
+    assert association["clusterName"] == "webplatform-test"
+    assert (association["namespace"], association["serviceAccount"]) == ("web-staging", "web")
+    role = rec.one("aws:iam/role:Role", "web-s3-role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "pods.eks.amazonaws.com"
+    }
