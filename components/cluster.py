@@ -104,8 +104,6 @@ class EksClusterArgs:
     """The EKS cluster's name; required (one cluster per environment, named after it)."""
     version: str
     """Kubernetes version ``MAJOR.MINOR``, at least 1.30; required."""
-    vpc_id: pulumi.Input[str]
-    """The VPC (e.g. ``Vpc.vpc_id``)."""
     private_subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets in 2+ zones: the control plane's interfaces and every node go here."""
     deployer_role_arn: str

@@ -67,7 +67,6 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
         EksClusterArgs(
             cluster_name=spec.name,
             version=version,
-            vpc_id=vpc.vpc_id,
             private_subnet_ids=vpc.private_subnet_ids,
             deployer_role_arn=spec.access.ci_role_arn,
             admin_role_arns=spec.access.admin_role_arns,

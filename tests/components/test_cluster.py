@@ -19,7 +19,6 @@ def args(**overrides):
     values = {
         "cluster_name": "webplatform-test",
         "version": "1.33",
-        "vpc_id": "vpc-1",
         "private_subnet_ids": SUBNETS,
         "deployer_role_arn": DEPLOYER,
         "admin_role_arns": [ADMIN],
