@@ -3,6 +3,8 @@
 Only re-exports live here; each component is in its own module.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from components.app import WebApp, WebAppArgs
 from components.autoscaling import (
     Autoscaler,
@@ -30,6 +32,42 @@ from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
 from components.workload import HttpProbe, Resources, Workload, WorkloadArgs
 
+if TYPE_CHECKING:
+    from components.cluster import EksCluster, EksClusterArgs, NodeGroupArgs
+    from components.cluster_addons import (
+        ClusterAddons,
+        ClusterAddonsArgs,
+        ClusterIssuerArgs,
+        HelmChart,
+    )
+    from components.pod_identity import PodIdentity, PodIdentityArgs
+    from components.vpc import Vpc, VpcArgs
+
+#: Re-exports imported on first use: these modules import pulumi_aws, which a stack with no
+#: AWS resources (dev, or a team's own Kubernetes-only stack) should not have to load.
+_LAZY = {
+    "EksCluster": "components.cluster",
+    "EksClusterArgs": "components.cluster",
+    "NodeGroupArgs": "components.cluster",
+    "ClusterAddons": "components.cluster_addons",
+    "ClusterAddonsArgs": "components.cluster_addons",
+    "ClusterIssuerArgs": "components.cluster_addons",
+    "HelmChart": "components.cluster_addons",
+    "PodIdentity": "components.pod_identity",
+    "PodIdentityArgs": "components.pod_identity",
+    "Vpc": "components.vpc",
+    "VpcArgs": "components.vpc",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'components' has no attribute {name!r}")
+
+
 __all__ = [
     "Alerting",
     "AnalysisArgs",
@@ -46,12 +84,18 @@ __all__ = [
     "BlueGreenArgs",
     "BlueGreenRelease",
     "BlueGreenService",
+    "ClusterAddons",
+    "ClusterAddonsArgs",
+    "ClusterIssuerArgs",
     "ColorSpec",
     "DefaultDeny",
     "DefaultDenyArgs",
     "DisruptionBudget",
     "DisruptionBudgetArgs",
     "DisruptionPolicy",
+    "EksCluster",
+    "EksClusterArgs",
+    "HelmChart",
     "HttpProbe",
     "Ingress",
     "IngressArgs",
@@ -61,6 +105,9 @@ __all__ = [
     "Namespace",
     "NamespaceArgs",
     "NetworkAccess",
+    "NodeGroupArgs",
+    "PodIdentity",
+    "PodIdentityArgs",
     "Resources",
     "RolloutArgs",
     "ScaleTarget",
@@ -68,6 +115,8 @@ __all__ = [
     "ScalingRules",
     "Service",
     "ServiceArgs",
+    "Vpc",
+    "VpcArgs",
     "WebApp",
     "WebAppArgs",
     "Workload",

@@ -184,8 +184,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that return a resource's inputs as its outputs, plus a few computed fields.
 
     Override :meth:`computed_outputs` or :meth:`call` for provider functions
-    your own components invoke.
+    your own components invoke. The AWS outputs and functions an EKS cluster
+    needs are answered already (:data:`AWS_COMPUTED`, :data:`AWS_CALLS`), for
+    the account ``account_id`` in ``region``, with ARNs in the real formats.
     """
+
+    def __init__(self, *, account_id: str = "123456789012", region: str = "us-west-2") -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.region = region
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         state = dict(args.inputs)
@@ -193,11 +200,99 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def computed_outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-        """Outputs the real provider would compute; none by default."""
-        return {}
+        """Outputs the real provider would compute: those of :data:`AWS_COMPUTED`, else none."""
+        compute = AWS_COMPUTED.get(args.typ)
+        return compute(self, args) if compute else {}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        raise NotImplementedError(f"no mock for provider function {args.token}")
+        answer = AWS_CALLS.get(args.token)
+        if answer is None:
+            raise NotImplementedError(f"no mock for provider function {args.token}")
+        return answer(self, args), []
+
+    def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        """An ARN in this mock account (``region=False`` for global services such as IAM)."""
+        where = self.region if region else ""
+        return f"arn:aws:{service}:{where}:{self.account_id}:{resource}"
+
+
+def _physical_name(args: pulumi.runtime.MockResourceArgs) -> str:
+    """The name the provider would use: the ``name`` input, or the Pulumi name (no random suffix)."""
+    return str(args.inputs.get("name") or args.name)
+
+
+def _eks_cluster(mocks: RecordingMocks, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = _physical_name(args)
+    return {
+        "name": name,
+        "arn": mocks.arn("eks", f"cluster/{name}"),
+        "endpoint": f"https://{name.upper().replace('-', '')}.gr7.{mocks.region}.eks.amazonaws.com",
+        # base64 of a PEM header: what the certificate's first bytes look like, not a real one
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0s="},
+        "identities": [
+            {
+                "oidcs": [
+                    {
+                        "issuer": f"https://oidc.eks.{mocks.region}.amazonaws.com/id/MOCK{name.upper()}"
+                    }
+                ]
+            }
+        ],
+        "status": "ACTIVE",
+        "platformVersion": "eks.1",
+    }
+
+
+#: Resource type -> outputs AWS computes on create (ARNs, endpoints, generated ids).
+AWS_COMPUTED: dict[
+    str, Callable[[RecordingMocks, pulumi.runtime.MockResourceArgs], dict[str, Any]]
+] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:iam/role:Role": lambda m, a: {
+        "name": _physical_name(a),
+        "arn": m.arn("iam", f"role/{_physical_name(a)}", region=False),
+        "uniqueId": f"AROA{a.name.upper()[:16]}",
+    },
+    "aws:kms/key:Key": lambda m, a: {
+        "keyId": f"mock-key-{a.name}",
+        "arn": m.arn("kms", f"key/mock-key-{a.name}"),
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda m, a: {
+        "name": _physical_name(a),
+        "arn": m.arn("logs", f"log-group:{_physical_name(a)}"),
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda m, a: {"latestVersion": 1},
+    "aws:eks/nodeGroup:NodeGroup": lambda m, a: {
+        "arn": m.arn("eks", f"nodegroup/{a.name}"),
+        "status": "ACTIVE",
+    },
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": lambda m, a: {
+        "associationId": f"a-{a.name}",
+        "associationArn": m.arn("eks", f"podidentityassociation/{a.name}"),
+    },
+}
+
+#: Provider function token -> its result.
+AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda m, a: {
+        "id": m.region,
+        "names": [f"{m.region}{z}" for z in "abcd"],
+        "zoneIds": [f"usw2-az{i}" for i in range(1, 5)],
+        "groupNames": [m.region] * 4,
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda m, a: {
+        "id": m.account_id,
+        "accountId": m.account_id,
+        "arn": f"arn:aws:sts::{m.account_id}:assumed-role/webplatform-deploy/mock-session",
+        "userId": "AROAMOCK:mock-session",
+    },
+    "aws:index/getPartition:getPartition": lambda m, a: {
+        "id": "aws",
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+    },
+}
 
 
 class RecordingMonitor(_mocks.MockMonitor):

@@ -45,7 +45,9 @@ from components import (
     ScalingRules,
 )
 from components import ColorSpec as ComponentColorSpec
+from components import _eks_checks as eks_checks
 from components._quantity import parse_cpu, parse_memory
+from components.cluster_addons import ClusterIssuerArgs, check_chart_version
 from components.rollout import DEFAULT_CANARY_WEIGHTS
 from components.workload import check_image
 
@@ -528,6 +530,214 @@ class KubernetesSpec(_Model):
         return self
 
 
+class VpcSpec(_Model):
+    cidr: str = Field(description="The VPC's IPv4 CIDR, a private /16 to /20.")
+    availability_zones: int = Field(ge=2, le=3, description="Zones to spread over: 2 or 3.")
+    nat_gateways: Literal["single", "perAz"] = Field(
+        description="'perAz': one NAT gateway per zone (survives a zone outage); 'single': one."
+    )
+    flow_log_retention_days: int = Field(description="Days VPC flow logs are kept.")
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        eks_checks.vpc_cidr("cidr", value)
+        return value
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        eks_checks.log_retention("flowLogRetentionDays", value)
+        return value
+
+
+class NodeGroupSpec(_Model):
+    instance_types: list[str] = Field(min_length=1, description="EC2 instance types.")
+    min_size: int = Field(ge=0, description="Fewest nodes.")
+    desired_size: int = Field(ge=0, description="Nodes at creation.")
+    max_size: int = Field(ge=1, description="Most nodes.")
+    disk_size_gib: int = Field(ge=20, le=16384, description="Encrypted gp3 root volume, GiB.")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        eks_checks.instance_types("instanceTypes", value)
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodeGroupSpec:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"need minSize <= desiredSize <= maxSize (got {self.min_size}, "
+                f"{self.desired_size}, {self.max_size})"
+            )
+        return self
+
+
+class AccessSpec(_Model):
+    admin_role_arns: list[str] = Field(
+        min_length=1, description="IAM roles of the cluster's human admins (cluster admin)."
+    )
+    ci_role_arn: str = Field(
+        description="The IAM role `pulumi up` runs as (CI); cluster admin, to install add-ons and apps."
+    )
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _admins(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            eks_checks.role_name("adminRoleArns", arn)
+        eks_checks.distinct_roles("adminRoleArns", value)
+        return value
+
+    @field_validator("ci_role_arn")
+    @classmethod
+    def _ci(cls, value: str) -> str:
+        eks_checks.role_name("ciRoleArn", value)
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AccessSpec:
+        eks_checks.distinct_roles(
+            "ciRoleArn and adminRoleArns", [self.ci_role_arn, *self.admin_role_arns]
+        )
+        return self
+
+
+class EndpointSpec(_Model):
+    public_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="CIDRs that may reach the public API endpoint; empty: public endpoint off.",
+    )
+    allow_open_to_internet: bool = Field(
+        default=False, description="Accept 0.0.0.0/0 in publicAccessCidrs (explicit opt-in)."
+    )
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> EndpointSpec:
+        try:
+            eks_checks.public_cidrs(
+                "publicAccessCidrs", self.public_access_cidrs, self.allow_open_to_internet
+            )
+        except ValueError as exc:
+            raise _at(
+                ("publicAccessCidrs",),
+                f"{str(exc).removeprefix('publicAccessCidrs: ')} (allowOpenToInternet: true)",
+            ) from None
+        return self
+
+
+class ChartSpec(_Model):
+    version: str = Field(description="Exact chart version, e.g. '4.12.1'.")
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        check_chart_version("version", value)
+        return value
+
+
+class IssuerSpec(_Model):
+    email: str = Field(description="ACME account contact (expiry notices).")
+    server: str = Field(description="ACME directory URL (Let's Encrypt staging or production).")
+
+
+class CertManagerSpec(ChartSpec):
+    issuer: IssuerSpec = Field(description="The ClusterIssuer Ingresses get certificates from.")
+
+    @model_validator(mode="after")
+    def _issuer(self) -> CertManagerSpec:
+        try:
+            ClusterIssuerArgs(email=self.issuer.email, server=self.issuer.server)
+        except ValueError as exc:
+            raise ValueError(f"issuer: {exc}") from None
+        return self
+
+
+class ArgoRolloutsSpec(_Model):
+    enabled: bool = Field(default=False, description="Install the Argo Rollouts controller.")
+    version: str | None = Field(
+        default=None, description="Exact chart version; needed when enabled."
+    )
+
+    @model_validator(mode="after")
+    def _version(self) -> ArgoRolloutsSpec:
+        if self.version is not None:
+            check_chart_version("version", self.version)
+        if self.enabled and self.version is None:
+            raise ValueError("enabled: true needs a chart version")
+        return self
+
+
+class AddonsSpec(_Model):
+    ingress_nginx: ChartSpec = Field(description="ingress-nginx chart.")
+    cert_manager: CertManagerSpec = Field(description="cert-manager chart and its ClusterIssuer.")
+    metrics_server: ChartSpec = Field(description="metrics-server chart (the HPA needs it).")
+    argo_rollouts: ArgoRolloutsSpec = Field(
+        default_factory=ArgoRolloutsSpec,
+        description="Argo Rollouts controller; default off.",
+    )
+
+
+_EKS_REQUIRED = ("name", "vpc", "node_group", "access", "log_retention_days", "addons")
+
+
+class ClusterSpec(_Model):
+    """Where the apps run: an existing cluster (``kubernetes.context`` or
+    ``renderYamlToDirectory``), or an EKS cluster this stack creates."""
+
+    mode: Literal["existing", "eks"] = Field(
+        default="existing",
+        description="'existing': deploy to the cluster `kubernetes` points at; "
+        "'eks': create VPC + EKS here; its version is `kubernetes.version`.",
+    )
+    name: str | None = Field(default=None, description="EKS cluster name (one per environment).")
+    vpc: VpcSpec | None = Field(default=None, description="The cluster's VPC.")
+    node_group: NodeGroupSpec | None = Field(default=None, description="The managed node group.")
+    access: AccessSpec | None = Field(default=None, description="Who gets cluster admin.")
+    endpoint: EndpointSpec = Field(
+        default_factory=EndpointSpec,
+        description="Public API endpoint access; default: private endpoint only.",
+    )
+    log_retention_days: int | None = Field(default=None, description="Control-plane log retention.")
+    addons: AddonsSpec | None = Field(default=None, description="Helm add-ons, pinned.")
+    protect: bool = Field(
+        default=False,
+        description="Protect the VPC, cluster and Secrets KMS key from deletion.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None:
+            eks_checks.cluster_name("name", value)
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int | None) -> int | None:
+        if value is not None:
+            eks_checks.log_retention("logRetentionDays", value)
+        return value
+
+    @model_validator(mode="after")
+    def _mode(self) -> ClusterSpec:
+        fields = ClusterSpec.model_fields
+        if self.mode == "eks":
+            missing = [fields[n].alias or n for n in _EKS_REQUIRED if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"mode 'eks' needs {', '.join(missing)}")
+        else:
+            extra = [
+                fields[n].alias or n for n in fields if n != "mode" and n in self.model_fields_set
+            ]
+            if extra:
+                raise ValueError(
+                    f"{', '.join(extra)} apply only to mode 'eks' (this stack's mode is 'existing')"
+                )
+        return self
+
+
 class StackConfig(_Model):
     """Everything a stack file may say under ``webplatform:``."""
 
@@ -535,6 +745,9 @@ class StackConfig(_Model):
     namespace: str = Field(pattern=_DNS_LABEL, description="Namespace the apps run in.")
     kubernetes: KubernetesSpec
     apps: dict[str, AppSpec] = Field(min_length=1, description="App name -> its spec.")
+    cluster: ClusterSpec = Field(
+        default_factory=ClusterSpec, description="An existing cluster, or an EKS cluster to create."
+    )
 
     @field_validator("apps")
     @classmethod
@@ -543,6 +756,40 @@ class StackConfig(_Model):
         if bad:
             raise ValueError(f"app names {bad} must be DNS labels (lowercase, digits, '-')")
         return value
+
+    @model_validator(mode="after")
+    def _issuer_exists(self) -> StackConfig:
+        """On a cluster this stack builds, Ingresses must use the ClusterIssuer it installs."""
+        if self.cluster.mode != "eks":
+            return self
+        installed = ClusterIssuerArgs.__dataclass_fields__["name"].default
+        for name, app in self.apps.items():
+            route = app.ingress
+            if route is not None and route.issuer_kind != "Issuer" and route.issuer != installed:
+                raise _at(
+                    ("apps", name, "ingress", "issuer"),
+                    f"{route.issuer!r}: this stack's cluster installs the ClusterIssuer "
+                    f"{installed!r} (its ACME server is cluster.addons.certManager.issuer.server); "
+                    "use that name, or issuerKind: Issuer for a namespaced one",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _argo_controller(self) -> StackConfig:
+        """An Argo strategy on a cluster this stack builds needs the controller installed."""
+        argo = sorted(n for n, a in self.apps.items() if a.strategy.startswith("argo"))
+        addons = self.cluster.addons
+        if (
+            argo
+            and self.cluster.mode == "eks"
+            and addons is not None
+            and not addons.argo_rollouts.enabled
+        ):
+            raise _at(
+                ("cluster", "addons", "argoRollouts", "enabled"),
+                f"apps {argo} use an Argo Rollouts strategy; set enabled: true (and a chart version)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _environment_rules(self) -> StackConfig:
@@ -593,6 +840,20 @@ class StackConfig(_Model):
                     (*here, "metricsPort"),
                     "required by monitoring: the ServiceMonitor scrapes the metrics port",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_target(self) -> StackConfig:
+        """With ``mode: eks`` the provider comes from the new cluster's kubeconfig: no other target."""
+        if self.cluster.mode == "eks":
+            for key in ("context", "render_yaml_to_directory"):
+                if getattr(self.kubernetes, key) is not None:
+                    alias = KubernetesSpec.model_fields[key].alias or key
+                    raise _at(
+                        ("kubernetes", alias),
+                        "must not be set when cluster.mode is 'eks': the stack deploys to the "
+                        "EKS cluster it creates, through that cluster's kubeconfig",
+                    )
         return self
 
 
@@ -713,6 +974,10 @@ def parse(
                     )
                 )
     problems += _unknown_top_level(extra_keys, set(referenced))
+    if config.cluster.mode == "eks" and not raw.get("aws:region"):
+        problems.append(
+            ("aws:region", "must be set when webplatform:cluster.mode is 'eks' (e.g. us-west-2)")
+        )
     if problems:
         raise StackConfigError(file, problems)
     return config

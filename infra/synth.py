@@ -146,7 +146,11 @@ def synthesize(stack: str, config_file: Path | None = None) -> Synth:
     for key in missing:
         flat[key] = PLACEHOLDER
         secret.add(key)
-    recording = testing.run(program, project=project, stack=stack, config=flat, secret_keys=secret)
+    # AWS mocks answer in the stack's region, so ARNs and endpoints look like the real ones.
+    mocks = testing.RecordingMocks(region=flat.get("aws:region") or "us-west-2")
+    recording = testing.run(
+        program, project=project, stack=stack, config=flat, secret_keys=secret, mocks=mocks
+    )
     return Synth(stack=stack, project=project, recording=recording, placeholders=missing)
 
 

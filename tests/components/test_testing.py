@@ -104,3 +104,40 @@ def test_urns_carry_the_whole_parent_type_chain_like_the_engine():
         "urn:pulumi:s::webplatform::x:m:Outer$x:m:Inner::o-inner",
         "urn:pulumi:s::webplatform::x:m:Outer::o",
     ]
+
+
+def test_aws_functions_are_answered_in_the_mock_region_and_others_are_refused():
+    def program():
+        import pulumi_aws as aws
+
+        zones = aws.get_availability_zones_output(state="available")
+        identity = aws.get_caller_identity_output()
+        pulumi.export("zones", zones.names)
+        pulumi.export("account", identity.account_id)
+
+    rec = testing.run(
+        program, mocks=testing.RecordingMocks(account_id="210987654321", region="eu-west-1")
+    )
+    assert rec.stack_outputs["zones"][:3] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    assert rec.stack_outputs["account"] == "210987654321"
+
+    def unknown():
+        pulumi.runtime.invoke("aws:index/getRegion:getRegion", {})
+
+    with pytest.raises(Exception, match="no mock for provider function aws:index/getRegion"):
+        testing.run(unknown)
+
+
+def test_eks_cluster_outputs_are_computed_like_aws_does():
+    def program():
+        import pulumi_aws as aws
+
+        cluster = aws.eks.Cluster(
+            "c", name="demo", role_arn="arn:aws:iam::1:role/r", vpc_config={"subnet_ids": ["a"]}
+        )
+        pulumi.export("arn", cluster.arn)
+        pulumi.export("ca", cluster.certificate_authority.data)
+
+    rec = testing.run(program)
+    assert rec.stack_outputs["arn"] == "arn:aws:eks:us-west-2:123456789012:cluster/demo"
+    assert rec.stack_outputs["ca"]

@@ -32,6 +32,27 @@ A = "webplatform:apps"
 K = "webplatform:kubernetes"
 BGK = [A, "web", "blueGreen"]
 CASES = {
+    "ingress-issuer-not-installed": (
+        "prod",
+        set_([A, "web", "ingress", "issuer"], "letsencrypt-prod"),
+        "webplatform:apps.web.ingress.issuer",
+        "installs the ClusterIssuer 'letsencrypt'",
+    ),
+    "argo-without-controller": (
+        "prod",
+        lambda c: (
+            c[A]["web"].pop("blueGreen"),
+            c[A]["web"].update(
+                {
+                    "image": "ghcr.io/example/web:1.4.2",
+                    "strategy": "argoCanary",
+                    "argo": {"analysis": {"prometheusAddress": "http://p:9090"}},
+                }
+            ),
+        ),
+        "webplatform:cluster.addons.argoRollouts.enabled",
+        "use an Argo Rollouts strategy",
+    ),
     "colour-replicas-with-autoscaling": (
         "prod",
         set_([*BGK, "green", "replicas"], 2),
@@ -299,6 +320,120 @@ CASES = {
         "Prometheus duration",
     ),
 }
+
+C = "webplatform:cluster"
+CASES.update(
+    {
+        "eks-kubernetes-below-1-30": (
+            "staging",
+            set_([K, "version"], "1.29"),
+            "webplatform:kubernetes.version",
+            "Kubernetes 1.30+",
+        ),
+        "prod-endpoint-open-to-internet": (
+            "prod",
+            set_([C, "endpoint", "publicAccessCidrs"], ["203.0.113.0/24", "0.0.0.0/0"]),
+            "webplatform:cluster.endpoint.publicAccessCidrs",
+            "opens the Kubernetes API endpoint to the whole internet",
+        ),
+        "endpoint-cidr-not-a-cidr": (
+            "staging",
+            set_([C, "endpoint", "publicAccessCidrs"], ["office"]),
+            "webplatform:cluster.endpoint.publicAccessCidrs",
+            "is not an IPv4 CIDR",
+        ),
+        "eks-with-a-kubeconfig-context": (
+            "staging",
+            set_([K, "context"], "webplatform-staging"),
+            "webplatform:kubernetes.context",
+            "must not be set when cluster.mode is 'eks'",
+        ),
+        "eks-rendering-yaml": (
+            "prod",
+            set_([K, "renderYamlToDirectory"], "build/x"),
+            "webplatform:kubernetes.renderYamlToDirectory",
+            "must not be set when cluster.mode is 'eks'",
+        ),
+        "eks-without-vpc": (
+            "staging",
+            delete([C, "vpc"]),
+            "webplatform:cluster",
+            "mode 'eks' needs vpc",
+        ),
+        "eks-without-region": (
+            "staging",
+            delete(["aws:region"]),
+            "aws:region",
+            "must be set when webplatform:cluster.mode is 'eks'",
+        ),
+        "existing-with-eks-settings": (
+            "dev",
+            set_([C, "name"], "webplatform-dev"),
+            "webplatform:cluster",
+            "name apply only to mode 'eks'",
+        ),
+        "unknown-cluster-mode": (
+            "dev",
+            set_([C, "mode"], "gke"),
+            "webplatform:cluster.mode",
+            "'existing' or 'eks'",
+        ),
+        "four-zones": (
+            "prod",
+            set_([C, "vpc", "availabilityZones"], 4),
+            "webplatform:cluster.vpc.availabilityZones",
+            "less than or equal to 3",
+        ),
+        "unknown-nat-mode": (
+            "prod",
+            set_([C, "vpc", "natGateways"], "none"),
+            "webplatform:cluster.vpc.natGateways",
+            "'single' or 'perAz'",
+        ),
+        "public-vpc-cidr": (
+            "staging",
+            set_([C, "vpc", "cidr"], "8.8.0.0/16"),
+            "webplatform:cluster.vpc.cidr",
+            "must be a private range from /16 to /20",
+        ),
+        "node-sizes-out-of-order": (
+            "prod",
+            set_([C, "nodeGroup", "minSize"], 5),
+            "webplatform:cluster.nodeGroup",
+            "minSize <= desiredSize <= maxSize",
+        ),
+        "admin-not-a-role": (
+            "staging",
+            set_([C, "access", "adminRoleArns"], ["arn:aws:iam::111122223333:user/alice"]),
+            "webplatform:cluster.access.adminRoleArns",
+            "must be an IAM role ARN",
+        ),
+        "chart-version-range": (
+            "staging",
+            set_([C, "addons", "ingressNginx", "version"], "4.x"),
+            "webplatform:cluster.addons.ingressNginx.version",
+            "must be an exact chart version",
+        ),
+        "log-retention-cloudwatch-refuses": (
+            "prod",
+            set_([C, "logRetentionDays"], 45),
+            "webplatform:cluster.logRetentionDays",
+            "CloudWatch Logs accepts only",
+        ),
+        "argo-enabled-without-version": (
+            "staging",
+            set_([C, "addons", "argoRollouts"], {"enabled": True}),
+            "webplatform:cluster.addons.argoRollouts",
+            "needs a chart version",
+        ),
+        "unknown-cluster-key": (
+            "prod",
+            set_([C, "nodes"], 3),
+            "webplatform:cluster.nodes",
+            "unknown key; allowed: mode, name, vpc, nodeGroup, access, endpoint",
+        ),
+    }
+)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

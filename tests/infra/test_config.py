@@ -111,3 +111,37 @@ def test_config_error_is_a_run_error_so_pulumi_prints_it_without_a_traceback():
     import pulumi
 
     assert issubclass(StackConfigError, pulumi.RunError)
+
+
+def test_cluster_mode_existing_by_default_and_eks_for_staging_and_prod():
+    def drop_cluster(c):
+        del c["webplatform:cluster"]
+
+    assert parse("dev", with_secret(flat("dev", drop_cluster)), SECRETS).cluster.mode == "existing"
+    staging = parse("staging", {**with_secret(flat("staging"))}, SECRETS).cluster
+    prod = parse("prod", {**with_secret(flat("prod"))}, SECRETS).cluster
+    assert (staging.mode, staging.name, staging.protect) == ("eks", "webplatform-staging", False)
+    assert (prod.mode, prod.name, prod.protect) == ("eks", "webplatform-production", True)
+    assert prod.vpc is not None and prod.vpc.nat_gateways == "perAz"
+    assert prod.vpc.availability_zones == 3
+    assert prod.endpoint.allow_open_to_internet is False
+
+
+def test_every_cluster_key_has_a_description():
+    from infra import config
+
+    models = [
+        config.ClusterSpec,
+        config.VpcSpec,
+        config.NodeGroupSpec,
+        config.AccessSpec,
+        config.EndpointSpec,
+        config.AddonsSpec,
+        config.ChartSpec,
+        config.CertManagerSpec,
+        config.IssuerSpec,
+        config.ArgoRolloutsSpec,
+    ]
+    for model in models:
+        for name, info in model.model_fields.items():
+            assert info.description, f"{model.__name__}.{name}"

@@ -119,9 +119,13 @@ def test_prod_policy_admits_monitoring_on_metrics_and_reaches_the_named_backend(
 def test_prod_ingress_and_alerts(objects):
     ingress = one(objects, "prod", "Ingress")
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/limit-rps"] == "100"
+    # the certificate comes from the ClusterIssuer this same stack installs
+    issuer = one(objects, "prod", "ClusterIssuer")
     assert (
-        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+        == issuer["metadata"]["name"]
     )
+    assert issuer["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
     assert ingress["spec"]["tls"] == [{"hosts": ["web.example.com"], "secretName": "web-tls"}]
     rule = one(objects, "prod", "PrometheusRule")
     alerts = [r["alert"] for r in rule["spec"]["groups"][0]["rules"]]

@@ -36,6 +36,9 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "pulumi:providers:kubernetes",
         "webplatform:namespace:Namespace",
         "webplatform:app:WebApp",
+        "webplatform:vpc:Vpc",
+        "webplatform:cluster:EksCluster",
+        "webplatform:cluster_addons:ClusterAddons",
     }
     for r in rec.resources:
         if r.type not in roots:
@@ -78,13 +81,24 @@ def test_environment_numbers_come_from_the_stack_file(
         assert hpas == []
 
 
-def test_dev_renders_yaml_without_a_cluster_and_the_others_target_a_context(synths):
+def test_dev_renders_yaml_without_a_cluster_and_the_others_use_their_eks_kubeconfig(synths):
     dev = synths["dev"].recording.one("pulumi:providers:kubernetes").inputs
     assert dev["renderYamlToDirectory"] == "build/rendered/dev" and "context" not in dev
     for stack in ("staging", "prod"):
-        inputs = synths[stack].recording.one("pulumi:providers:kubernetes").inputs
-        assert inputs["context"] == f"webplatform-{'production' if stack == 'prod' else stack}"
-        assert "renderYamlToDirectory" not in inputs
+        rec = synths[stack].recording
+        provider = rec.one("pulumi:providers:kubernetes")
+        assert "context" not in provider.inputs and "renderYamlToDirectory" not in provider.inputs
+        kubeconfig = json.loads(provider.inputs["kubeconfig"])
+        name = f"webplatform-{'production' if stack == 'prod' else stack}"
+        assert kubeconfig["current-context"] == name
+        assert rec.one("aws:eks/cluster:Cluster").inputs["name"] == name
+        server = kubeconfig["clusters"][0]["cluster"]["server"]
+        assert server.startswith("https://") and server.endswith(".us-west-2.eks.amazonaws.com")
+        args = kubeconfig["users"][0]["user"]["exec"]["args"]
+        assert args[:2] == ["eks", "get-token"]
+        assert args[args.index("--cluster-name") + 1] == name
+        assert args[args.index("--region") + 1] == "us-west-2"
+        assert provider.is_secret("kubeconfig")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -100,11 +114,11 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config = document["config"]
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
-    config["webplatform:kubernetes"]["context"] = "webplatform-uat"
+    config["webplatform:cluster"]["name"] = "webplatform-uat"
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)
-    namespace = result.recording.one("kubernetes:core/v1:Namespace")
+    namespace = result.recording.one("kubernetes:core/v1:Namespace", "web-uat-namespace")
     assert namespace.inputs["metadata"]["name"] == "web-uat"
     assert all(
         r.urn.startswith("urn:pulumi:uat::webplatform::") for r in result.recording.resources
@@ -116,9 +130,13 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
         == 0
     )
     objects = list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))
-    namespaces = {o["metadata"]["namespace"] for o in objects if o["kind"] != "Namespace"}
-    assert namespaces == {"web-uat"}
-    assert len(objects) == len(synth.synthesize("staging").kubernetes_objects())
+    in_uat = [o for o in objects if o["metadata"].get("namespace") == "web-uat"]
+    staging = synth.synthesize("staging").kubernetes_objects()
+    assert in_uat
+    assert len(in_uat) == len(
+        [o for o in staging if o["metadata"].get("namespace") == "web-staging"]
+    )
+    assert result.recording.one("aws:eks/cluster:Cluster").inputs["name"] == "webplatform-uat"
 
 
 def test_invalid_config_registers_nothing():

@@ -1,6 +1,7 @@
 """The synth CLI contract of DESIGN.md: files, redaction, numbers, counts, diff."""
 
 import json
+import re
 
 import yaml
 
@@ -34,7 +35,8 @@ def test_writes_both_files_and_one_count_line_per_type(tmp_path, capsys):
 def test_whole_numbers_are_written_as_integers(tmp_path, capsys):
     run(capsys, "--stack", "prod", "--out", str(tmp_path))
     text = (tmp_path / "resources.json").read_text()
-    assert '"minReplicas": 3,' in text and "3.0" not in text
+    assert '"minReplicas": 3,' in text
+    assert not re.search(r":\s*-?\d+\.0[,\n]", text), "a whole number written as a float"
     objects = list(yaml.safe_load_all((tmp_path / "kubernetes.yaml").read_text()))
     hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler")
     assert isinstance(hpa["spec"]["minReplicas"], int)

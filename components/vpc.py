@@ -1,0 +1,288 @@
+"""A VPC for an EKS cluster: public and private subnets over 2-3 zones, NAT, flow logs.
+
+- Nodes, pods and the control plane's network interfaces go in the private
+  subnets; the public ones only hold NAT gateways and internet-facing load
+  balancers. Reference 003 asks for "a VPC with private subnets"; this makes
+  it the only place workloads can land.
+- Subnets carry the tags Kubernetes' AWS cloud provider and the AWS Load
+  Balancer Controller use to pick subnets: ``kubernetes.io/role/elb`` on
+  public ones, ``kubernetes.io/role/internal-elb`` on private ones, and
+  ``kubernetes.io/cluster/<name>: shared`` for each cluster named.
+- NAT: one gateway per zone by default, so losing a zone does not cut the
+  others off; ``single`` trades that for cost (one gateway, ~1/3 the price).
+- Flow logs of all traffic go to a CloudWatch log group with a retention,
+  and the VPC's default security group is emptied (no rules), so nothing can
+  rely on its permissive defaults by accident.
+- No instance gets a public IP on launch, not even in public subnets: load
+  balancers and NAT gateways bring their own addresses.
+
+Subnet sizes come from the VPC CIDR: it is cut into eight equal blocks; the
+private subnets are the first ``az_count`` blocks (a /19 each in a /16, room
+for pods, which take VPC addresses with the VPC CNI), and the public subnets
+are carved from the last block (a /22 each in a /16).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components import _eks_checks, _validation
+
+NatMode = Literal["single", "per_az"]
+
+
+def check_log_retention(field: str, days: int) -> None:
+    _eks_checks.log_retention(field, days)
+
+
+def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """(private, public) subnet CIDRs for ``az_count`` zones, as the module docstring describes."""
+    network = ipaddress.IPv4Network(cidr)
+    blocks = list(network.subnets(prefixlen_diff=3))
+    private = [str(b) for b in blocks[:az_count]]
+    public = [str(b) for b in list(blocks[-1].subnets(prefixlen_diff=3))[:az_count]]
+    return private, public
+
+
+@dataclass(frozen=True, kw_only=True)
+class VpcArgs:
+    cidr: str
+    """The VPC's IPv4 CIDR, a private range from /16 to /20; required (it must not clash with
+    networks you peer with, which only you know)."""
+    az_count: int = 3
+    """Availability zones to spread over, 2 or 3; default 3."""
+    nat: NatMode = "per_az"
+    """``per_az`` (default): one NAT gateway per zone, survives a zone outage. ``single``: one
+    gateway for all zones, cheaper, and a zone outage there cuts every private subnet off."""
+    flow_log_retention_days: int = 90
+    """Days VPC flow logs are kept in CloudWatch; default 90."""
+    cluster_names: Sequence[str] = ()
+    """EKS clusters that use this VPC; each adds a ``kubernetes.io/cluster/<name>: shared`` tag
+    to the subnets. Default none."""
+    protect: bool = False
+    """Protect the VPC itself from deletion (``pulumi destroy`` fails until this is turned off);
+    default false. Subnets and gateways stay replaceable."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags on every AWS resource; default none (set ``aws:defaultTags`` for stack-wide tags)."""
+
+    def __post_init__(self) -> None:
+        _eks_checks.vpc_cidr("cidr", self.cidr)
+        if isinstance(self.az_count, bool) or self.az_count not in (2, 3):
+            raise ValueError(f"az_count={self.az_count!r}: must be 2 or 3")
+        _validation.one_of("nat", self.nat, ("single", "per_az"))
+        check_log_retention("flow_log_retention_days", self.flow_log_retention_days)
+
+
+class Vpc(pulumi.ComponentResource):
+    """VPC, subnets, internet and NAT gateways, route tables, flow logs, emptied default SG."""
+
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: list[pulumi.Output[str]]
+    """Where nodes and the cluster's network interfaces go."""
+    public_subnet_ids: list[pulumi.Output[str]]
+    """Where NAT gateways and internet-facing load balancers go."""
+    vpc: aws.ec2.Vpc
+
+    def __init__(
+        self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webplatform:vpc:Vpc", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        cluster_tags = {f"kubernetes.io/cluster/{c}": "shared" for c in args.cluster_names}
+        zones = aws.get_availability_zones_output(
+            state="available",
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                )
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        private_cidrs, public_cidrs = subnet_cidrs(args.cidr, args.az_count)
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # EKS private endpoint resolution needs both
+            tags={**tags, "Name": name},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        vpc_id = self.vpc.id
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-security-group",
+            vpc_id=vpc_id,
+            ingress=[],
+            egress=[],
+            tags={**tags, "Name": f"{name}-default-unused"},
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(
+            f"{name}-internet-gateway", vpc_id=vpc_id, tags={**tags, "Name": name}, opts=child
+        )
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-routes",
+            vpc_id=vpc_id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags={**tags, "Name": f"{name}-public"},
+            opts=child,
+        )
+
+        public: list[aws.ec2.Subnet] = []
+        private: list[aws.ec2.Subnet] = []
+        for i in range(args.az_count):
+            zone = zones.names[i]
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{i}",
+                vpc_id=vpc_id,
+                cidr_block=public_cidrs[i],
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={
+                    **tags,
+                    **cluster_tags,
+                    "Name": pulumi.Output.concat(name, "-public-", zone),
+                    "kubernetes.io/role/elb": "1",
+                },
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}",
+                subnet_id=subnet.id,
+                route_table_id=public_routes.id,
+                opts=child,
+            )
+            public.append(subnet)
+            private.append(
+                aws.ec2.Subnet(
+                    f"{name}-private-{i}",
+                    vpc_id=vpc_id,
+                    cidr_block=private_cidrs[i],
+                    availability_zone=zone,
+                    map_public_ip_on_launch=False,
+                    tags={
+                        **tags,
+                        **cluster_tags,
+                        "Name": pulumi.Output.concat(name, "-private-", zone),
+                        "kubernetes.io/role/internal-elb": "1",
+                    },
+                    opts=child,
+                )
+            )
+
+        nat_count = args.az_count if args.nat == "per_az" else 1
+        nats = []
+        for i in range(nat_count):
+            address = aws.ec2.Eip(
+                f"{name}-nat-{i}",
+                domain="vpc",
+                tags={**tags, "Name": f"{name}-nat-{i}"},
+                opts=child,
+            )
+            nats.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{i}",
+                    allocation_id=address.id,
+                    subnet_id=public[i].id,
+                    tags={**tags, "Name": f"{name}-nat-{i}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                )
+            )
+        for i, subnet in enumerate(private):
+            routes = aws.ec2.RouteTable(
+                f"{name}-private-routes-{i}",
+                vpc_id=vpc_id,
+                routes=[
+                    aws.ec2.RouteTableRouteArgs(
+                        cidr_block="0.0.0.0/0", nat_gateway_id=nats[i % nat_count].id
+                    )
+                ],
+                tags={**tags, "Name": f"{name}-private-{i}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=routes.id, opts=child
+            )
+
+        self._flow_logs(name, args, vpc_id, tags)
+        self.vpc_id = vpc_id
+        self.private_subnet_ids = [s.id for s in private]
+        self.public_subnet_ids = [s.id for s in public]
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+            }
+        )
+
+    def _flow_logs(
+        self, name: str, args: VpcArgs, vpc_id: pulumi.Output[str], tags: dict[str, str]
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogGroups",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=tags,
+            opts=child,
+        )
