@@ -14,6 +14,12 @@ from components.autoscaling import (
 )
 from components.blue_green import BlueGreenArgs, BlueGreenRelease, BlueGreenService, ColorSpec
 from components.disruption import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy
+from components.external_secrets import (
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+    ExternalSecretSync,
+    ExternalSecretSyncArgs,
+)
 from components.ingress import Ingress, IngressArgs, IngressRoute
 from components.monitoring import Alerting, Monitoring, MonitoringArgs
 from components.namespace import Namespace, NamespaceArgs
@@ -26,6 +32,7 @@ from components.network_policy import (
     NetworkAccess,
 )
 from components.rollout import AnalysisArgs, ArgoRelease, ArgoRollout, RolloutArgs
+from components.secrets import AppSecrets, AppSecretsArgs, SecretRotation
 from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
 from components.workload import HttpProbe, Resources, Workload, WorkloadArgs
@@ -35,6 +42,8 @@ __all__ = [
     "AnalysisArgs",
     "AppNetworkPolicy",
     "AppNetworkPolicyArgs",
+    "AppSecrets",
+    "AppSecretsArgs",
     "AppSettings",
     "AppSettingsArgs",
     "ArgoRelease",
@@ -52,6 +61,10 @@ __all__ = [
     "DisruptionBudget",
     "DisruptionBudgetArgs",
     "DisruptionPolicy",
+    "ExternalSecretSync",
+    "ExternalSecretSyncArgs",
+    "ExternalSecretsOperator",
+    "ExternalSecretsOperatorArgs",
     "HttpProbe",
     "Ingress",
     "IngressArgs",
@@ -66,6 +79,7 @@ __all__ = [
     "ScaleTarget",
     "ScalingPolicy",
     "ScalingRules",
+    "SecretRotation",
     "Service",
     "ServiceArgs",
     "WebApp",

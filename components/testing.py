@@ -193,11 +193,64 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def computed_outputs(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-        """Outputs the real provider would compute; none by default."""
-        return {}
+        """Outputs the real provider would compute: for now ARNs and ids of AWS resources."""
+        return aws_computed_outputs(args)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        if args.token in AWS_CALLS:
+            return AWS_CALLS[args.token](args), []
         raise NotImplementedError(f"no mock for provider function {args.token}")
+
+
+#: The AWS account and region the mocks pretend to be (the region follows ``aws:region``).
+MOCK_ACCOUNT_ID = "123456789012"
+MOCK_REGION = "us-west-2"
+
+
+def _mock_region() -> str:
+    return pulumi.Config("aws").get("region") or MOCK_REGION
+
+
+def aws_computed_outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """ARNs and ids that AWS assigns, in their real shapes, so policies built from them read true."""
+    region, account, name = _mock_region(), MOCK_ACCOUNT_ID, args.name
+    if args.typ == "aws:kms/key:Key":
+        return {"arn": f"arn:aws:kms:{region}:{account}:key/{name}-id", "keyId": f"{name}-id"}
+    if args.typ == "aws:secretsmanager/secret:Secret":
+        secret = args.inputs.get("name") or name
+        return {"arn": f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf"}
+    if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
+        return {
+            "arn": f"arn:aws:secretsmanager:{region}:{account}:secret:{name}",
+            "versionId": "v1",
+        }
+    if args.typ == "aws:iam/role:Role":
+        role = args.inputs.get("name") or name
+        return {"arn": f"arn:aws:iam::{account}:role/{role}", "name": role}
+    if args.typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+        return {
+            "associationArn": f"arn:aws:eks:{region}:{account}:podidentityassociation/{name}",
+            "associationId": f"a-{name}",
+        }
+    return {}
+
+
+AWS_CALLS: dict[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _args: {
+        "accountId": MOCK_ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/deployer",
+        "userId": "AIDAMOCKDEPLOYER",
+        "id": MOCK_ACCOUNT_ID,
+    },
+    "aws:index/getRegion:getRegion": lambda _args: {
+        "region": _mock_region(),
+        "name": _mock_region(),
+        "id": _mock_region(),
+        "endpoint": f"ec2.{_mock_region()}.amazonaws.com",
+        "description": "mock region",
+    },
+}
+"""Mocked AWS provider functions, by token."""
 
 
 class RecordingMonitor(_mocks.MockMonitor):

@@ -13,6 +13,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
+from components.external_secrets import (
+    ExternalSecretsOperator,
+    ExternalSecretSync,
+    ExternalSecretSyncArgs,
+)
+from components.secrets import AppSecrets, AppSecretsArgs
 from infra.config import NAMESPACE, AppSpec, KubernetesSpec, StackConfig, from_pulumi
 
 SecretLookup = Callable[[str], pulumi.Output[str]]
@@ -36,7 +42,11 @@ def kubernetes_provider(spec: KubernetesSpec) -> k8s.Provider:
 
 
 def _app_args(
-    config: StackConfig, namespace: pulumi.Input[str], app: AppSpec, secret: SecretLookup
+    config: StackConfig,
+    namespace: pulumi.Input[str],
+    app: AppSpec,
+    secret: SecretLookup,
+    external_secret_name: pulumi.Input[str] | None = None,
 ) -> WebAppArgs:
     extra: dict[str, Any] = {}
     if app.liveness is not None:
@@ -54,7 +64,10 @@ def _app_args(
         service_port=app.service_port,
         metrics_port=app.metrics_port,
         env=app.env,
-        secret_env={env: secret(key) for env, key in app.secret_env.items()},
+        secret_env={}
+        if external_secret_name is not None
+        else {env: secret(key) for env, key in app.secret_env.items()},
+        external_secret_name=external_secret_name,
         max_surge=app.rolling_update.max_surge,
         max_unavailable=app.rolling_update.max_unavailable,
         labels={"webplatform.io/environment": config.environment},
@@ -90,8 +103,13 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
             DefaultDenyArgs(namespace=namespace.name),
             opts=pulumi.ResourceOptions(provider=provider, parent=namespace),
         )
+    external: dict[str, pulumi.Output[str]] = {}
+    if config.secrets.delivery == "external-secrets":
+        external = external_secrets(config, namespace.name, provider, secret)
     apps = {
-        name: WebApp(name, _app_args(config, namespace.name, spec, secret), opts=opts)
+        name: WebApp(
+            name, _app_args(config, namespace.name, spec, secret, external.get(name)), opts=opts
+        )
         for name, spec in config.apps.items()
     }
     return {
@@ -106,6 +124,151 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
             for name, app in apps.items()
         },
     }
+
+
+def external_secrets(
+    config: StackConfig,
+    namespace: pulumi.Input[str],
+    provider: k8s.Provider,
+    secret: SecretLookup,
+) -> dict[str, pulumi.Output[str]]:
+    """``external-secrets`` delivery: per app with secrets, a KMS-encrypted Secrets Manager secret
+    and an ExternalSecret that writes ``<app>-secrets``; once per stack, the operator and its
+    Pod Identity role reading exactly those secrets. Returns app -> Kubernetes Secret name.
+
+    The operator install and the role are cluster add-ons: they move to the cluster
+    component when there is one (issue 6).
+    """
+    spec = config.secrets
+    assert spec.operator is not None and spec.cluster_name is not None  # validated
+    k8s_opts = pulumi.ResourceOptions(provider=provider)
+    operator = ExternalSecretsOperator(
+        "external-secrets", spec.operator.to_args(config.namespace), opts=k8s_opts
+    )
+    tuning: dict[str, Any] = {}
+    if spec.recovery_window_days is not None:
+        tuning["recovery_window_days"] = spec.recovery_window_days
+    if spec.value_version is not None:
+        tuning["value_version"] = spec.value_version
+    if spec.rotation is not None:
+        tuning["rotation"] = spec.rotation.to_args()
+    sync_tuning = (
+        {} if spec.refresh_interval is None else {"refresh_interval": spec.refresh_interval}
+    )
+    statements: list[pulumi.Output[list[dict[str, Any]]]] = []
+    names: dict[str, pulumi.Output[str]] = {}
+    for app_name, app in config.apps.items():
+        if not app.secret_env:
+            continue
+        keys = sorted(app.secret_env)
+        values = (
+            {env: secret(key) for env, key in app.secret_env.items()} if spec.from_config else None
+        )
+        stored = AppSecrets(
+            f"{app_name}-secrets",
+            AppSecretsArgs(
+                app=app_name,
+                secret_name=f"{config.namespace}/{app_name}",
+                keys=keys,
+                values=values,
+                tags={"webplatform.io/environment": config.environment},
+                **tuning,
+            ),
+        )
+        statements.append(stored.read_statements)
+        sync = ExternalSecretSync(
+            f"{app_name}-secrets",
+            ExternalSecretSyncArgs(
+                app=app_name,
+                namespace=namespace,
+                remote_secret_name=stored.secret_name,
+                keys=keys,
+                region=stored.region,
+                **sync_tuning,
+            ),
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[operator]),
+        )
+        names[app_name] = sync.secret_name
+    if statements:
+        pod_identity_role(
+            "external-secrets",
+            cluster_name=spec.cluster_name,
+            namespace=operator.namespace,
+            service_account=operator.service_account,
+            statements=pulumi.Output.all(*statements).apply(
+                lambda found: [s for group in found for s in group]
+            ),
+            parent=operator,
+        )
+    return names
+
+
+def pod_identity_role(
+    name: str,
+    *,
+    cluster_name: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    statements: pulumi.Input[list[dict[str, Any]]],
+    parent: pulumi.Resource,
+) -> pulumi.Output[str]:
+    """An IAM role that only pods of ``namespace``/``service_account`` in ``cluster_name`` can
+    assume through EKS Pod Identity, allowed exactly ``statements``; returns its ARN.
+
+    Stand-in for the cluster component's Pod Identity helper (issue 6): same inputs, swap it
+    in here. The trust policy also checks the session tags Pod Identity sets, so the role is
+    useless to any other association that might name it.
+    """
+    import pulumi_aws as aws  # here: a stack without AWS never loads it
+
+    opts = pulumi.ResourceOptions(parent=parent)
+    trust = pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EksPodIdentity",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:RequestTag/eks-cluster-name": cluster_name,
+                            "aws:RequestTag/kubernetes-namespace": namespace,
+                            "aws:RequestTag/kubernetes-service-account": service_account,
+                        }
+                    },
+                }
+            ],
+        }
+    )
+    role = aws.iam.Role(
+        f"{name}-role",
+        aws.iam.RoleArgs(
+            assume_role_policy=trust,
+            description=f"EKS Pod Identity of {namespace}/{service_account}",
+        ),
+        opts=opts,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-policy",
+        aws.iam.RolePolicyArgs(
+            role=role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+        ),
+        opts=opts,
+    )
+    aws.eks.PodIdentityAssociation(
+        f"{name}-pod-identity",
+        aws.eks.PodIdentityAssociationArgs(
+            cluster_name=cluster_name,
+            namespace=namespace,
+            service_account=service_account,
+            role_arn=role.arn,
+        ),
+        opts=opts,
+    )
+    return role.arn
 
 
 def main() -> None:

@@ -36,6 +36,9 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "pulumi:providers:kubernetes",
         "webplatform:namespace:Namespace",
         "webplatform:app:WebApp",
+        "webplatform:secrets:AppSecrets",
+        "webplatform:external_secrets:ExternalSecretsOperator",
+        "webplatform:external_secrets:ExternalSecretSync",
     }
     for r in rec.resources:
         if r.type not in roots:
@@ -104,7 +107,7 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)
-    namespace = result.recording.one("kubernetes:core/v1:Namespace")
+    namespace = result.recording.one("kubernetes:core/v1:Namespace", "web-uat-namespace")
     assert namespace.inputs["metadata"]["name"] == "web-uat"
     assert all(
         r.urn.startswith("urn:pulumi:uat::webplatform::") for r in result.recording.resources
