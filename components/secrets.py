@@ -35,10 +35,11 @@ _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (hour|hours|day|days)\)|cron\(.+\))$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[^:]+)?$")
 
-#: KMS actions of a key administrator: manage the key, never use it on data.
+#: KMS actions of a key administrator: manage the key, never use it on data. Not ``kms:Create*``
+#: (AWS's default admin statement): it includes ``CreateGrant``, a way around ``kms:ViaService``.
 KEY_ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
-    "kms:Create*",
+    "kms:CreateAlias",
     "kms:Delete*",
     "kms:Describe*",
     "kms:Disable*",

@@ -48,7 +48,11 @@ def test_key_policy_names_the_account_and_allows_use_only_through_secrets_manage
         assert statement["Effect"] == "Allow"
         assert statement["Principal"] == {"AWS": root}  # never "*"
     admin, use = statements["AdministerKey"], statements["UseKeyOnlyThroughSecretsManager"]
-    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(admin["Action"])
+    # No data access, and no grants (a grant would bypass the Secrets-Manager-only condition).
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Create*", "kms:CreateGrant"} & set(
+        admin["Action"]
+    )
+    assert "kms:PutKeyPolicy" in admin["Action"] or "kms:Put*" in admin["Action"]
     assert "Condition" not in admin
     assert sorted(use["Action"]) == [
         "kms:Decrypt",
