@@ -59,6 +59,10 @@ class ExternalSecretsOperatorArgs:
     values: Mapping[str, Any] = field(default_factory=dict)
     """Extra chart values (e.g. ``replicaCount``); default none. They cannot override the
     scoping and service-account values this component sets."""
+    identity: pulumi.Resource | None = None
+    """The controller's EKS Pod Identity (its association, or a component holding it): the chart
+    is installed after it, because EKS injects credentials only into pods created once the
+    association exists. Default none: credentials come from elsewhere."""
 
     def __post_init__(self) -> None:
         if not _CHART_VERSION.match(self.chart_version):
@@ -123,7 +127,9 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
                 atomic=True,
                 cleanup_on_fail=True,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[] if args.identity is None else [args.identity]
+            ),
         )
         self.release_status = release.status
         self.register_outputs(
@@ -150,6 +156,9 @@ class ExternalSecretSyncArgs:
     refresh_interval: str = "1h"
     """How often the operator re-reads the secret (so a rotation reaches the Secret); default
     ``1h``. Pods read env vars at start: restart them to pick up a rotated value."""
+    operator: pulumi.Resource | None = None
+    """The ``ExternalSecretsOperator`` (or whatever installs its CRDs); both objects are created
+    after it. Default none: the operator is already in the cluster."""
 
     def __post_init__(self) -> None:
         _validation.dns_label("app", self.app)
@@ -188,7 +197,9 @@ class ExternalSecretSync(pulumi.ComponentResource):
             ),
             # No `auth`: the controller's own credentials (its Pod Identity) are used.
             spec={"provider": {"aws": {"service": "SecretsManager", "region": args.region}}},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[] if args.operator is None else [args.operator]
+            ),
         )
         external = k8s.apiextensions.CustomResource(
             f"{name}-external-secret",

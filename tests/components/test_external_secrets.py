@@ -167,3 +167,31 @@ def test_bad_operator_args(overrides, message):
     with pytest.raises(ValueError) as raised:
         ExternalSecretsOperatorArgs(**args)
     assert message in str(raised.value)
+
+
+def test_release_waits_for_the_identity_and_objects_wait_for_the_operator():
+    def program():
+        identity = pulumi.CustomResource("test:index:Association", "association")
+        eso = ExternalSecretsOperator(
+            "eso",
+            ExternalSecretsOperatorArgs(
+                chart_version="2.8.0", watch_namespace="ns", identity=identity
+            ),
+        )
+        ExternalSecretSync(
+            "web-secrets",
+            ExternalSecretSyncArgs(
+                app="web",
+                namespace="ns",
+                remote_secret_name="ns/web",
+                keys=["A"],
+                region="us-west-2",
+                operator=eso,
+            ),
+        )
+
+    rec = testing.run(program)
+    association = rec.one("test:index:Association")
+    release = rec.one(RELEASE)
+    assert association.urn in release.dependencies
+    assert release.urn in rec.one(STORE).dependencies

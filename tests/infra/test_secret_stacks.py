@@ -261,3 +261,19 @@ def test_the_leak_check_would_see_a_leak():
     (path,) = _paths_holding(rec.one("kubernetes:core/v1:ConfigMap").inputs, CANARY)
     assert path == "data.DATABASE_URL"
     assert not rec.one("kubernetes:core/v1:ConfigMap").is_secret(path)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_creation_order_identity_then_operator_then_objects_then_pods(synths, stack):
+    """EKS injects Pod Identity credentials only into pods created after the association;
+    the CRDs come with the chart; the Deployments need the Secret the operator writes."""
+    rec = synths[stack].recording
+    association = rec.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    release = rec.one("kubernetes:helm.sh/v3:Release")
+    store = rec.one("kubernetes:external-secrets.io/v1:SecretStore")
+    external = rec.one(EXTERNAL)
+    assert association.urn in release.dependencies
+    assert release.urn in store.dependencies
+    assert store.urn in external.dependencies
+    for deployment in rec.by_type(DEPLOY):
+        assert external.urn in deployment.dependencies

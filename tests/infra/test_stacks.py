@@ -39,6 +39,7 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:secrets:AppSecrets",
         "webplatform:external_secrets:ExternalSecretsOperator",
         "webplatform:external_secrets:ExternalSecretSync",
+        "webplatform:stack:PodIdentityRole",
     }
     for r in rec.resources:
         if r.type not in roots:
