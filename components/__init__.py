@@ -16,6 +16,12 @@ from components.autoscaling import (
 )
 from components.blue_green import BlueGreenArgs, BlueGreenRelease, BlueGreenService, ColorSpec
 from components.disruption import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy
+from components.external_secrets import (
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+    ExternalSecretSync,
+    ExternalSecretSyncArgs,
+)
 from components.ingress import Ingress, IngressArgs, IngressRoute
 from components.monitoring import Alerting, Monitoring, MonitoringArgs
 from components.namespace import Namespace, NamespaceArgs
@@ -28,6 +34,7 @@ from components.network_policy import (
     NetworkAccess,
 )
 from components.rollout import AnalysisArgs, ArgoRelease, ArgoRollout, RolloutArgs
+from components.secrets import AppSecrets, AppSecretsArgs, SecretRotation
 from components.service import Service, ServiceArgs
 from components.settings import AppSettings, AppSettingsArgs
 from components.workload import HttpProbe, Resources, Workload, WorkloadArgs
@@ -73,6 +80,8 @@ __all__ = [
     "AnalysisArgs",
     "AppNetworkPolicy",
     "AppNetworkPolicyArgs",
+    "AppSecrets",
+    "AppSecretsArgs",
     "AppSettings",
     "AppSettingsArgs",
     "ArgoRelease",
@@ -95,6 +104,10 @@ __all__ = [
     "DisruptionPolicy",
     "EksCluster",
     "EksClusterArgs",
+    "ExternalSecretSync",
+    "ExternalSecretSyncArgs",
+    "ExternalSecretsOperator",
+    "ExternalSecretsOperatorArgs",
     "HelmChart",
     "HttpProbe",
     "Ingress",
@@ -113,6 +126,7 @@ __all__ = [
     "ScaleTarget",
     "ScalingPolicy",
     "ScalingRules",
+    "SecretRotation",
     "Service",
     "ServiceArgs",
     "Vpc",

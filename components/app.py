@@ -51,6 +51,9 @@ class WebAppArgs:
     """Plain settings (ConfigMap); default none."""
     secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Secret settings (Secret), e.g. ``Config.require_secret(...)``; default none."""
+    external_secret_name: pulumi.Input[str] | None = None
+    """A Secret written by someone else (External Secrets Operator) to read instead of
+    ``secret_env``; default none. See ``AppSettingsArgs.external_secret_name``."""
     liveness: HttpProbe = LIVENESS
     """Default ``/health`` 30 s / 10 s."""
     readiness: HttpProbe = READINESS
@@ -139,7 +142,11 @@ class WebApp(pulumi.ComponentResource):
         settings = AppSettings(
             f"{name}-settings",
             AppSettingsArgs(
-                app=name, namespace=args.namespace, plain=args.env, secret=args.secret_env
+                app=name,
+                namespace=args.namespace,
+                plain=args.env,
+                secret=args.secret_env,
+                external_secret_name=args.external_secret_name,
             ),
             opts=child,
         )

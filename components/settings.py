@@ -31,6 +31,10 @@ class AppSettingsArgs:
     """Non-secret settings, exposed as environment variables; default none."""
     secret: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Secret settings (e.g. from ``Config.require_secret``); default none, and then no Secret."""
+    external_secret_name: pulumi.Input[str] | None = None
+    """Name of a Secret that something else writes into the namespace (External Secrets
+    Operator: ``ExternalSecretSync.secret_name``); default none. The workload reads it as it
+    would read ours, and its value never passes through Pulumi. Not with ``secret``."""
 
     def __post_init__(self) -> None:
         _validation.dns_label("app", self.app)
@@ -42,6 +46,11 @@ class AppSettingsArgs:
         bad = sorted(k for k, v in self.plain.items() if not isinstance(v, str))
         if bad:
             raise ValueError(f"plain: values of {bad} must be strings (quote numbers and booleans)")
+        if self.secret and self.external_secret_name is not None:
+            raise ValueError(
+                "external_secret_name: not with secret; the Secret comes either from Pulumi "
+                "(secret) or from an external writer (external_secret_name), not both"
+            )
 
 
 class AppSettings(pulumi.ComponentResource):
@@ -69,6 +78,8 @@ class AppSettings(pulumi.ComponentResource):
         )
         self.config_map_name = config_map.metadata.name
         self.secret_name = None
+        if args.external_secret_name is not None:
+            self.secret_name = pulumi.Output.from_input(args.external_secret_name)
         if args.secret:
             secret = k8s.core.v1.Secret(
                 f"{name}-secret",

@@ -180,6 +180,10 @@ class Recording:
         return sorted(r.urn for r in self.resources)
 
 
+#: The AWS account id the mocks answer with, unless told otherwise.
+MOCK_ACCOUNT_ID = "123456789012"
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that return a resource's inputs as its outputs, plus a few computed fields.
 
@@ -189,7 +193,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     the account ``account_id`` in ``region``, with ARNs in the real formats.
     """
 
-    def __init__(self, *, account_id: str = "123456789012", region: str = "us-west-2") -> None:
+    def __init__(self, *, account_id: str = MOCK_ACCOUNT_ID, region: str = "us-west-2") -> None:
         super().__init__()
         self.account_id = account_id
         self.region = region
@@ -254,8 +258,8 @@ AWS_COMPUTED: dict[
         "uniqueId": f"AROA{a.name.upper()[:16]}",
     },
     "aws:kms/key:Key": lambda m, a: {
-        "keyId": f"mock-key-{a.name}",
-        "arn": m.arn("kms", f"key/mock-key-{a.name}"),
+        "keyId": f"{a.name}-id",
+        "arn": m.arn("kms", f"key/{a.name}-id"),
     },
     "aws:cloudwatch/logGroup:LogGroup": lambda m, a: {
         "name": _physical_name(a),
@@ -265,6 +269,14 @@ AWS_COMPUTED: dict[
     "aws:eks/nodeGroup:NodeGroup": lambda m, a: {
         "arn": m.arn("eks", f"nodegroup/{a.name}"),
         "status": "ACTIVE",
+    },
+    "aws:secretsmanager/secret:Secret": lambda m, a: {
+        # Secrets Manager appends six random characters to the name
+        "arn": m.arn("secretsmanager", f"secret:{_physical_name(a)}-AbCdEf"),
+    },
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda m, a: {
+        "arn": m.arn("secretsmanager", f"secret:{a.name}"),
+        "versionId": "v1",
     },
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": lambda m, a: {
         "associationId": f"a-{a.name}",
@@ -286,6 +298,13 @@ AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dic
         "arn": f"arn:aws:sts::{m.account_id}:assumed-role/webplatform-deploy/mock-session",
         "userId": "AROAMOCK:mock-session",
     },
+    "aws:index/getRegion:getRegion": lambda m, a: {
+        "region": m.region,
+        "name": m.region,
+        "id": m.region,
+        "endpoint": f"ec2.{m.region}.amazonaws.com",
+        "description": "mock region",
+    },
     "aws:index/getPartition:getPartition": lambda m, a: {
         "id": "aws",
         "partition": "aws",
@@ -295,6 +314,7 @@ AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dic
 }
 
 
+#: The AWS account and region the mocks pretend to be (the region follows ``aws:region``).
 class RecordingMonitor(_mocks.MockMonitor):
     """A mock monitor that also keeps what the stock one throws away.
 

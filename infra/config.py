@@ -43,11 +43,13 @@ from components import (
     Resources,
     ScalingPolicy,
     ScalingRules,
+    SecretRotation,
 )
 from components import ColorSpec as ComponentColorSpec
 from components import _eks_checks as eks_checks
 from components._quantity import parse_cpu, parse_memory
 from components.cluster_addons import ClusterIssuerArgs, check_chart_version
+from components.external_secrets import ExternalSecretsOperatorArgs
 from components.rollout import DEFAULT_CANARY_WEIGHTS
 from components.workload import check_image
 
@@ -738,6 +740,116 @@ class ClusterSpec(_Model):
         return self
 
 
+SecretDelivery = Literal["kubernetes-secret", "external-secrets"]
+ValueSource = Literal["config", "outOfBand"]
+
+
+class SecretRotationSpec(_Model):
+    lambda_arn: str = Field(description="ARN of the Lambda function that rotates the secret.")
+    schedule_expression: str = Field(description="'rate(30 days)' or 'cron(...)'.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> SecretRotationSpec:
+        self.to_args()
+        return self
+
+    def to_args(self) -> SecretRotation:
+        return SecretRotation(
+            lambda_arn=self.lambda_arn, schedule_expression=self.schedule_expression
+        )
+
+
+class SecretsOperatorSpec(_Model):
+    chart_version: str = Field(description="Exact external-secrets Helm chart version.")
+    namespace: str | None = Field(
+        default=None, description="Namespace of the operator; component default external-secrets."
+    )
+
+    @model_validator(mode="after")
+    def _valid(self) -> SecretsOperatorSpec:
+        self.to_args("default")
+        return self
+
+    def to_args(self, watch_namespace: str) -> ExternalSecretsOperatorArgs:
+        return ExternalSecretsOperatorArgs(
+            watch_namespace=watch_namespace,
+            **_set_fields(self, "chart_version"),
+            chart_version=self.chart_version,
+        )
+
+
+_EXTERNAL_ONLY = (
+    "value_source",
+    "value_version",
+    "recovery_window_days",
+    "rotation",
+    "cluster_name",
+    "operator",
+    "refresh_interval",
+)
+
+
+class SecretsSpec(_Model):
+    """How apps' ``secretEnv`` values are stored and reach pods."""
+
+    delivery: SecretDelivery = Field(
+        default="kubernetes-secret",
+        description="kubernetes-secret: a Secret made by Pulumi from config secrets (no AWS). "
+        "external-secrets: AWS Secrets Manager + KMS, copied into the cluster by External "
+        "Secrets Operator.",
+    )
+    value_source: ValueSource | None = Field(
+        default=None,
+        description="external-secrets: 'config' (default) writes the config secrets to Secrets "
+        "Manager (write-only); 'outOfBand' leaves the value to `aws secretsmanager "
+        "put-secret-value`, so it never passes through Pulumi.",
+    )
+    value_version: int | None = Field(
+        default=None, ge=1, description="Bump to write changed config values again (default 1)."
+    )
+    recovery_window_days: int | None = Field(
+        default=None, description="0 or 7-30; component default 30; production may not use 0."
+    )
+    rotation: SecretRotationSpec | None = Field(
+        default=None, description="Rotate with a Lambda function on a schedule."
+    )
+    cluster_name: str | None = Field(
+        default=None, description="EKS cluster whose Pod Identity feeds the operator."
+    )
+    operator: SecretsOperatorSpec | None = Field(
+        default=None, description="External Secrets Operator install (pinned chart)."
+    )
+    refresh_interval: str | None = Field(
+        default=None, description="How often the operator re-reads; component default 1h."
+    )
+
+    @model_validator(mode="after")
+    def _mode_options(self) -> SecretsSpec:
+        if self.delivery == "kubernetes-secret":
+            for name in _EXTERNAL_ONLY:
+                if getattr(self, name) is not None:
+                    raise _at(
+                        (to_camel(name),),
+                        "only with delivery external-secrets (delivery is kubernetes-secret: "
+                        "a Kubernetes Secret from config secrets, no AWS)",
+                    )
+            return self
+        for name in ("cluster_name", "operator"):
+            if getattr(self, name) is None:
+                raise _at((to_camel(name),), "required with delivery external-secrets")
+        if self.value_source == "outOfBand" and self.value_version is not None:
+            raise _at(
+                ("valueVersion",),
+                "only with valueSource config (outOfBand values are written outside Pulumi)",
+            )
+        return self
+
+    @property
+    def from_config(self) -> bool:
+        """True when the secret values come from Pulumi config (either delivery mode)."""
+        return self.delivery == "kubernetes-secret" or self.value_source in (None, "config")
+
+
 class StackConfig(_Model):
     """Everything a stack file may say under ``webplatform:``."""
 
@@ -747,6 +859,10 @@ class StackConfig(_Model):
     apps: dict[str, AppSpec] = Field(min_length=1, description="App name -> its spec.")
     cluster: ClusterSpec = Field(
         default_factory=ClusterSpec, description="An existing cluster, or an EKS cluster to create."
+    )
+    secrets: SecretsSpec = Field(
+        default_factory=SecretsSpec,
+        description="Where secretEnv values live and how pods get them.",
     )
 
     @field_validator("apps")
@@ -856,6 +972,30 @@ class StackConfig(_Model):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _secrets_rules(self) -> StackConfig:
+        named = self.secrets.cluster_name
+        if self.cluster.mode == "eks" and named is not None and named != self.cluster.name:
+            raise _at(
+                ("secrets", "clusterName"),
+                f"{named!r}: the Pod Identity association must be on this stack's cluster "
+                f"{self.cluster.name!r} (cluster.name)",
+            )
+        days = self.secrets.recovery_window_days
+        if days is None:
+            return self
+        if self.environment == "production" and days == 0:
+            raise _at(
+                ("secrets", "recoveryWindowDays"),
+                "0 deletes a production secret at once, with no way back; use 7 to 30",
+            )
+        if days != 0 and not 7 <= days <= 30:
+            raise _at(
+                ("secrets", "recoveryWindowDays"),
+                f"{days}: must be 0 (delete at once) or 7 to 30 (Secrets Manager)",
+            )
+        return self
+
 
 class _LocatedError(ValueError):
     """A cross-field error that knows the key it belongs to (pydantic would blame the parent).
@@ -958,6 +1098,16 @@ def parse(
             path = f"{NAMESPACE}:apps.{app_name}.secretEnv.{env_name}"
             if key in fields:
                 problems.append((path, f"{key!r} is a reserved key, not a secret"))
+            elif not config.secrets.from_config:
+                if key in ours:
+                    problems.append(
+                        (
+                            full,
+                            "is set, but secrets.valueSource is outOfBand: the value lives in "
+                            "AWS Secrets Manager only and this one would never be used; "
+                            f"remove it: pulumi config rm {key}",
+                        )
+                    )
             elif key not in ours:
                 problems.append(
                     (
@@ -991,6 +1141,9 @@ def referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
     apps = _decode(raw.get(f"{NAMESPACE}:apps", {}))
     if not isinstance(apps, dict):
         return set()
+    secrets = _decode(raw.get(f"{NAMESPACE}:secrets", {}))
+    if isinstance(secrets, dict) and secrets.get("valueSource") == "outOfBand":
+        return set()  # the values live in AWS Secrets Manager, not in the stack's config
     found = set()
     for app in apps.values():
         secret_env = app.get("secretEnv") if isinstance(app, dict) else None

@@ -50,7 +50,9 @@ CHECKOV_SKIPS: dict[str, str] = {
     "CKV_K8S_35": (
         "Prefer secrets as files over environment variables: the app reads its settings from the "
         "environment (reference 000); secret values come from their own Secret via envFrom, never "
-        "appear in the pod spec, and are Pulumi secrets end to end. Files need an app change."
+        "appear in the pod spec, and are Pulumi secrets end to end (dev) or written by External "
+        "Secrets from Secrets Manager without passing through Pulumi (staging, prod). Files "
+        "need an app change."
     ),
 }
 

@@ -54,7 +54,8 @@ def schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> the strict OpenAPI v3 schema of every served version of every CRD here."""
     found = {}
     for path in sorted(SCHEMAS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
+        # The C loader when PyYAML has it: the CRDs are large (the SecretStore's is 12k lines).
+        crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             if version.get("served", True):

@@ -174,3 +174,12 @@ def test_a_budget_is_checked_against_the_fewest_pods_the_app_runs(extra, message
             disruption_budget=DisruptionPolicy(min_available=2),
             **extra,
         )
+
+
+def test_an_external_secret_is_read_by_envfrom_like_our_own():
+    rec = testing.run(app_program(external_secret_name="web-secrets"))
+    assert rec.by_type("kubernetes:core/v1:Secret") == []
+    (container,) = rec.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert {"secretRef": {"name": "web-secrets"}} in container["envFrom"]

@@ -91,7 +91,7 @@ def test_secrets_are_encrypted_with_a_rotating_customer_key(rec):
     ]
     encryption = rec.one("aws:eks/cluster:Cluster").inputs["encryptionConfig"]
     assert encryption == {
-        "provider": {"keyArn": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/mock-key-eks-secrets-key"},
+        "provider": {"keyArn": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/eks-secrets-key-id"},
         "resources": ["secrets"],
     }
 

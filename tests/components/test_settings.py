@@ -75,3 +75,26 @@ def test_setting_names_must_be_environment_variable_names():
 def test_plain_values_must_be_strings():
     with pytest.raises(ValueError, match="must be strings"):
         AppSettingsArgs(app="web", namespace="ns", plain={"PORT": 8080})  # type: ignore[dict-item]
+
+
+def test_an_externally_written_secret_is_read_by_name_and_not_created():
+    def program():
+        settings = AppSettings(
+            "web-settings",
+            AppSettingsArgs(
+                app="web",
+                namespace="ns",
+                plain={"A": "1"},
+                external_secret_name=pulumi.Output.from_input("web-secrets"),
+            ),
+        )
+        pulumi.export("secret_name", settings.secret_name)
+
+    rec = testing.run(program)
+    assert rec.by_type(SECRET) == []
+    assert rec.stack_outputs["secret_name"] == "web-secrets"
+
+
+def test_secret_values_and_an_external_secret_do_not_mix():
+    with pytest.raises(ValueError, match="external_secret_name: not with secret"):
+        AppSettingsArgs(app="web", namespace="ns", secret={"S": "x"}, external_secret_name="s")

@@ -122,9 +122,9 @@ def test_aws_functions_are_answered_in_the_mock_region_and_others_are_refused():
     assert rec.stack_outputs["account"] == "210987654321"
 
     def unknown():
-        pulumi.runtime.invoke("aws:index/getRegion:getRegion", {})
+        pulumi.runtime.invoke("aws:index/getArn:getArn", {})
 
-    with pytest.raises(Exception, match="no mock for provider function aws:index/getRegion"):
+    with pytest.raises(Exception, match="no mock for provider function aws:index/getArn"):
         testing.run(unknown)
 
 

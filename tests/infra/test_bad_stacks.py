@@ -31,7 +31,14 @@ def delete(path):
 A = "webplatform:apps"
 K = "webplatform:kubernetes"
 BGK = [A, "web", "blueGreen"]
+S = "webplatform:secrets"
 CASES = {
+    "secrets-on-another-cluster": (
+        "prod",
+        set_(["webplatform:secrets", "clusterName"], "webplatform-staging"),
+        "webplatform:secrets.clusterName",
+        "must be on this stack's cluster",
+    ),
     "ingress-issuer-not-installed": (
         "prod",
         set_([A, "web", "ingress", "issuer"], "letsencrypt-prod"),
@@ -318,6 +325,85 @@ CASES = {
         set_([A, "web", "monitoring", "scrapeInterval"], "often"),
         "webplatform:apps.web.monitoring",
         "Prometheus duration",
+    ),
+    # Secrets (issue 8).
+    "unknown-secret-delivery": (
+        "dev",
+        set_(["webplatform:secrets", "delivery"], "vault"),
+        "webplatform:secrets.delivery",
+        "'kubernetes-secret' or 'external-secrets'",
+    ),
+    "prod-recovery-window-zero": (
+        "prod",
+        set_([S, "recoveryWindowDays"], 0),
+        "webplatform:secrets.recoveryWindowDays",
+        "0 deletes a production secret at once",
+    ),
+    "recovery-window-out-of-range": (
+        "staging",
+        set_([S, "recoveryWindowDays"], 3),
+        "webplatform:secrets.recoveryWindowDays",
+        "must be 0 (delete at once) or 7 to 30",
+    ),
+    "rotation-without-function": (
+        "prod",
+        set_([S, "rotation"], {"scheduleExpression": "rate(30 days)"}),
+        "webplatform:secrets.rotation.lambdaArn",
+        "Field required",
+    ),
+    "rotation-bad-schedule": (
+        "prod",
+        set_(
+            [S, "rotation"],
+            {
+                "lambdaArn": "arn:aws:lambda:us-west-2:123456789012:function:rotate",
+                "scheduleExpression": "monthly",
+            },
+        ),
+        "webplatform:secrets.rotation",
+        "must be 'rate(N days)', 'rate(N hours)' or 'cron(...)'",
+    ),
+    "aws-options-in-kubernetes-secret-mode": (
+        "dev",
+        set_([S, "recoveryWindowDays"], 7),
+        "webplatform:secrets.recoveryWindowDays",
+        "only with delivery external-secrets",
+    ),
+    "external-secrets-without-cluster": (
+        "staging",
+        delete([S, "clusterName"]),
+        "webplatform:secrets.clusterName",
+        "required with delivery external-secrets",
+    ),
+    "operator-chart-version-range": (
+        "staging",
+        set_([S, "operator", "chartVersion"], "^2.8"),
+        "webplatform:secrets.operator",
+        "must be an exact version",
+    ),
+    "unknown-value-source": (
+        "staging",
+        set_([S, "valueSource"], "vault"),
+        "webplatform:secrets.valueSource",
+        "'config' or 'outOfBand'",
+    ),
+    "value-version-out-of-band": (
+        "prod",
+        set_([S, "valueVersion"], 2),
+        "webplatform:secrets.valueVersion",
+        "only with valueSource config",
+    ),
+    "out-of-band-value-set-in-config": (
+        "prod",
+        set_(["webplatform:webDatabaseUrl"], {"secure": "v1:AAAA"}),
+        "webplatform:webDatabaseUrl",
+        "valueSource is outOfBand",
+    ),
+    "unknown-secrets-key": (
+        "staging",
+        set_([S, "recoveryDays"], 7),
+        "webplatform:secrets.recoveryDays",
+        "unknown key; allowed: delivery, valueSource",
     ),
 }
 

@@ -25,7 +25,8 @@ def with_secret(raw):
 def test_committed_stacks_parse_with_reference_001_numbers():
     dev = parse("dev", with_secret(flat("dev")), SECRETS)
     staging = parse("staging", with_secret(flat("staging")), SECRETS)
-    prod = parse("prod", with_secret(flat("prod")), SECRETS)
+    # prod's secrets are set out of band, in AWS Secrets Manager: none in its config.
+    prod = parse("prod", flat("prod"), set())
     assert dev.environment == "dev" and dev.apps["web"].replicas == 1
     s, p = staging.apps["web"], prod.apps["web"]
     assert (s.replicas, s.resources.requests.cpu, s.resources.requests.memory) == (
@@ -119,7 +120,7 @@ def test_cluster_mode_existing_by_default_and_eks_for_staging_and_prod():
 
     assert parse("dev", with_secret(flat("dev", drop_cluster)), SECRETS).cluster.mode == "existing"
     staging = parse("staging", {**with_secret(flat("staging"))}, SECRETS).cluster
-    prod = parse("prod", {**with_secret(flat("prod"))}, SECRETS).cluster
+    prod = parse("prod", flat("prod"), set()).cluster  # prod's secret lives in AWS only
     assert (staging.mode, staging.name, staging.protect) == ("eks", "webplatform-staging", False)
     assert (prod.mode, prod.name, prod.protect) == ("eks", "webplatform-production", True)
     assert prod.vpc is not None and prod.vpc.nat_gateways == "perAz"

@@ -1,4 +1,5 @@
-"""Rendered custom resources (PrometheusRule, ServiceMonitor) against the CRD schemas in tests/schemas."""
+"""Rendered custom resources (PrometheusRule, ServiceMonitor, SecretStore, ExternalSecret...)
+against the CRD schemas in tests/schemas."""
 
 import copy
 
@@ -32,7 +33,9 @@ def test_every_custom_resource_is_valid_against_its_crd(custom_objects, stack):
 def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
     for stack in ("staging", "prod"):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
+            "ExternalSecret",
             "PrometheusRule",
+            "SecretStore",
             "ServiceMonitor",
         ]
     assert custom_objects["dev"] == []
@@ -44,6 +47,8 @@ def test_schema_set_covers_the_kinds_we_render():
         ("monitoring.coreos.com/v1", "ServiceMonitor"),
         ("argoproj.io/v1alpha1", "Rollout"),
         ("argoproj.io/v1alpha1", "AnalysisTemplate"),
+        ("external-secrets.io/v1", "SecretStore"),
+        ("external-secrets.io/v1", "ExternalSecret"),
     }
 
 

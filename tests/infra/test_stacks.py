@@ -39,6 +39,10 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:vpc:Vpc",
         "webplatform:cluster:EksCluster",
         "webplatform:cluster_addons:ClusterAddons",
+        "webplatform:secrets:AppSecrets",
+        "webplatform:external_secrets:ExternalSecretsOperator",
+        "webplatform:external_secrets:ExternalSecretSync",
+        "webplatform:stack:PodIdentityRole",
     }
     for r in rec.resources:
         if r.type not in roots:
@@ -115,6 +119,7 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
     config["webplatform:cluster"]["name"] = "webplatform-uat"
+    config["webplatform:secrets"]["clusterName"] = "webplatform-uat"
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)

@@ -1,0 +1,197 @@
+import pulumi
+import pytest
+
+from components import (
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+    ExternalSecretSync,
+    ExternalSecretSyncArgs,
+    testing,
+)
+from tests import crds
+
+STORE = "kubernetes:external-secrets.io/v1:SecretStore"
+EXTERNAL = "kubernetes:external-secrets.io/v1:ExternalSecret"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def sync(**overrides):
+    args = {
+        "app": "web",
+        "namespace": "web-prod",
+        "remote_secret_name": "web-prod/web",
+        "keys": ["DATABASE_URL", "API_TOKEN"],
+        "region": "us-west-2",
+        **overrides,
+    }
+    return testing.run(lambda: ExternalSecretSync("web-secrets", ExternalSecretSyncArgs(**args)))
+
+
+def manifest(resource):
+    return {k: resource.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+
+
+def test_the_store_reads_secrets_manager_with_the_controller_identity():
+    store = sync().one(STORE)
+    assert store.inputs["metadata"]["name"] == "web-aws-secrets-manager"
+    assert store.inputs["metadata"]["namespace"] == "web-prod"
+    # No `auth`: the controller's Pod Identity, never static keys in a Secret.
+    assert store.inputs["spec"] == {
+        "provider": {"aws": {"service": "SecretsManager", "region": "us-west-2"}}
+    }
+
+
+def test_the_external_secret_writes_the_secret_the_workload_already_reads():
+    rec = sync()
+    spec = rec.one(EXTERNAL).inputs["spec"]
+    assert spec["target"]["name"] == "web-secrets"  # AppSettings' name: workloads unchanged
+    assert spec["target"]["creationPolicy"] == "Owner"
+    assert spec["secretStoreRef"] == {"kind": "SecretStore", "name": "web-aws-secrets-manager"}
+    assert spec["data"] == [
+        {"secretKey": k, "remoteRef": {"key": "web-prod/web", "property": k}}
+        for k in ("API_TOKEN", "DATABASE_URL")
+    ]
+    assert spec["refreshInterval"] == "1h"
+    outputs = rec.one("webplatform:external_secrets:ExternalSecretSync").outputs
+    assert outputs["secret_name"] == "web-secrets"
+
+
+def test_pulumi_waits_for_the_secret_and_the_external_secret_waits_for_the_store():
+    rec = sync()
+    external = rec.one(EXTERNAL)
+    assert external.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    assert rec.one(STORE).urn in external.dependencies
+
+
+def test_rendered_objects_are_valid_against_the_crds():
+    rec = sync(refresh_interval="15m")
+    for resource in (rec.one(STORE), rec.one(EXTERNAL)):
+        assert crds.errors(manifest(resource)) == [], resource.name
+
+
+def test_strict_crd_validation_catches_a_misspelt_field():
+    bad = manifest(sync().one(EXTERNAL))
+    bad["spec"]["data"][0]["remoteRef"]["propery"] = bad["spec"]["data"][0]["remoteRef"].pop(
+        "property"
+    )
+    assert any("propery" in p for p in crds.errors(bad))
+
+
+def test_no_value_ever_passes_through_pulumi():
+    rec = sync()
+    for resource in rec.resources:
+        assert resource.secret_paths == frozenset(), resource.urn
+        assert "stringData" not in resource.inputs and "data" not in resource.inputs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"keys": []}, "keys: at least one key is required"),
+        ({"keys": ["A-B"]}, "'A-B' is not a valid environment variable name"),
+        ({"region": "Oregon"}, "region='Oregon': must be an AWS region"),
+        ({"refresh_interval": "hourly"}, "refresh_interval='hourly'"),
+        ({"refresh_interval": ""}, "refresh_interval=''"),
+        ({"app": "Web"}, "app='Web': must be a DNS label"),
+    ],
+)
+def test_bad_sync_args(overrides, message):
+    args = {
+        "app": "web",
+        "namespace": "ns",
+        "remote_secret_name": "s",
+        "keys": ["A"],
+        "region": "us-west-2",
+        **overrides,
+    }
+    with pytest.raises(ValueError) as raised:
+        ExternalSecretSyncArgs(**args)
+    assert message in str(raised.value)
+
+
+def operator(**overrides):
+    args = {"chart_version": "2.8.0", "watch_namespace": "web-prod", **overrides}
+    return testing.run(
+        lambda: ExternalSecretsOperator("external-secrets", ExternalSecretsOperatorArgs(**args))
+    )
+
+
+def test_operator_chart_is_pinned_and_scoped_to_the_app_namespace():
+    rec = operator(values={"replicaCount": 2})
+    release = rec.one(RELEASE).inputs
+    assert (release["chart"], release["version"]) == ("external-secrets", "2.8.0")
+    assert release["repositoryOpts"] == {"repo": "https://charts.external-secrets.io"}
+    assert release["namespace"] == "external-secrets"
+    assert release["values"] == {
+        "replicaCount": 2,
+        "installCRDs": True,
+        "scopedNamespace": "web-prod",
+        "scopedRBAC": True,
+        "processClusterStore": False,
+        "processClusterExternalSecret": False,
+        "serviceAccount": {"create": True, "name": "external-secrets"},
+    }
+    assert release["atomic"] is True
+
+
+def test_operator_namespace_is_restricted():
+    ns = operator().one("kubernetes:core/v1:Namespace")
+    assert ns.inputs["metadata"]["name"] == "external-secrets"
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_operator_uses_the_provider_it_is_given():
+    def program():
+        provider = pulumi.ProviderResource("kubernetes", "k8s")
+        ExternalSecretsOperator(
+            "eso",
+            ExternalSecretsOperatorArgs(chart_version="2.8.0", watch_namespace="ns"),
+            opts=pulumi.ResourceOptions(provider=provider),
+        )
+
+    rec = testing.run(program)
+    assert rec.one(RELEASE).provider.startswith(rec.one("pulumi:providers:kubernetes").urn + "::")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"chart_version": "^2.8"}, "chart_version='^2.8': must be an exact version"),
+        ({"chart_version": "2.8"}, "chart_version='2.8'"),
+        ({"watch_namespace": "Web"}, "watch_namespace='Web': must be a DNS label"),
+        ({"values": {"scopedRBAC": False}}, "values: ['scopedRBAC'] are set by the component"),
+    ],
+)
+def test_bad_operator_args(overrides, message):
+    args = {"chart_version": "2.8.0", "watch_namespace": "web-prod", **overrides}
+    with pytest.raises(ValueError) as raised:
+        ExternalSecretsOperatorArgs(**args)
+    assert message in str(raised.value)
+
+
+def test_release_waits_for_the_identity_and_objects_wait_for_the_operator():
+    def program():
+        identity = pulumi.CustomResource("test:index:Association", "association")
+        eso = ExternalSecretsOperator(
+            "eso",
+            ExternalSecretsOperatorArgs(
+                chart_version="2.8.0", watch_namespace="ns", identity=identity
+            ),
+        )
+        ExternalSecretSync(
+            "web-secrets",
+            ExternalSecretSyncArgs(
+                app="web",
+                namespace="ns",
+                remote_secret_name="ns/web",
+                keys=["A"],
+                region="us-west-2",
+                operator=eso,
+            ),
+        )
+
+    rec = testing.run(program)
+    association = rec.one("test:index:Association")
+    release = rec.one(RELEASE)
+    assert association.urn in release.dependencies
+    assert release.urn in rec.one(STORE).dependencies
