@@ -16,6 +16,12 @@ _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)+[a-z][-a-z0-9]{{0,61}}[a-z0-9]$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
+#: CloudFront price classes (edge locations used); 100 is North America and Europe.
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+#: CloudFront viewer security policies at least as strict as TLSv1.2_2021 (TLS 1.2+, no CBC).
+MINIMUM_PROTOCOL_VERSIONS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
+#: Cloudflare zone minimum TLS versions we allow.
+MIN_TLS_VERSIONS = ("1.2", "1.3")
 FRAME_OPTIONS = ("DENY", "SAMEORIGIN")
 REFERRER_POLICIES = (
     "no-referrer",
@@ -103,6 +109,42 @@ def check_hsts(max_age_seconds: int, include_subdomains: bool, preload: bool) ->
         raise ValueError(
             f"hsts_preload=True needs hsts_max_age_seconds >= {ONE_YEAR_SECONDS} and "
             "hsts_include_subdomains=True (the browsers' preload list rejects less)"
+        )
+
+
+def zone_id(field: str, value: str) -> None:
+    """Cloudflare zone IDs are 32 lowercase hex characters."""
+    if (
+        not isinstance(value, str)
+        or len(value) != 32
+        or any(c not in "0123456789abcdef" for c in value)
+    ):
+        raise ValueError(
+            f"{field}={value!r}: must be a Cloudflare zone ID (32 lowercase hex characters, "
+            "from the zone's Overview page)"
+        )
+
+
+def hosted_zone_id(field: str, value: str) -> None:
+    """Route 53 hosted zone IDs: 'Z' and up to 31 uppercase letters and digits."""
+    if not isinstance(value, str) or not re.fullmatch(r"Z[A-Z0-9]{1,31}", value):
+        raise ValueError(
+            f"{field}={value!r}: must be a Route 53 hosted zone ID like 'Z0123456789ABCDEFGHIJ' "
+            "(without the '/hostedzone/' prefix)"
+        )
+
+
+def s3_bucket_name(field: str, value: str) -> None:
+    """An S3 bucket name, not its domain: the component adds ``.s3.amazonaws.com`` itself."""
+    if (
+        not isinstance(value, str)
+        or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value)
+        or ".." in value
+        or value.endswith(".amazonaws.com")
+    ):
+        raise ValueError(
+            f"{field}={value!r}: must be an S3 bucket name (not a URL or domain), "
+            "e.g. 'acme-cdn-logs'"
         )
 
 

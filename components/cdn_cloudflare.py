@@ -51,8 +51,6 @@ from components import _edge, _validation
 
 CACHE_PHASE = "http_request_cache_settings"
 HEADERS_PHASE = "http_response_headers_transform"
-MIN_TLS_VERSIONS = ("1.2", "1.3")
-_ZONE_ID_LENGTH = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +86,7 @@ class CloudflareEdgeArgs:
 
     def __post_init__(self) -> None:
         if isinstance(self.zone_id, str):
-            zone_id(self.zone_id)
+            _edge.zone_id("zone_id", self.zone_id)
         _edge.hostname("host", self.host)
         _edge.hostnames("aliases", self.aliases, host=self.host)
         _edge.hostname("origin_host", self.origin_host)
@@ -98,7 +96,7 @@ class CloudflareEdgeArgs:
                 "(a proxied record cannot point to itself)"
             )
         _edge.content_security_policy("content_security_policy", self.content_security_policy)
-        _validation.one_of("min_tls_version", self.min_tls_version, MIN_TLS_VERSIONS)
+        _validation.one_of("min_tls_version", self.min_tls_version, _edge.MIN_TLS_VERSIONS)
         prefix = self.assets_path_prefix
         if (
             not prefix.startswith("/")
@@ -124,19 +122,6 @@ class CloudflareEdgeArgs:
     def host_expression(self) -> str:
         """A rule expression matching this component's host names (validated: no quotes)."""
         return "http.host in {" + " ".join(f'"{h}"' for h in self.hostnames) + "}"
-
-
-def zone_id(value: str, field: str = "zone_id") -> None:
-    """Cloudflare zone IDs are 32 lowercase hex characters."""
-    if (
-        not isinstance(value, str)
-        or len(value) != _ZONE_ID_LENGTH
-        or any(c not in "0123456789abcdef" for c in value)
-    ):
-        raise ValueError(
-            f"{field}={value!r}: must be a Cloudflare zone ID (32 lowercase hex characters, "
-            "from the zone's Overview page)"
-        )
 
 
 class CloudflareEdge(pulumi.ComponentResource):

@@ -47,7 +47,6 @@ What references 000 and 003 build by hand, with these choices:
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,9 +67,6 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 #: Hosted zone of every CloudFront distribution, for Route 53 alias records.
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
 
-PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
-#: Viewer security policies at least as strict as TLSv1.2_2021 (no CBC ciphers, TLS 1.2+).
-MINIMUM_PROTOCOL_VERSIONS = ("TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025")
 #: AWS managed rule groups, in evaluation order after the rate limit.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -78,7 +74,6 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
 ORIGIN_ID = "origin"
-_S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 _READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 _CACHED_METHODS = ["GET", "HEAD"]
@@ -153,6 +148,8 @@ class CloudFrontCdnArgs:
                 f"us_east_1_provider={self.us_east_1_provider!r}: must be an aws.Provider "
                 "for region us-east-1"
             )
+        if isinstance(self.hosted_zone_id, str):
+            _edge.hosted_zone_id("hosted_zone_id", self.hosted_zone_id)
         if self.certificate_domain is not None:
             _edge.certificate_domain("certificate_domain", self.certificate_domain)
             if not _edge.covers(self.certificate_domain, self.host):
@@ -160,23 +157,19 @@ class CloudFrontCdnArgs:
                     f"certificate_domain={self.certificate_domain!r} does not cover "
                     f"host={self.host!r}; use the host or a wildcard one level above it"
                 )
-        _validation.one_of("price_class", self.price_class, PRICE_CLASSES)
+        _validation.one_of("price_class", self.price_class, _edge.PRICE_CLASSES)
         _validation.one_of(
-            "minimum_protocol_version", self.minimum_protocol_version, MINIMUM_PROTOCOL_VERSIONS
+            "minimum_protocol_version",
+            self.minimum_protocol_version,
+            _edge.MINIMUM_PROTOCOL_VERSIONS,
         )
         if isinstance(self.waf_rate_limit, bool) or not 10 <= self.waf_rate_limit <= 2_000_000_000:
             raise ValueError(
                 f"waf_rate_limit={self.waf_rate_limit!r}: must be 10 to 2000000000 "
                 "requests per 5 minutes"
             )
-        bucket = self.access_logs_bucket
-        if bucket is not None and (
-            not re.match(_S3_BUCKET, bucket) or ".." in bucket or bucket.endswith(".amazonaws.com")
-        ):
-            raise ValueError(
-                f"access_logs_bucket={bucket!r}: must be an S3 bucket name "
-                "(not a URL or domain), e.g. 'acme-cdn-logs'"
-            )
+        if self.access_logs_bucket is not None:
+            _edge.s3_bucket_name("access_logs_bucket", self.access_logs_bucket)
         if self.access_logs_prefix.startswith("/"):
             raise ValueError(
                 f"access_logs_prefix={self.access_logs_prefix!r}: must not start with '/'"

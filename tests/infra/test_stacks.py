@@ -35,6 +35,9 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "pulumi:providers:kubernetes",
         "webplatform:namespace:Namespace",
         "webplatform:app:WebApp",
+        "pulumi:providers:aws",
+        "webplatform:cdn_cloudfront:CloudFrontCdn",
+        "webplatform:cdn_cloudflare:CloudflareEdge",
     }
     for r in rec.resources:
         if r.type not in roots:
