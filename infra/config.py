@@ -317,7 +317,8 @@ class CdnSpec(_Model):
             if extra:
                 raise _at(
                     ("cdn", "provider"),
-                    f"is none, but {', '.join(extra)} is set; choose cloudfront or cloudflare, "
+                    f"is none, but {', '.join(extra)} {'is' if len(extra) == 1 else 'are'} set; "
+                    "choose cloudfront or cloudflare, "
                     "or remove those keys",
                 )
             return self
