@@ -302,5 +302,5 @@ def test_the_provider_must_be_an_aws_provider():
             us_east_1_provider=NotAws(),
         )
 
-    with pytest.raises(ValueError, match="must be an aws.Provider for region us-east-1"):
+    with pytest.raises(ValueError, match=r"must be an aws\.Provider for region us-east-1"):
         testing.run(program)

@@ -171,7 +171,7 @@ def test_unknown_attribute_of_components_is_an_attribute_error():
     import components
 
     with pytest.raises(AttributeError, match="has no attribute 'CloudFront'"):
-        _ = components.CloudFront  # noqa: B018
+        _ = components.CloudFront
 
 
 def test_cdn_defaults_to_none_when_the_key_is_absent():
