@@ -15,7 +15,8 @@ declarative, in pulumi-cloudflare v6 resources:
   edge and browser TTL, overriding the origin. Reference 004 matches with
   the regex operator ``matches``, which only Business and Enterprise plans
   allow; ``starts_with`` works on every plan. Everything else keeps
-  Cloudflare's default, which respects the origin's ``Cache-Control``;
+  Cloudflare's default: the origin's ``Cache-Control`` is respected, and
+  without it only static file types are cached, never HTML;
 - one **response header transform rule** (phase
   ``http_response_headers_transform``): HSTS one year with
   includeSubDomains, ``X-Frame-Options``, ``X-Content-Type-Options``,
