@@ -1,8 +1,16 @@
 """webplatform components: secure-by-default Pulumi building blocks for web workloads.
 
 Only re-exports live here; each component is in its own module.
+
+The CDN components are re-exported lazily (module-level ``__getattr__``):
+``pulumi_cloudflare`` takes about a second to import and ``pulumi_aws`` a
+fifth of one, so ``import components`` loads neither until a CDN class is
+first used. (``from components import *`` asks for every name, so it loads both.)
 """
 
+from __future__ import annotations
+
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from components.app import WebApp, WebAppArgs
@@ -40,6 +48,8 @@ from components.settings import AppSettings, AppSettingsArgs
 from components.workload import HttpProbe, Resources, Workload, WorkloadArgs
 
 if TYPE_CHECKING:
+    from components.cdn_cloudflare import CloudflareEdge, CloudflareEdgeArgs
+    from components.cdn_cloudfront import CloudFrontCdn, CloudFrontCdnArgs
     from components.cluster import EksCluster, EksClusterArgs, NodeGroupArgs
     from components.cluster_addons import (
         ClusterAddons,
@@ -50,9 +60,14 @@ if TYPE_CHECKING:
     from components.pod_identity import PodIdentity, PodIdentityArgs
     from components.vpc import Vpc, VpcArgs
 
-#: Re-exports imported on first use: these modules import pulumi_aws, which a stack with no
-#: AWS resources (dev, or a team's own Kubernetes-only stack) should not have to load.
+#: Re-exports imported on first use: these modules import pulumi_aws or pulumi_cloudflare,
+#: which a stack that does not use them (dev, or a team's Kubernetes-only stack) should not
+#: have to load (pulumi_cloudflare alone takes about 1.5 s to import).
 _LAZY = {
+    "CloudFrontCdn": "components.cdn_cloudfront",
+    "CloudFrontCdnArgs": "components.cdn_cloudfront",
+    "CloudflareEdge": "components.cdn_cloudflare",
+    "CloudflareEdgeArgs": "components.cdn_cloudflare",
     "EksCluster": "components.cluster",
     "EksClusterArgs": "components.cluster",
     "NodeGroupArgs": "components.cluster",
@@ -68,11 +83,16 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'components' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [
@@ -93,6 +113,10 @@ __all__ = [
     "BlueGreenArgs",
     "BlueGreenRelease",
     "BlueGreenService",
+    "CloudFrontCdn",
+    "CloudFrontCdnArgs",
+    "CloudflareEdge",
+    "CloudflareEdgeArgs",
     "ClusterAddons",
     "ClusterAddonsArgs",
     "ClusterIssuerArgs",

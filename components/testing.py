@@ -31,6 +31,7 @@ Known pitfalls this module takes care of:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,6 +185,68 @@ class Recording:
 MOCK_ACCOUNT_ID = "123456789012"
 
 
+# --- Computed outputs of the CDN resources (CloudFront, ACM, WAF, Route 53, Cloudflare) ---
+# Deterministic stand-ins for what the providers compute, so components can wire
+# them (a distribution's domain name, a certificate's validation records).
+
+
+def _arn(service: str, args: pulumi.runtime.MockResourceArgs, region: str = "") -> str:
+    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID}:{args.name}"
+
+
+def _acm_certificate(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    inputs = args.inputs
+    domains = [inputs.get("domainName", ""), *(inputs.get("subjectAlternativeNames") or [])]
+    return {
+        "arn": _arn("acm", args, inputs.get("region", "us-east-1")),
+        "status": "ISSUED",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                # ACM gives '*.x' and 'x' the same record, as the mock does.
+                "resourceRecordName": f"_0123456789abcdef.{domain.removeprefix('*.')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_fedcba9876543210.{domain.removeprefix('*.')}.acm-validations.aws.",
+            }
+            for domain in domains
+        ],
+    }
+
+
+def _cloudfront_distribution(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {
+        "arn": _arn("cloudfront", args),
+        "domainName": f"d{hashlib.sha256(args.name.encode()).hexdigest()[:13]}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+        "status": "Deployed",
+        "etag": "E2QWRUHEXAMPLE",
+    }
+
+
+def _route53_record(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"fqdn": str(args.inputs.get("name", "")).rstrip(".")}
+
+
+_CDN_COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
+    "aws:acm/certificate:Certificate": _acm_certificate,
+    "aws:acm/certificateValidation:CertificateValidation": lambda a: {
+        "certificateArn": a.inputs.get("certificateArn")
+    },
+    "aws:cloudfront/distribution:Distribution": _cloudfront_distribution,
+    "aws:cloudfront/cachePolicy:CachePolicy": lambda a: {"etag": "E1CACHEEXAMPLE"},
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": lambda a: {
+        "etag": "E1HEADERSEXAMPLE"
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda a: {
+        "arn": _arn("wafv2", a, a.inputs.get("region", "us-east-1")),
+        "capacity": 1000,
+    },
+    "aws:route53/record:Record": _route53_record,
+    "cloudflare:index/dnsRecord:DnsRecord": lambda a: {"proxiable": True},
+    "cloudflare:index/ruleset:Ruleset": lambda a: {"version": "1"},
+}
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that return a resource's inputs as its outputs, plus a few computed fields.
 
@@ -283,6 +346,16 @@ AWS_COMPUTED: dict[
         "associationArn": m.arn("eks", f"podidentityassociation/{a.name}"),
     },
 }
+
+
+def _args_only(
+    compute: Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]],
+) -> Callable[[RecordingMocks, pulumi.runtime.MockResourceArgs], dict[str, Any]]:
+    return lambda _mocks, args: compute(args)
+
+
+# The CDN resources' computed outputs need only the mock args.
+AWS_COMPUTED.update({token: _args_only(compute) for token, compute in _CDN_COMPUTED.items()})
 
 #: Provider function token -> its result.
 AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dict[str, Any]]] = {

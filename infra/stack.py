@@ -20,7 +20,15 @@ from components.external_secrets import (
     ExternalSecretSyncArgs,
 )
 from components.secrets import AppSecrets, AppSecretsArgs
-from infra.config import NAMESPACE, AppSpec, ClusterSpec, KubernetesSpec, StackConfig, from_pulumi
+from infra.config import (
+    NAMESPACE,
+    AppSpec,
+    CdnSpec,
+    ClusterSpec,
+    KubernetesSpec,
+    StackConfig,
+    from_pulumi,
+)
 
 if TYPE_CHECKING:  # the AWS components import pulumi_aws; only EKS stacks load them
     from components.cluster import EksCluster
@@ -164,6 +172,91 @@ def _guardrail_args(app: AppSpec) -> dict[str, Any]:
     return found
 
 
+def cdn(spec: CdnSpec, environment: str) -> dict[str, Any] | None:
+    """The CDN the stack file chose, in front of ``cdn.originHost``; its outputs, or None.
+
+    Each provider SDK is imported only when chosen: ``pulumi_cloudflare`` alone
+    takes about a second to import, which a stack without Cloudflare must not pay.
+    """
+    if spec.provider == "cloudfront":
+        return _cloudfront(spec, environment)
+    if spec.provider == "cloudflare":
+        return _cloudflare(spec)
+    return None
+
+
+def _cloudfront(spec: CdnSpec, environment: str) -> dict[str, Any]:
+    import pulumi_aws as aws
+
+    from components.cdn_cloudfront import CloudFrontCdn, CloudFrontCdnArgs
+
+    assert spec.host and spec.origin_host and spec.content_security_policy  # validated
+    # CloudFront's certificates and CLOUDFRONT-scope web ACLs live in us-east-1, and the
+    # distribution is global: the whole CDN uses this provider, whatever aws:region says.
+    us_east_1 = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
+    options = spec.cloudfront
+    extra: dict[str, Any] = {}
+    if options is not None:
+        settings = {
+            "hosted_zone_id": options.hosted_zone_id,
+            "certificate_domain": options.certificate_domain,
+            "price_class": options.price_class,
+            "minimum_protocol_version": options.minimum_protocol_version,
+            "waf_rate_limit": options.waf_rate_limit,
+        }
+        if options.access_logs is not None:
+            settings["access_logs_bucket"] = options.access_logs.bucket
+            settings["access_logs_prefix"] = options.access_logs.prefix
+            settings["access_logs_include_cookies"] = options.access_logs.include_cookies
+        # Unset keys keep the component's secure defaults: no second layer of defaults here.
+        extra = {key: value for key, value in settings.items() if value is not None}
+    distribution = CloudFrontCdn(
+        "cdn",
+        CloudFrontCdnArgs(
+            host=spec.host,
+            aliases=tuple(spec.aliases),
+            origin_host=spec.origin_host,
+            content_security_policy=spec.content_security_policy,
+            us_east_1_provider=us_east_1,
+            tags={"webplatform.io/environment": environment},
+            **extra,
+        ),
+        opts=pulumi.ResourceOptions(providers=[us_east_1]),
+    )
+    outputs: dict[str, Any] = {
+        "provider": "cloudfront",
+        "host": spec.host,
+        "domainName": distribution.domain_name,
+    }
+    if options is None or options.hosted_zone_id is None:
+        outputs["validationRecords"] = distribution.validation_records
+    return outputs
+
+
+def _cloudflare(spec: CdnSpec) -> dict[str, Any]:
+    from components.cdn_cloudflare import CloudflareEdge, CloudflareEdgeArgs
+
+    assert spec.host and spec.origin_host and spec.content_security_policy  # validated
+    assert spec.cloudflare is not None  # validated
+    extra: dict[str, Any] = {}
+    if spec.cloudflare.min_tls_version is not None:
+        extra["min_tls_version"] = spec.cloudflare.min_tls_version
+    # The default Cloudflare provider reads cloudflare:apiToken (a secret) or
+    # CLOUDFLARE_API_TOKEN: credentials are provider configuration, not ours.
+    edge = CloudflareEdge(
+        "cdn",
+        CloudflareEdgeArgs(
+            zone_id=spec.cloudflare.zone_id,
+            host=spec.host,
+            aliases=tuple(spec.aliases),
+            origin_host=spec.origin_host,
+            content_security_policy=spec.content_security_policy,
+            **extra,
+        ),
+    )
+    return {"provider": "cloudflare", "host": spec.host, "domainName": edge.domain_name}
+
+
 def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     """Create the stack's resources; return the outputs to export."""
     cluster = None
@@ -193,7 +286,9 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         )
         for name, spec in config.apps.items()
     }
+    edge = cdn(config.cdn, config.environment)
     outputs: dict[str, Any] = {
+        **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,
         "namespace": namespace.name,
         "apps": {

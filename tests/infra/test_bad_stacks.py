@@ -32,6 +32,7 @@ A = "webplatform:apps"
 K = "webplatform:kubernetes"
 BGK = [A, "web", "blueGreen"]
 S = "webplatform:secrets"
+CDN = "webplatform:cdn"
 CASES = {
     "secrets-on-another-cluster": (
         "prod",
@@ -404,6 +405,97 @@ CASES = {
         set_([S, "recoveryDays"], 7),
         "webplatform:secrets.recoveryDays",
         "unknown key; allowed: delivery, valueSource",
+    ),
+    # --- CDN (issue 7) ---
+    "cdn-unknown-provider": (
+        "prod",
+        set_([CDN, "provider"], "akamai"),
+        "webplatform:cdn.provider",
+        "'cloudfront', 'cloudflare' or 'none'",
+    ),
+    "cdn-csp-missing": (
+        "prod",
+        delete([CDN, "contentSecurityPolicy"]),
+        "webplatform:cdn.contentSecurityPolicy",
+        "required when provider is cloudfront",
+    ),
+    "cdn-csp-without-default-src": (
+        "staging",
+        set_([CDN, "contentSecurityPolicy"], "script-src 'self'"),
+        "webplatform:cdn.contentSecurityPolicy",
+        "must set default-src",
+    ),
+    "cdn-certificate-domain-not-the-host": (
+        "prod",
+        set_([CDN, "cloudfront", "certificateDomain"], "*.example.org"),
+        "webplatform:cdn.cloudfront.certificateDomain",
+        "does not cover the host 'www.example.com'",
+    ),
+    "cdn-origin-is-the-host": (
+        "prod",
+        set_([CDN, "originHost"], "www.example.com"),
+        "webplatform:cdn.originHost",
+        "the origin must be another name",
+    ),
+    "cdn-host-is-a-url": (
+        "staging",
+        set_([CDN, "host"], "https://staging.example.com/"),
+        "webplatform:cdn.host",
+        "fully qualified host name",
+    ),
+    "cdn-cloudflare-without-zone": (
+        "staging",
+        delete([CDN, "cloudflare"]),
+        "webplatform:cdn.cloudflare.zoneId",
+        "required when provider is cloudflare",
+    ),
+    "cdn-bad-zone-id": (
+        "staging",
+        set_([CDN, "cloudflare", "zoneId"], "example.com"),
+        "webplatform:cdn.cloudflare.zoneId",
+        "Cloudflare zone ID",
+    ),
+    "cdn-cloudflare-keys-on-cloudfront": (
+        "prod",
+        set_([CDN, "cloudflare"], {"zoneId": "0123456789abcdef0123456789abcdef"}),
+        "webplatform:cdn.cloudflare",
+        "only allowed with provider cloudflare",
+    ),
+    "cdn-none-with-a-host": (
+        "dev",
+        set_([CDN, "host"], "dev.example.com"),
+        "webplatform:cdn.provider",
+        "is none, but host is set",
+    ),
+    "cdn-waf-rate-limit-too-low": (
+        "prod",
+        set_([CDN, "cloudfront", "wafRateLimit"], 5),
+        "webplatform:cdn.cloudfront.wafRateLimit",
+        "greater than or equal to 10",
+    ),
+    "cdn-unknown-price-class": (
+        "prod",
+        set_([CDN, "cloudfront", "priceClass"], "PriceClass_1"),
+        "webplatform:cdn.cloudfront.priceClass",
+        "'PriceClass_100', 'PriceClass_200' or 'PriceClass_All'",
+    ),
+    "cdn-unknown-cloudfront-key": (
+        "prod",
+        set_([CDN, "cloudfront", "wafRateLimits"], 100),
+        "webplatform:cdn.cloudfront.wafRateLimits",
+        "unknown key; allowed: hostedZoneId, certificateDomain",
+    ),
+    "cdn-log-bucket-is-a-domain": (
+        "prod",
+        set_([CDN, "cloudfront", "accessLogs", "bucket"], "logs.s3.amazonaws.com"),
+        "webplatform:cdn.cloudfront.accessLogs.bucket",
+        "must be an S3 bucket name",
+    ),
+    "cloudflare-token-in-plain-text": (
+        "staging",
+        set_(["cloudflare:apiToken"], "plain-token"),
+        "cloudflare:apiToken",
+        "stored in plain text",
     ),
 }
 

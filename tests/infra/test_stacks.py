@@ -43,6 +43,9 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:external_secrets:ExternalSecretsOperator",
         "webplatform:external_secrets:ExternalSecretSync",
         "webplatform:stack:PodIdentityRole",
+        "pulumi:providers:aws",
+        "webplatform:cdn_cloudfront:CloudFrontCdn",
+        "webplatform:cdn_cloudflare:CloudflareEdge",
     }
     for r in rec.resources:
         if r.type not in roots:

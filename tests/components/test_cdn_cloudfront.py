@@ -1,0 +1,306 @@
+"""The CloudFront CDN component alone, under mocks: every setting of issue 7, and bad input."""
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components import CloudFrontCdn, CloudFrontCdnArgs, testing
+
+CSP = "default-src 'self'; frame-ancestors 'none'"
+DIST = "aws:cloudfront/distribution:Distribution"
+CERT = "aws:acm/certificate:Certificate"
+VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+ACL = "aws:wafv2/webAcl:WebAcl"
+HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
+RECORD = "aws:route53/record:Record"
+ONE_YEAR = 31_536_000
+
+
+def build(**overrides):
+    """Run the component with an us-east-1 provider (and a us-west-2 default, as a stack has)."""
+    holder = {}
+
+    def program():
+        east = aws.Provider("east", region="us-east-1")
+        west = aws.Provider("west", region="us-west-2")
+        kwargs = {
+            "host": "www.example.com",
+            "origin_host": "origin.example.com",
+            "content_security_policy": CSP,
+            "us_east_1_provider": east,
+            **overrides,
+        }
+        cdn = CloudFrontCdn(
+            "cdn", CloudFrontCdnArgs(**kwargs), opts=pulumi.ResourceOptions(providers=[west])
+        )
+        pulumi.export("domain", cdn.domain_name)
+        pulumi.export("validation", cdn.validation_records)
+        holder["cdn"] = cdn
+
+    rec = testing.run(program)
+    return rec
+
+
+def provider_name(resource):
+    return resource.provider.split("::")[3] if resource.provider else None
+
+
+def test_certificate_is_dns_validated_in_us_east_1_with_the_callers_provider():
+    rec = build(aliases=("example.com",))
+    cert = rec.one(CERT)
+    assert cert.inputs["validationMethod"] == "DNS"
+    assert cert.inputs["domainName"] == "www.example.com"
+    assert cert.inputs["subjectAlternativeNames"] == ["example.com"]
+    assert cert.inputs["region"] == "us-east-1"
+    assert provider_name(cert) == "east"
+    validation = rec.one(VALIDATION)
+    assert provider_name(validation) == "east" and validation.inputs["region"] == "us-east-1"
+    # The distribution uses the *validated* ARN, so it waits for validation.
+    dist = rec.one(DIST)
+    assert validation.urn in dist.property_dependencies["viewerCertificate"]
+
+
+def test_viewers_get_sni_and_tls_1_2_2021_at_least():
+    viewer = build().one(DIST).inputs["viewerCertificate"]
+    assert viewer["sslSupportMethod"] == "sni-only"
+    assert viewer["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert viewer["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    assert "cloudfrontDefaultCertificate" not in viewer
+
+
+def test_origin_is_https_only_over_tls_1_2_and_viewers_are_redirected():
+    inputs = build().one(DIST).inputs
+    (origin,) = inputs["origins"]
+    assert origin["domainName"] == "origin.example.com"
+    assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    assert origin["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+    behaviours = [inputs["defaultCacheBehavior"], *inputs["orderedCacheBehaviors"]]
+    assert {b["viewerProtocolPolicy"] for b in behaviours} == {"redirect-to-https"}
+    assert all(b["compress"] is True for b in behaviours)
+    assert {b["targetOriginId"] for b in behaviours} == {origin["originId"]}
+
+
+def test_http2_and_3_ipv6_price_class_100_and_the_host_names():
+    inputs = build(aliases=("example.com",)).one(DIST).inputs
+    assert inputs["httpVersion"] == "http2and3"
+    assert inputs["isIpv6Enabled"] is True
+    assert inputs["priceClass"] == "PriceClass_100"
+    assert inputs["enabled"] is True
+    assert inputs["aliases"] == ["www.example.com", "example.com"]
+
+
+def test_default_behaviour_respects_origin_cache_control_not_caching_disabled():
+    default = build().one(DIST).inputs["defaultCacheBehavior"]
+    # Managed-UseOriginCacheControlHeaders-QueryStrings, Managed-AllViewerExceptHostHeader.
+    assert default["cachePolicyId"] == "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+    assert default["originRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert default["cachePolicyId"] != "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert set(default["allowedMethods"]) >= {"GET", "HEAD", "POST", "PUT", "DELETE"}
+    assert default["cachedMethods"] == ["GET", "HEAD"]
+
+
+def test_assets_are_cached_a_year_without_cookies_or_query_strings():
+    rec = build()
+    (assets,) = rec.one(DIST).inputs["orderedCacheBehaviors"]
+    assert assets["pathPattern"] == "/assets/*"
+    assert assets["allowedMethods"] == ["GET", "HEAD", "OPTIONS"]
+    policy = rec.one(CACHE, "cdn-assets-cache-policy")
+    assert assets["cachePolicyId"] == "cdn-assets-cache-policy-id"
+    assert (policy.inputs["minTtl"], policy.inputs["defaultTtl"], policy.inputs["maxTtl"]) == (
+        ONE_YEAR,
+        ONE_YEAR,
+        ONE_YEAR,
+    )
+    key = policy.inputs["parametersInCacheKeyAndForwardedToOrigin"]
+    assert key["cookiesConfig"]["cookieBehavior"] == "none"
+    assert key["queryStringsConfig"]["queryStringBehavior"] == "none"
+    assert key["headersConfig"]["headerBehavior"] == "none"
+    assert key["enableAcceptEncodingBrotli"] and key["enableAcceptEncodingGzip"]
+    headers = rec.one(HEADERS, "cdn-assets-headers").inputs
+    (item,) = headers["customHeadersConfig"]["items"]
+    assert item == {
+        "header": "Cache-Control",
+        "value": f"public, max-age={ONE_YEAR}, immutable",
+        "override": True,
+    }
+    assert assets["responseHeadersPolicyId"] == "cdn-assets-headers-id"
+
+
+@pytest.mark.parametrize("policy", ["cdn-headers", "cdn-assets-headers"])
+def test_security_headers_on_every_behaviour_and_no_x_xss_protection(policy):
+    security = build().one(HEADERS, policy).inputs["securityHeadersConfig"]
+    assert security["strictTransportSecurity"] == {
+        "accessControlMaxAgeSec": ONE_YEAR,
+        "includeSubdomains": True,
+        "preload": False,
+        "override": True,
+    }
+    assert security["frameOptions"] == {"frameOption": "DENY", "override": True}
+    assert security["contentTypeOptions"] == {"override": True}
+    assert security["referrerPolicy"] == {
+        "referrerPolicy": "strict-origin-when-cross-origin",
+        "override": True,
+    }
+    assert security["contentSecurityPolicy"] == {"contentSecurityPolicy": CSP, "override": True}
+    assert "xssProtection" not in security
+
+
+def test_default_behaviour_uses_the_security_headers_policy():
+    assert (
+        build().one(DIST).inputs["defaultCacheBehavior"]["responseHeadersPolicyId"]
+        == "cdn-headers-id"
+    )
+
+
+def test_waf_is_cloudfront_scoped_in_us_east_1_with_managed_groups_and_a_rate_rule():
+    rec = build(waf_rate_limit=500)
+    acl = rec.one(ACL)
+    assert acl.inputs["scope"] == "CLOUDFRONT"
+    assert acl.inputs["region"] == "us-east-1" and provider_name(acl) == "east"
+    assert acl.inputs["defaultAction"] == {"allow": {}}
+    rules = sorted(acl.inputs["rules"], key=lambda r: r["priority"])
+    assert [r["priority"] for r in rules] == [0, 1, 2, 3]
+    rate = rules[0]
+    assert rate["statement"]["rateBasedStatement"] == {
+        "limit": 500,
+        "aggregateKeyType": "IP",
+        "evaluationWindowSec": 300,
+    }
+    assert rate["action"] == {"block": {}}
+    managed = [r["statement"]["managedRuleGroupStatement"] for r in rules[1:]]
+    assert {(m["vendorName"], m["name"]) for m in managed} == {
+        ("AWS", "AWSManagedRulesCommonRuleSet"),
+        ("AWS", "AWSManagedRulesKnownBadInputsRuleSet"),
+        ("AWS", "AWSManagedRulesAmazonIpReputationList"),
+    }
+    assert all(r["overrideAction"] == {"none": {}} for r in rules[1:])
+    assert all(r["visibilityConfig"]["cloudwatchMetricsEnabled"] for r in rules)
+    assert rec.one(DIST).inputs["webAclId"] == "arn:aws:wafv2:us-east-1:123456789012:cdn-web-acl"
+
+
+def test_global_resources_use_the_inherited_provider_not_us_east_1():
+    rec = build()
+    for type_ in (DIST, CACHE, HEADERS):
+        for resource in rec.by_type(type_):
+            assert provider_name(resource) == "west", resource.urn
+
+
+def test_with_a_hosted_zone_validation_and_alias_records_are_created():
+    rec = build(aliases=("example.com",), hosted_zone_id="Z0123456789ABCDEFGHIJ")
+    records = {r.name: r.inputs for r in rec.by_type(RECORD)}
+    assert set(records) == {
+        "cdn-validation-www-example-com",
+        "cdn-validation-example-com",
+        "cdn-alias-www-example-com-a",
+        "cdn-alias-www-example-com-aaaa",
+        "cdn-alias-example-com-a",
+        "cdn-alias-example-com-aaaa",
+    }
+    validation = records["cdn-validation-www-example-com"]
+    assert validation["name"] == "_0123456789abcdef.www.example.com."
+    assert validation["type"] == "CNAME"
+    assert validation["records"] == ["_fedcba9876543210.www.example.com.acm-validations.aws."]
+    assert validation["zoneId"] == "Z0123456789ABCDEFGHIJ" and validation["allowOverwrite"]
+    assert sorted(rec.one(VALIDATION).inputs["validationRecordFqdns"]) == [
+        "_0123456789abcdef.example.com",
+        "_0123456789abcdef.www.example.com",
+    ]
+    alias = records["cdn-alias-example-com-aaaa"]
+    assert alias["type"] == "AAAA" and alias["name"] == "example.com"
+    (target,) = alias["aliases"]
+    assert target["zoneId"] == "Z2FDTNDATAQYW2"
+    assert target["name"].endswith(".cloudfront.net")
+
+
+def test_without_a_hosted_zone_validation_records_are_an_output_only():
+    rec = build()
+    assert rec.by_type(RECORD) == []
+    assert "validationRecordFqdns" not in rec.one(VALIDATION).inputs
+    assert rec.stack_outputs["validation"] == [
+        {
+            "name": "_0123456789abcdef.www.example.com.",
+            "type": "CNAME",
+            "value": "_fedcba9876543210.www.example.com.acm-validations.aws.",
+        }
+    ]
+    outputs = rec.one("webplatform:cdn_cloudfront:CloudFrontCdn").outputs
+    assert outputs["domain_name"].endswith(".cloudfront.net")
+    assert outputs["validation_records"] == rec.stack_outputs["validation"]
+
+
+def test_a_wildcard_certificate_covers_the_host_and_one_record_validates_it_and_the_apex():
+    rec = build(
+        certificate_domain="*.example.com",
+        aliases=("example.com", "static.example.com"),
+        hosted_zone_id="Z0123456789ABCDEFGHIJ",
+    )
+    cert = rec.one(CERT).inputs
+    assert cert["domainName"] == "*.example.com"
+    assert cert["subjectAlternativeNames"] == ["example.com"]  # static.* is covered
+    validations = [r for r in rec.by_type(RECORD) if "-validation-" in r.name]
+    assert [r.name for r in validations] == ["cdn-validation-example-com"]
+
+
+def test_access_logs_only_when_a_bucket_is_given():
+    assert "loggingConfig" not in build().one(DIST).inputs
+    logs = build(access_logs_bucket="acme-cdn-logs", access_logs_prefix="cdn/prod/")
+    assert logs.one(DIST).inputs["loggingConfig"] == {
+        "bucket": "acme-cdn-logs.s3.amazonaws.com",
+        "prefix": "cdn/prod/",
+        "includeCookies": False,
+    }
+
+
+def test_children_are_parented_and_named_from_the_instance():
+    rec = build(hosted_zone_id="Z0123456789ABCDEFGHIJ")
+    component = rec.one("webplatform:cdn_cloudfront:CloudFrontCdn")
+    children = rec.children(component)
+    assert {c.type for c in children} == {DIST, CERT, VALIDATION, ACL, HEADERS, CACHE, RECORD}
+    assert all(c.name.startswith("cdn-") for c in children)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"host": "https://www.example.com"}, "host='https://www.example.com'"),
+        ({"host": "WWW.example.com"}, "lowercase"),
+        ({"origin_host": "www.example.com"}, "must differ from the host"),
+        ({"content_security_policy": ""}, "Content-Security-Policy is required"),
+        ({"content_security_policy": "script-src 'self'"}, "must set default-src"),
+        ({"content_security_policy": "default-src 'self'\r\nX-Evil: 1"}, "single header line"),
+        ({"certificate_domain": "*.example.org"}, "does not cover host='www.example.com'"),
+        ({"certificate_domain": "*.www.example.com"}, "does not cover"),
+        ({"price_class": "PriceClass_1"}, "'PriceClass_100', 'PriceClass_200', 'PriceClass_All'"),
+        ({"minimum_protocol_version": "TLSv1.2_2019"}, "minimum_protocol_version='TLSv1.2_2019'"),
+        ({"waf_rate_limit": 5}, "waf_rate_limit=5: must be 10 to"),
+        ({"access_logs_bucket": "logs.s3.amazonaws.com"}, "must be an S3 bucket name"),
+        ({"access_logs_prefix": "/cdn"}, "must not start with '/'"),
+        ({"aliases": ("www.example.com",)}, "listed twice"),
+        ({"hosted_zone_id": "/hostedzone/Z123"}, "Route 53 hosted zone ID"),
+        ({"hsts_preload": True, "hsts_max_age_seconds": 86400}, "hsts_preload=True needs"),
+        ({"frame_options": "ALLOW-FROM x"}, "frame_options='ALLOW-FROM x'"),
+        ({"assets_path_pattern": "/*"}, "not be '/*'"),
+    ],
+)
+def test_bad_arguments_raise_naming_field_value_and_rule(overrides, message):
+    with pytest.raises(ValueError) as error:
+        build(**overrides)
+    assert message in str(error.value)
+
+
+def test_the_provider_must_be_an_aws_provider():
+    class NotAws(pulumi.ProviderResource):
+        def __init__(self):
+            super().__init__("random", "r", {})
+
+    def program():
+        CloudFrontCdnArgs(
+            host="www.example.com",
+            origin_host="origin.example.com",
+            content_security_policy=CSP,
+            us_east_1_provider=NotAws(),
+        )
+
+    with pytest.raises(ValueError, match=r"must be an aws\.Provider for region us-east-1"):
+        testing.run(program)
