@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from tests.policy._load import POLICY_DIR, load_checks
 
@@ -198,3 +199,13 @@ def test_the_pack_pins_its_sdk_and_only_its_entry_file_calls_policypack():
     assert not re.search(
         r"^\s*(from|import)\s+pulumi_policy", (POLICY_DIR / "checks.py").read_text(), re.M
     )
+
+
+def test_the_pack_project_runs_python_in_its_ignored_virtualenv():
+    project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": "venv"},
+    }
+    assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
+    assert "policy/venv/" in (ROOT / ".gitignore").read_text().splitlines()
