@@ -70,10 +70,12 @@ def test_every_policy_passes_on_every_stack(stacks, stack, name):
         # it lands the policy must fail here (asserted), and the case is an expected
         # failure; once the stack declares any NetworkPolicy this branch is skipped and
         # the assertion below decides, so a missing one becomes a hard failure.
-        assert [v.message for v in violations] == [
-            f"namespace {load_stack_file(stack)['config']['webplatform:namespace']} runs "
-            f"Deployment web but the stack declares no NetworkPolicy in it"
-        ]
+        namespace = load_stack_file(stack)["config"]["webplatform:namespace"]
+        assert violations and all(
+            v.message.startswith(f"namespace {namespace} runs ")
+            and v.message.endswith("but the stack declares no NetworkPolicy in it")
+            for v in violations
+        ), [v.message for v in violations]
         pytest.xfail("no NetworkPolicy in the stacks until issue 5 merges")
     assert violations == [], [v.message for v in violations]
 
@@ -84,7 +86,7 @@ def test_the_pod_policies_judge_the_stacks_workloads(stacks, stack):
     resources, _ = stacks[stack]
     specs = [checks.pod_spec(r) for r in resources]
     judged = [r.type for r, s in zip(resources, specs, strict=True) if s is not None]
-    assert judged == [DEPLOYMENT]
+    assert DEPLOYMENT in judged
     assert checks.pod_spec(next(r for r in resources if r.type == DEPLOYMENT))["containers"]
 
 
