@@ -1,0 +1,505 @@
+"""Each guardrail of the policy pack on each stack's synth, and on resources built to break it.
+
+The bad resources are the synth's own Deployment with one thing broken, or
+AWS resources written in the wire form pulumi-aws v7 sends (input names taken
+from the SDK's ``*Args`` getters: ``vpcConfig.endpointPublicAccess``,
+``encryptionConfig.provider.keyArn``, ``viewerCertificate.minimumProtocolVersion``...).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from infra import synth
+from tests.conftest import STACKS, load_stack_file
+from tests.policy._load import load_checks
+
+checks = load_checks()
+NAMES = [p.name for p in checks.POLICIES]
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STAGING = checks.Context(environment="staging")
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, tuple[list[Any], Any]]:
+    """Per stack: the rows of its ``resources.json`` as policy resources, and its context."""
+    out = {}
+    for stack in STACKS:
+        document = synth.synthesize(stack).resources()
+        environment = load_stack_file(stack)["config"]["webplatform:environment"]
+        resources = [checks.Resource.from_synth(row) for row in document["resources"]]
+        out[stack] = (resources, checks.Context(environment=environment))
+    return out
+
+
+@pytest.fixture
+def deployment(stacks) -> Any:
+    """A deep copy of a staging Deployment, to break one property at a time."""
+    resources, _ = stacks["staging"]
+    d = next(r for r in resources if r.type == DEPLOYMENT)  # blue-green: either colour
+    return checks.Resource(type=d.type, inputs=copy.deepcopy(d.inputs), urn=d.urn)
+
+
+def pod(resource: Any) -> dict[str, Any]:
+    return resource.inputs["spec"]["template"]["spec"]
+
+
+def container(resource: Any) -> dict[str, Any]:
+    return pod(resource)["containers"][0]
+
+
+def messages(name: str, resources: list[Any], context: Any = STAGING) -> list[str]:
+    return [v.message for v in checks.by_name(name).run(resources, context)]
+
+
+# --- our stacks pass ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_policy_passes_on_every_stack(stacks, stack, name):
+    resources, context = stacks[stack]
+    violations = checks.by_name(name).run(resources, context)
+    assert violations == [], [v.message for v in violations]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_pod_policies_judge_the_stacks_workloads(stacks, stack):
+    """A pass on the stacks means something only if the checks found the pod specs."""
+    resources, _ = stacks[stack]
+    specs = [checks.pod_spec(r) for r in resources]
+    judged = [r.type for r, s in zip(resources, specs, strict=True) if s is not None]
+    assert DEPLOYMENT in judged
+    assert checks.pod_spec(next(r for r in resources if r.type == DEPLOYMENT))["containers"]
+
+
+# --- restricted pod security context ----------------------------------------------------
+
+
+def _set(path: str, value: Any):
+    def apply(resource: Any) -> None:
+        *head, last = path.split(".")
+        target: Any = pod(resource)
+        for key in head:
+            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
+        target[last] = value
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (_set("containers.0.securityContext.runAsNonRoot", False), "runAsNonRoot must be true"),
+        (_set("containers.0.securityContext.runAsUser", 0), "runAsUser 0 is root"),
+        (
+            _set("containers.0.securityContext.allowPrivilegeEscalation", True),
+            "allowPrivilegeEscalation must be false",
+        ),
+        (_set("containers.0.securityContext.privileged", True), "privileged must not be true"),
+        (
+            _set("containers.0.securityContext.capabilities", {}),
+            "capabilities.drop must include ALL",
+        ),
+        (
+            _set("containers.0.securityContext.capabilities.add", ["SYS_ADMIN"]),
+            "capabilities.add ['SYS_ADMIN'] not allowed",
+        ),
+        (
+            _set("containers.0.securityContext.seccompProfile.type", "Unconfined"),
+            "seccompProfile.type must be RuntimeDefault or Localhost (got 'Unconfined')",
+        ),
+        (
+            _set("containers.0.securityContext.readOnlyRootFilesystem", False),
+            "readOnlyRootFilesystem must be true",
+        ),
+        (_set("hostNetwork", True), "hostNetwork is true"),
+        (
+            _set("volumes", [{"name": "docker", "hostPath": {"path": "/var/run/docker.sock"}}]),
+            "volume 'docker' is a hostPath",
+        ),
+    ],
+)
+def test_restricted_security_context_fails_each_weakening(deployment, breakage, expected):
+    breakage(deployment)
+    found = messages("restricted-pod-security-context", [deployment])
+    assert len(found) == 1 and expected in found[0], found
+    assert found[0].startswith("Deployment web")
+
+
+def test_pod_level_settings_count_for_every_container(deployment):
+    """runAsNonRoot and seccomp may be set once on the pod; a container may not undo them."""
+    ctx = container(deployment)["securityContext"]
+    del ctx["runAsNonRoot"], ctx["seccompProfile"]
+    assert messages("restricted-pod-security-context", [deployment]) == []
+    ctx["runAsNonRoot"] = False
+    assert messages("restricted-pod-security-context", [deployment]) == [
+        "Deployment web-blue container 'web': runAsNonRoot must be true (pod or container)"
+    ]
+
+
+def test_init_containers_are_judged_too(deployment):
+    pod(deployment)["initContainers"] = [{"name": "migrate", "image": "ghcr.io/example/web:1.4.2"}]
+    found = messages("restricted-pod-security-context", [deployment])
+    assert found and all("init container 'migrate'" in m for m in found)
+    assert messages("container-requests-and-limits", [deployment]) == [
+        "Deployment web-blue init container 'migrate': resources requests.cpu, requests.memory, "
+        "limits.cpu, limits.memory not set"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs"),
+    [
+        ("kubernetes:core/v1:Pod", {"metadata": {"name": "p"}, "spec": {"containers": [{}]}}),
+        (
+            "kubernetes:batch/v1:CronJob",
+            {
+                "metadata": {"name": "c"},
+                "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{}]}}}}},
+            },
+        ),
+        (
+            "kubernetes:argoproj.io/v1alpha1:Rollout",
+            {"metadata": {"name": "r"}, "spec": {"template": {"spec": {"containers": [{}]}}}},
+        ),
+    ],
+)
+def test_other_workload_kinds_are_found(type_, inputs):
+    resource = checks.Resource(type=type_, inputs=inputs)
+    assert messages("restricted-pod-security-context", [resource])
+    assert messages("container-requests-and-limits", [resource])
+
+
+def test_patches_and_non_workloads_are_not_judged():
+    patch = checks.Resource(
+        type="kubernetes:apps/v1:DeploymentPatch",
+        inputs={"spec": {"template": {"spec": {"containers": [{"name": "x"}]}}}},
+    )
+    config_map = checks.Resource(type="kubernetes:core/v1:ConfigMap", inputs={"data": {}})
+    assert checks.evaluate([patch, config_map], STAGING) == []
+
+
+# --- requests and limits ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("remove", "expected"),
+    [
+        (("limits", "cpu"), "limits.cpu"),
+        (("requests", "memory"), "requests.memory"),
+    ],
+)
+def test_requests_and_limits_fail_when_one_is_missing(deployment, remove, expected):
+    del container(deployment)["resources"][remove[0]][remove[1]]
+    assert messages("container-requests-and-limits", [deployment]) == [
+        f"Deployment web-blue container 'web': resources {expected} not set"
+    ]
+
+
+def test_no_resources_at_all_names_all_four(deployment):
+    del container(deployment)["resources"]
+    (message,) = messages("container-requests-and-limits", [deployment])
+    assert "requests.cpu, requests.memory, limits.cpu, limits.memory" in message
+
+
+# --- image tags -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "tag", "digest"),
+    [
+        ("ghcr.io/example/web:1.4.2", "1.4.2", None),
+        ("ghcr.io/example/web", None, None),
+        ("registry.local:5000/team/web", None, None),
+        ("registry.local:5000/team/web:2", "2", None),
+        ("web:latest", "latest", None),
+        ("ghcr.io/example/web@sha256:abc", None, "sha256:abc"),
+        ("ghcr.io/example/web:latest@sha256:abc", "latest", "sha256:abc"),
+    ],
+)
+def test_image_tag_parses_registry_ports_tags_and_digests(image, tag, digest):
+    assert checks.image_tag(image) == (tag, digest)
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        ("ghcr.io/example/web:latest", ":latest"),
+        ("ghcr.io/example/web", "untagged"),
+        ("registry.local:5000/team/web", "untagged"),
+    ],
+)
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_mutable_images_fail_outside_dev(deployment, image, why, environment):
+    container(deployment)["image"] = image
+    found = messages("no-mutable-image-tags", [deployment], checks.Context(environment=environment))
+    assert found == [
+        f"Deployment web-blue container 'web': image {image!r} is mutable ({why}); "
+        f"use a version tag or a digest in {environment}"
+    ]
+
+
+def test_digests_pass_and_dev_may_run_latest(deployment):
+    container(deployment)["image"] = "ghcr.io/example/web:latest@sha256:" + "a" * 64
+    assert messages("no-mutable-image-tags", [deployment]) == []
+    container(deployment)["image"] = "ghcr.io/example/web:latest"
+    assert messages("no-mutable-image-tags", [deployment], checks.Context(environment="dev")) == []
+    strict_dev = checks.Context(environment="dev", mutable_tag_environments=())
+    assert messages("no-mutable-image-tags", [deployment], strict_dev)
+
+
+# --- NetworkPolicy in every app namespace -----------------------------------------------
+
+
+def _network_policy(namespace: str) -> Any:
+    return checks.Resource(
+        type=checks.NETWORK_POLICY,
+        inputs={"metadata": {"name": "default-deny", "namespace": namespace}, "spec": {}},
+        urn=f"urn:pulumi:staging::webplatform::{checks.NETWORK_POLICY}::{namespace}-deny",
+    )
+
+
+def test_network_policy_in_the_workloads_namespace_passes(deployment):
+    assert (
+        messages("network-policy-per-namespace", [deployment, _network_policy("web-staging")]) == []
+    )
+
+
+def test_network_policy_in_another_namespace_does_not_count(deployment):
+    violations = checks.by_name("network-policy-per-namespace").run(
+        [deployment, _network_policy("other")], STAGING
+    )
+    assert [(v.urn, v.message) for v in violations] == [
+        (
+            deployment.urn,
+            "namespace web-staging runs Deployment web-blue but the stack declares no NetworkPolicy in it",
+        )
+    ]
+
+
+def test_every_app_namespace_needs_its_own(deployment):
+    second = checks.Resource(
+        type=deployment.type, inputs=copy.deepcopy(deployment.inputs), urn=deployment.urn + "-2"
+    )
+    second.inputs["metadata"]["namespace"] = "api"
+    found = messages("network-policy-per-namespace", [deployment, second, _network_policy("api")])
+    assert found == [
+        "namespace web-staging runs Deployment web-blue but the stack declares no NetworkPolicy in it"
+    ]
+
+
+def test_a_stack_without_workloads_passes():
+    assert messages("network-policy-per-namespace", [_network_policy("x")]) == []
+    assert messages("network-policy-per-namespace", []) == []
+
+
+# --- CloudFront -------------------------------------------------------------------------
+
+GOOD_DISTRIBUTION: dict[str, Any] = {
+    "enabled": True,
+    "aliases": ["www.example.com"],
+    "defaultCacheBehavior": {
+        "targetOriginId": "origin",
+        "viewerProtocolPolicy": "redirect-to-https",
+        "allowedMethods": ["GET", "HEAD"],
+        "cachedMethods": ["GET", "HEAD"],
+    },
+    "orderedCacheBehaviors": [
+        {
+            "pathPattern": "/assets/*",
+            "targetOriginId": "origin",
+            "viewerProtocolPolicy": "https-only",
+        }
+    ],
+    "origins": [
+        {
+            "originId": "origin",
+            "domainName": "origin.example.com",
+            "customOriginConfig": {
+                "httpPort": 80,
+                "httpsPort": 443,
+                "originProtocolPolicy": "https-only",
+                "originSslProtocols": ["TLSv1.2"],
+            },
+        },
+        {"originId": "bucket", "domainName": "b.s3.amazonaws.com", "originAccessControlId": "oac"},
+    ],
+    "viewerCertificate": {
+        "acmCertificateArn": "arn:aws:acm:us-east-1:111122223333:certificate/abc",
+        "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021",
+    },
+    "priceClass": "PriceClass_100",
+}
+
+
+def distribution(**changes: Any) -> Any:
+    inputs = copy.deepcopy(GOOD_DISTRIBUTION)
+    for path, value in changes.items():
+        *head, last = path.split("__")
+        target: Any = inputs
+        for key in head:
+            target = target[int(key)] if key.isdigit() else target[key]
+        if value is None:
+            del target[last]
+        else:
+            target[last] = value
+    return checks.Resource(type=checks.CLOUDFRONT_DISTRIBUTION, inputs=inputs, urn="urn:cdn")
+
+
+def test_a_tls12_https_only_distribution_passes():
+    assert messages("cloudfront-https-tls12", [distribution()]) == []
+    tls13 = distribution(viewerCertificate__minimumProtocolVersion="TLSv1.3_2025")
+    assert messages("cloudfront-https-tls12", [tls13]) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"defaultCacheBehavior__viewerProtocolPolicy": "allow-all"},
+            "defaultCacheBehavior.viewerProtocolPolicy is 'allow-all'",
+        ),
+        (
+            {"orderedCacheBehaviors__0__viewerProtocolPolicy": "allow-all"},
+            "orderedCacheBehaviors[0] (/assets/*).viewerProtocolPolicy is 'allow-all'",
+        ),
+        (
+            {"viewerCertificate": {"cloudfrontDefaultCertificate": True}},
+            "uses the default CloudFront certificate, which allows TLSv1",
+        ),
+        (
+            {"viewerCertificate__minimumProtocolVersion": "TLSv1.1_2016"},
+            "minimumProtocolVersion is 'TLSv1.1_2016'",
+        ),
+        (
+            {"viewerCertificate__minimumProtocolVersion": None},
+            "minimumProtocolVersion is None; use TLSv1.2_2021 or newer (the AWS default is TLSv1)",
+        ),
+        (
+            {"origins__0__customOriginConfig__originProtocolPolicy": "match-viewer"},
+            "origins[0] (origin).customOriginConfig.originProtocolPolicy is 'match-viewer'",
+        ),
+        (
+            {"origins__0__customOriginConfig__originSslProtocols": ["TLSv1.1", "TLSv1.2"]},
+            "originSslProtocols is ['TLSv1.1', 'TLSv1.2']; allow only TLSv1.2",
+        ),
+    ],
+)
+def test_distribution_fails_on_each_weakening(changes, expected):
+    found = messages("cloudfront-https-tls12", [distribution(**changes)])
+    assert len(found) == 1 and expected in found[0], found
+
+
+# --- KMS-encrypted secrets --------------------------------------------------------------
+
+KEY_ARN = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"name": "web/db"}, "kmsKeyId is not set"),
+        ({"name": "web/db", "kmsKeyId": "alias/aws/secretsmanager"}, "is the AWS-managed key"),
+        (
+            {"kmsKeyId": "arn:aws:kms:us-west-2:111122223333:alias/aws/secretsmanager"},
+            "is the AWS-managed key",
+        ),
+        ({"name": "web/db", "kmsKeyId": KEY_ARN}, None),
+    ],
+)
+def test_secrets_manager_secret_needs_a_customer_key(inputs, expected):
+    secret = checks.Resource(type=checks.SECRETS_MANAGER_SECRET, inputs=inputs)
+    found = messages("kms-encrypted-secrets", [secret])
+    assert (found == []) if expected is None else (len(found) == 1 and expected in found[0])
+
+
+CLUSTER: dict[str, Any] = {
+    "name": "webplatform-staging",
+    "roleArn": "arn:aws:iam::111122223333:role/eks",
+    "version": "1.33",
+    "vpcConfig": {
+        "subnetIds": ["subnet-a", "subnet-b"],
+        "endpointPrivateAccess": True,
+        "endpointPublicAccess": False,
+    },
+    "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
+}
+
+
+def cluster(**top: Any) -> Any:
+    inputs = copy.deepcopy(CLUSTER)
+    for key, value in top.items():
+        if value is None:
+            inputs.pop(key)
+        else:
+            inputs[key] = value
+    return checks.Resource(type=checks.EKS_CLUSTER, inputs=inputs, urn="urn:eks")
+
+
+@pytest.mark.parametrize(
+    ("encryption", "ok"),
+    [
+        (CLUSTER["encryptionConfig"], True),
+        ([CLUSTER["encryptionConfig"]], True),  # the list form of older pulumi-aws majors
+        (None, False),
+        ({"resources": [], "provider": {"keyArn": KEY_ARN}}, False),
+        ({"resources": ["secrets"], "provider": {}}, False),
+    ],
+)
+def test_eks_cluster_must_envelope_encrypt_secrets(encryption, ok):
+    found = messages("kms-encrypted-secrets", [cluster(encryptionConfig=encryption)])
+    assert (found == []) if ok else (len(found) == 1 and "encryptionConfig" in found[0])
+
+
+# --- EKS endpoint -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vpc", "expected"),
+    [
+        ({"subnetIds": ["a"]}, "publicAccessCidrs is unset (AWS default 0.0.0.0/0)"),
+        ({"endpointPublicAccess": True}, "publicAccessCidrs is unset"),
+        (
+            {"endpointPublicAccess": True, "publicAccessCidrs": ["10.0.0.0/8", "0.0.0.0/0"]},
+            "publicAccessCidrs ['0.0.0.0/0'] opens the API endpoint to the world",
+        ),
+        (
+            {"endpointPublicAccess": True, "publicAccessCidrs": ["::/0"]},
+            "publicAccessCidrs ['::/0'] opens",
+        ),
+        ({"endpointPublicAccess": False}, None),
+        ({"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}, None),
+    ],
+)
+def test_eks_endpoint_is_private_or_allow_listed(vpc, expected):
+    found = messages("eks-endpoint-not-public", [cluster(vpcConfig=vpc)])
+    assert (found == []) if expected is None else (len(found) == 1 and expected in found[0]), found
+
+
+# --- the pack as a whole ----------------------------------------------------------------
+
+
+def test_every_policy_has_a_unique_kebab_name_and_exactly_one_check():
+    assert len(set(NAMES)) == len(NAMES) == 7
+    for policy in checks.POLICIES:
+        assert policy.name.replace("-", "").isalnum() and policy.name.islower()
+        assert (policy.resource_check is None) != (policy.stack_check is None)
+
+
+def test_evaluate_reports_every_policy_a_resource_breaks(deployment):
+    del container(deployment)["securityContext"]
+    container(deployment)["image"] = "ghcr.io/example/web:latest"
+    del container(deployment)["resources"]
+    found = {v.policy for v in checks.evaluate([deployment], STAGING)}
+    assert found == {
+        "restricted-pod-security-context",
+        "container-requests-and-limits",
+        "no-mutable-image-tags",
+        "network-policy-per-namespace",
+    }
+    assert all(v.urn == deployment.urn for v in checks.evaluate([deployment], STAGING))
