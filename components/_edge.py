@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
+
+from components import _validation
 
 #: One year, the HSTS max-age browsers' preload lists expect and the TTL of fingerprinted assets.
 ONE_YEAR_SECONDS = 31_536_000
@@ -151,3 +154,13 @@ def s3_bucket_name(field: str, value: str) -> None:
 def slug(host: str) -> str:
     """A host name as a resource-name suffix: ``*.example.com`` -> ``wildcard-example-com``."""
     return host.replace("*", "wildcard").replace(".", "-")
+
+
+def check_edge_headers(args: Any) -> None:
+    """Checks both CDN components share: asset TTL, HSTS and the security headers' values."""
+    ttl = args.assets_ttl_seconds
+    if isinstance(ttl, bool) or ttl < 1:
+        raise ValueError(f"assets_ttl_seconds={ttl!r}: must be positive")
+    check_hsts(args.hsts_max_age_seconds, args.hsts_include_subdomains, args.hsts_preload)
+    _validation.one_of("frame_options", args.frame_options, FRAME_OPTIONS)
+    _validation.one_of("referrer_policy", args.referrer_policy, REFERRER_POLICIES)

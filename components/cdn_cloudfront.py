@@ -179,11 +179,7 @@ class CloudFrontCdnArgs:
                 f"assets_path_pattern={self.assets_path_pattern!r}: must start with '/' and "
                 "not be '/*' (that is the default behaviour)"
             )
-        if isinstance(self.assets_ttl_seconds, bool) or self.assets_ttl_seconds < 1:
-            raise ValueError(f"assets_ttl_seconds={self.assets_ttl_seconds!r}: must be positive")
-        _edge.check_hsts(self.hsts_max_age_seconds, self.hsts_include_subdomains, self.hsts_preload)
-        _validation.one_of("frame_options", self.frame_options, _edge.FRAME_OPTIONS)
-        _validation.one_of("referrer_policy", self.referrer_policy, _edge.REFERRER_POLICIES)
+        _edge.check_edge_headers(self)
 
     @property
     def hostnames(self) -> list[str]:
