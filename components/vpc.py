@@ -138,45 +138,33 @@ class Vpc(pulumi.ComponentResource):
 
         public: list[aws.ec2.Subnet] = []
         private: list[aws.ec2.Subnet] = []
-        for i in range(args.az_count):
+
+        def new_subnet(role: str, i: int, cidr: str, elb_role: str) -> aws.ec2.Subnet:
             zone = zones.names[i]
-            subnet = aws.ec2.Subnet(
-                f"{name}-public-{i}",
+            return aws.ec2.Subnet(
+                f"{name}-{role}-{i}",
                 vpc_id=vpc_id,
-                cidr_block=public_cidrs[i],
+                cidr_block=cidr,
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
                 tags={
                     **tags,
                     **cluster_tags,
-                    "Name": pulumi.Output.concat(name, "-public-", zone),
-                    "kubernetes.io/role/elb": "1",
+                    "Name": pulumi.Output.concat(name, f"-{role}-", zone),
+                    f"kubernetes.io/role/{elb_role}": "1",
                 },
                 opts=child,
             )
+
+        for i in range(args.az_count):
+            public.append(new_subnet("public", i, public_cidrs[i], "elb"))
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{i}",
-                subnet_id=subnet.id,
+                subnet_id=public[i].id,
                 route_table_id=public_routes.id,
                 opts=child,
             )
-            public.append(subnet)
-            private.append(
-                aws.ec2.Subnet(
-                    f"{name}-private-{i}",
-                    vpc_id=vpc_id,
-                    cidr_block=private_cidrs[i],
-                    availability_zone=zone,
-                    map_public_ip_on_launch=False,
-                    tags={
-                        **tags,
-                        **cluster_tags,
-                        "Name": pulumi.Output.concat(name, "-private-", zone),
-                        "kubernetes.io/role/internal-elb": "1",
-                    },
-                    opts=child,
-                )
-            )
+            private.append(new_subnet("private", i, private_cidrs[i], "internal-elb"))
 
         nat_count = args.az_count if args.nat == "per_az" else 1
         nats = []

@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if old is not None:
         changes = diff(old, synth.resources())
         print(
-            f"diff against {args.diff}: {len(changes) and sum(1 for c in changes if not c.startswith(' '))} change(s)"
+            f"diff against {args.diff}: {sum(1 for c in changes if not c.startswith(' '))} change(s)"
         )
         for line in changes:
             print(line)
