@@ -60,7 +60,7 @@ t0 = time.perf_counter()
 spec = json.loads(open(sys.argv[1]).read())
 import importlib
 import pulumi
-from components import testing
+from webplatform import testing
 for module in spec["providers"]:
     importlib.import_module(module)
 t1 = time.perf_counter()

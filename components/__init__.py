@@ -5,7 +5,7 @@ Only re-exports live here; each component is in its own module.
 The CDN components are re-exported lazily (module-level ``__getattr__``):
 ``pulumi_cloudflare`` takes about a second to import and ``pulumi_aws`` a
 fifth of one, so ``import components`` loads neither until a CDN class is
-first used. (``from components import *`` asks for every name, so it loads both.)
+first used. (``from webplatform import *`` asks for every name, so it loads both.)
 """
 
 from __future__ import annotations
@@ -13,8 +13,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from components.app import WebApp, WebAppArgs
-from components.autoscaling import (
+from webplatform.app import WebApp, WebAppArgs
+from webplatform.delivery.blue_green import (
+    BlueGreenArgs,
+    BlueGreenRelease,
+    BlueGreenService,
+    ColorSpec,
+)
+from webplatform.delivery.rollout import AnalysisArgs, ArgoRelease, ArgoRollout, RolloutArgs
+from webplatform.edge.ingress import Ingress, IngressArgs, IngressRoute
+from webplatform.guardrails.autoscaling import (
     Autoscaler,
     AutoscalerArgs,
     Autoscaling,
@@ -22,18 +30,14 @@ from components.autoscaling import (
     ScalingPolicy,
     ScalingRules,
 )
-from components.blue_green import BlueGreenArgs, BlueGreenRelease, BlueGreenService, ColorSpec
-from components.disruption import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy
-from components.external_secrets import (
-    ExternalSecretsOperator,
-    ExternalSecretsOperatorArgs,
-    ExternalSecretSync,
-    ExternalSecretSyncArgs,
+from webplatform.guardrails.disruption import (
+    DisruptionBudget,
+    DisruptionBudgetArgs,
+    DisruptionPolicy,
 )
-from components.ingress import Ingress, IngressArgs, IngressRoute
-from components.monitoring import Alerting, Monitoring, MonitoringArgs
-from components.namespace import Namespace, NamespaceArgs
-from components.network_policy import (
+from webplatform.guardrails.monitoring import Alerting, Monitoring, MonitoringArgs
+from webplatform.guardrails.namespace import Namespace, NamespaceArgs
+from webplatform.guardrails.network_policy import (
     AppNetworkPolicy,
     AppNetworkPolicyArgs,
     Backend,
@@ -41,44 +45,49 @@ from components.network_policy import (
     DefaultDenyArgs,
     NetworkAccess,
 )
-from components.rollout import AnalysisArgs, ArgoRelease, ArgoRollout, RolloutArgs
-from components.secrets import AppSecrets, AppSecretsArgs, SecretRotation
-from components.service import Service, ServiceArgs
-from components.settings import AppSettings, AppSettingsArgs
-from components.workload import HttpProbe, Resources, Workload, WorkloadArgs
+from webplatform.secrets.external import (
+    ExternalSecretsOperator,
+    ExternalSecretsOperatorArgs,
+    ExternalSecretSync,
+    ExternalSecretSyncArgs,
+)
+from webplatform.secrets.manager import AppSecrets, AppSecretsArgs, SecretRotation
+from webplatform.workloads.service import Service, ServiceArgs
+from webplatform.workloads.settings import AppSettings, AppSettingsArgs
+from webplatform.workloads.workload import HttpProbe, Resources, Workload, WorkloadArgs
 
 if TYPE_CHECKING:
-    from components.cdn_cloudflare import CloudflareEdge, CloudflareEdgeArgs
-    from components.cdn_cloudfront import CloudFrontCdn, CloudFrontCdnArgs
-    from components.cluster import EksCluster, EksClusterArgs, NodeGroupArgs
-    from components.cluster_addons import (
+    from webplatform.cluster.addons import (
         ClusterAddons,
         ClusterAddonsArgs,
         ClusterIssuerArgs,
         HelmChart,
     )
-    from components.pod_identity import PodIdentity, PodIdentityArgs
-    from components.vpc import Vpc, VpcArgs
+    from webplatform.cluster.eks import EksCluster, EksClusterArgs, NodeGroupArgs
+    from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
+    from webplatform.cluster.vpc import Vpc, VpcArgs
+    from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs
+    from webplatform.edge.cloudfront import CloudFrontCdn, CloudFrontCdnArgs
 
 #: Re-exports imported on first use: these modules import pulumi_aws or pulumi_cloudflare,
 #: which a stack that does not use them (dev, or a team's Kubernetes-only stack) should not
 #: have to load (pulumi_cloudflare alone takes about 1.5 s to import).
 _LAZY = {
-    "CloudFrontCdn": "components.cdn_cloudfront",
-    "CloudFrontCdnArgs": "components.cdn_cloudfront",
-    "CloudflareEdge": "components.cdn_cloudflare",
-    "CloudflareEdgeArgs": "components.cdn_cloudflare",
-    "EksCluster": "components.cluster",
-    "EksClusterArgs": "components.cluster",
-    "NodeGroupArgs": "components.cluster",
-    "ClusterAddons": "components.cluster_addons",
-    "ClusterAddonsArgs": "components.cluster_addons",
-    "ClusterIssuerArgs": "components.cluster_addons",
-    "HelmChart": "components.cluster_addons",
-    "PodIdentity": "components.pod_identity",
-    "PodIdentityArgs": "components.pod_identity",
-    "Vpc": "components.vpc",
-    "VpcArgs": "components.vpc",
+    "CloudFrontCdn": "webplatform.edge.cloudfront",
+    "CloudFrontCdnArgs": "webplatform.edge.cloudfront",
+    "CloudflareEdge": "webplatform.edge.cloudflare",
+    "CloudflareEdgeArgs": "webplatform.edge.cloudflare",
+    "EksCluster": "webplatform.cluster.eks",
+    "EksClusterArgs": "webplatform.cluster.eks",
+    "NodeGroupArgs": "webplatform.cluster.eks",
+    "ClusterAddons": "webplatform.cluster.addons",
+    "ClusterAddonsArgs": "webplatform.cluster.addons",
+    "ClusterIssuerArgs": "webplatform.cluster.addons",
+    "HelmChart": "webplatform.cluster.addons",
+    "PodIdentity": "webplatform.cluster.pod_identity",
+    "PodIdentityArgs": "webplatform.cluster.pod_identity",
+    "Vpc": "webplatform.cluster.vpc",
+    "VpcArgs": "webplatform.cluster.vpc",
 }
 
 

@@ -12,18 +12,38 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import _validation
-from components._labels import selector_labels
-from components.autoscaling import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget
-from components.blue_green import COLORS, BlueGreenArgs, BlueGreenRelease, BlueGreenService
-from components.disruption import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy
-from components.ingress import Ingress, IngressArgs, IngressRoute
-from components.monitoring import Alerting, Monitoring, MonitoringArgs
-from components.network_policy import AppNetworkPolicy, AppNetworkPolicyArgs, NetworkAccess
-from components.rollout import ArgoRelease, ArgoRollout, RolloutArgs
-from components.service import Service, ServiceArgs
-from components.settings import AppSettings, AppSettingsArgs
-from components.workload import LIVENESS, READINESS, HttpProbe, Resources, Workload, WorkloadArgs
+from webplatform import _validation
+from webplatform._labels import selector_labels
+from webplatform.delivery.blue_green import (
+    COLORS,
+    BlueGreenArgs,
+    BlueGreenRelease,
+    BlueGreenService,
+)
+from webplatform.delivery.rollout import ArgoRelease, ArgoRollout, RolloutArgs
+from webplatform.edge.ingress import Ingress, IngressArgs, IngressRoute
+from webplatform.guardrails.autoscaling import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget
+from webplatform.guardrails.disruption import (
+    DisruptionBudget,
+    DisruptionBudgetArgs,
+    DisruptionPolicy,
+)
+from webplatform.guardrails.monitoring import Alerting, Monitoring, MonitoringArgs
+from webplatform.guardrails.network_policy import (
+    AppNetworkPolicy,
+    AppNetworkPolicyArgs,
+    NetworkAccess,
+)
+from webplatform.workloads.service import Service, ServiceArgs
+from webplatform.workloads.settings import AppSettings, AppSettingsArgs
+from webplatform.workloads.workload import (
+    LIVENESS,
+    READINESS,
+    HttpProbe,
+    Resources,
+    Workload,
+    WorkloadArgs,
+)
 
 
 @dataclass(frozen=True, kw_only=True)

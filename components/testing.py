@@ -3,7 +3,7 @@
 Public so that teams importing :mod:`components` can test their own stacks the
 way we test ours::
 
-    from components import testing
+    from webplatform import testing
 
     def test_my_stack():
         rec = testing.run(lambda: build_my_stack(), stack="dev")

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import (
+from webplatform import (
     Alerting,
     AnalysisArgs,
     ArgoRelease,
@@ -45,15 +45,15 @@ from components import (
     ScalingPolicy,
     ScalingRules,
     SecretRotation,
-    _edge,
 )
-from components import ColorSpec as ComponentColorSpec
-from components import _eks_checks as eks_checks
-from components._quantity import parse_cpu, parse_memory
-from components.cluster_addons import ClusterIssuerArgs, check_chart_version
-from components.external_secrets import ExternalSecretsOperatorArgs
-from components.rollout import DEFAULT_CANARY_WEIGHTS
-from components.workload import check_image
+from webplatform import ColorSpec as ComponentColorSpec
+from webplatform._quantity import parse_cpu, parse_memory
+from webplatform.cluster import _checks as eks_checks
+from webplatform.cluster.addons import ClusterIssuerArgs, check_chart_version
+from webplatform.delivery.rollout import DEFAULT_CANARY_WEIGHTS
+from webplatform.edge import _checks as _edge
+from webplatform.secrets.external import ExternalSecretsOperatorArgs
+from webplatform.workloads.workload import check_image
 
 NAMESPACE = "webplatform"
 MIN_KUBERNETES_MINOR = 30

@@ -13,13 +13,6 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
-from components.external_secrets import (
-    ExternalSecretsOperator,
-    ExternalSecretSync,
-    ExternalSecretSyncArgs,
-)
-from components.secrets import AppSecrets, AppSecretsArgs
 from infra.config import (
     NAMESPACE,
     AppSpec,
@@ -29,10 +22,17 @@ from infra.config import (
     StackConfig,
     from_pulumi,
 )
+from webplatform import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
+from webplatform.secrets.external import (
+    ExternalSecretsOperator,
+    ExternalSecretSync,
+    ExternalSecretSyncArgs,
+)
+from webplatform.secrets.manager import AppSecrets, AppSecretsArgs
 
 if TYPE_CHECKING:  # the AWS components import pulumi_aws; only EKS stacks load them
-    from components.cluster import EksCluster
-    from components.cluster_addons import ClusterAddons
+    from webplatform.cluster.addons import ClusterAddons
+    from webplatform.cluster.eks import EksCluster
 
 SecretLookup = Callable[[str], pulumi.Output[str]]
 
@@ -61,8 +61,8 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
 
 def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
     """VPC and EKS cluster of an ``eks`` stack (imported here: dev never loads pulumi_aws)."""
-    from components.cluster import EksCluster, EksClusterArgs, NodeGroupArgs
-    from components.vpc import Vpc, VpcArgs
+    from webplatform.cluster.eks import EksCluster, EksClusterArgs, NodeGroupArgs
+    from webplatform.cluster.vpc import Vpc, VpcArgs
 
     assert spec.name and spec.vpc and spec.node_group and spec.access and spec.log_retention_days
     vpc = Vpc(
@@ -102,7 +102,7 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
 
 def cluster_addons(spec: ClusterSpec, provider: k8s.Provider) -> ClusterAddons:
     """ingress-nginx, cert-manager + ClusterIssuer, metrics-server, optionally Argo Rollouts."""
-    from components.cluster_addons import ClusterAddons, ClusterAddonsArgs, ClusterIssuerArgs
+    from webplatform.cluster.addons import ClusterAddons, ClusterAddonsArgs, ClusterIssuerArgs
 
     assert spec.addons is not None
     addons = spec.addons
@@ -188,7 +188,7 @@ def cdn(spec: CdnSpec, environment: str) -> dict[str, Any] | None:
 def _cloudfront(spec: CdnSpec, environment: str) -> dict[str, Any]:
     import pulumi_aws as aws
 
-    from components.cdn_cloudfront import CloudFrontCdn, CloudFrontCdnArgs
+    from webplatform.edge.cloudfront import CloudFrontCdn, CloudFrontCdnArgs
 
     assert spec.host and spec.origin_host and spec.content_security_policy  # validated
     # CloudFront's certificates and CLOUDFRONT-scope web ACLs live in us-east-1, and the
@@ -234,7 +234,7 @@ def _cloudfront(spec: CdnSpec, environment: str) -> dict[str, Any]:
 
 
 def _cloudflare(spec: CdnSpec) -> dict[str, Any]:
-    from components.cdn_cloudflare import CloudflareEdge, CloudflareEdgeArgs
+    from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs
 
     assert spec.host and spec.origin_host and spec.content_security_policy  # validated
     assert spec.cloudflare is not None  # validated

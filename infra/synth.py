@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from components import testing
 from infra.config import NAMESPACE, StackConfigError, referenced_secret_keys
+from webplatform import testing
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What synth passes to the program in place of a secret it cannot (and need not) decrypt.

@@ -1,8 +1,10 @@
 """Build the wheel with ``python -m build`` and check it is what importers need.
 
-Fails (exit 1) when the wheel lacks ``components`` with its ``py.typed`` marker,
-the ``infra`` program, or metadata (version, dependencies), or when it ships
-tests. Run by ``python3 dev.py wheel`` and CI.
+Fails (exit 1) when the wheel lacks the ``webplatform`` package (built from
+``components/``) with its ``py.typed`` marker and every area subpackage, or
+metadata (version, dependencies), or when it ships tests, or a top-level
+package other than ``webplatform`` (``components`` or ``infra`` would collide
+with a team's own packages of those names). Run by ``python3 dev.py wheel`` and CI.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 REQUIRED = (
-    "components/__init__.py",
-    "components/py.typed",
-    "components/testing.py",
-    "infra/__main__.py",
+    "webplatform/__init__.py",
+    "webplatform/py.typed",
+    "webplatform/testing.py",
+    *(
+        f"webplatform/{area}/__init__.py"
+        for area in ("cluster", "delivery", "edge", "guardrails", "secrets", "workloads")
+    ),
 )
 
 
@@ -33,9 +38,12 @@ def main() -> int:
     (wheel,) = DIST.glob("webplatform_components-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     problems = [f"missing {name}" for name in REQUIRED if name not in names]
-    problems += [
-        f"ships {name}" for name in names if name.startswith(("tests/", "examples/", "bench/"))
-    ]
+    tops = {
+        name.split("/", 1)[0]
+        for name in names
+        if not name.split("/", 1)[0].endswith((".dist-info", ".data"))
+    }
+    problems += [f"ships top-level {top!r}" for top in sorted(tops - {"webplatform"})]
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     for needle in ("Version: ", "Requires-Dist: pulumi<4", "Requires-Python: >=3.11"):

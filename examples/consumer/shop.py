@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import (
+from webplatform import (
     Autoscaling,
     BlueGreenRelease,
     ColorSpec,

@@ -1,7 +1,7 @@
 import pulumi
 import pytest
 
-from components import (
+from webplatform import (
     Alerting,
     Autoscaling,
     DisruptionPolicy,

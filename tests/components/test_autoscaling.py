@@ -1,7 +1,12 @@
 import pytest
 
-from components import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget, testing
-from components.autoscaling import FAST_SCALE_UP, SLOW_SCALE_DOWN, ScalingPolicy, ScalingRules
+from webplatform import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget, testing
+from webplatform.guardrails.autoscaling import (
+    FAST_SCALE_UP,
+    SLOW_SCALE_DOWN,
+    ScalingPolicy,
+    ScalingRules,
+)
 
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 REQUESTS = {"cpu": "250m", "memory": "256Mi"}

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from components import BlueGreenRelease, ColorSpec, Resources, WebApp, WebAppArgs, testing
+from webplatform import BlueGreenRelease, ColorSpec, Resources, WebApp, WebAppArgs, testing
 
 DEPLOY, SVC = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"
 RES = Resources(cpu_request="250m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi")
@@ -128,7 +128,7 @@ def test_image_and_colours_are_exclusive_and_colour_must_be_known():
 
 
 def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none():
-    from components import Autoscaling
+    from webplatform import Autoscaling
 
     def hpas(rel):
         args = WebAppArgs(

@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from components import CloudflareEdge, CloudflareEdgeArgs, testing
+from webplatform import CloudflareEdge, CloudflareEdgeArgs, testing
 
 ZONE = "0123456789abcdef0123456789abcdef"
 CSP = "default-src 'self'; frame-ancestors 'none'"

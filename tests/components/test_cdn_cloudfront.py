@@ -4,7 +4,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components import CloudFrontCdn, CloudFrontCdnArgs, testing
+from webplatform import CloudFrontCdn, CloudFrontCdnArgs, testing
 
 CSP = "default-src 'self'; frame-ancestors 'none'"
 DIST = "aws:cloudfront/distribution:Distribution"

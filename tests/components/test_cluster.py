@@ -6,8 +6,8 @@ import re
 import pulumi
 import pytest
 
-from components import testing
-from components.cluster import EksCluster, EksClusterArgs, NodeGroupArgs
+from webplatform import testing
+from webplatform.cluster.eks import EksCluster, EksClusterArgs, NodeGroupArgs
 
 ACCOUNT = "123456789012"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/ci/webplatform-deploy"

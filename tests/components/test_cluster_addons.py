@@ -6,8 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components import testing
-from components.cluster_addons import (
+from webplatform import testing
+from webplatform.cluster.addons import (
     LETSENCRYPT_STAGING,
     ClusterAddons,
     ClusterAddonsArgs,

@@ -1,6 +1,6 @@
 import pytest
 
-from components import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy, testing
+from webplatform import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy, testing
 
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 PODS = {"app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web"}

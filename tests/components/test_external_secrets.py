@@ -1,14 +1,14 @@
 import pulumi
 import pytest
 
-from components import (
+from tests import crds
+from webplatform import (
     ExternalSecretsOperator,
     ExternalSecretsOperatorArgs,
     ExternalSecretSync,
     ExternalSecretSyncArgs,
     testing,
 )
-from tests import crds
 
 STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 EXTERNAL = "kubernetes:external-secrets.io/v1:ExternalSecret"

@@ -1,6 +1,6 @@
 import pytest
 
-from components import Ingress, IngressArgs, IngressRoute, testing
+from webplatform import Ingress, IngressArgs, IngressRoute, testing
 
 ING = "kubernetes:networking.k8s.io/v1:Ingress"
 #: Every annotation ingress-nginx documents that we use (docs/user-guide/nginx-configuration/annotations.md).

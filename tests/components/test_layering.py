@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-MODULES = sorted((ROOT / "components").glob("*.py"))
+MODULES = sorted((ROOT / "components").rglob("*.py"))
 
 
 def imports(path):
@@ -18,13 +18,13 @@ def imports(path):
             yield node.module
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_components_never_import_infra(path):
     assert not [m for m in imports(path) if m == "infra" or m.startswith("infra.")]
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in MODULES if p.name != "testing.py"], ids=lambda p: p.name
+    "path", [p for p in MODULES if p.name != "testing.py"], ids=lambda p: str(p.relative_to(ROOT))
 )
 def test_components_never_read_config_or_the_stack(path):
     source = path.read_text()

@@ -1,7 +1,7 @@
 import pytest
 
-from components import Alerting, Monitoring, MonitoringArgs, testing
 from tests import crds
+from webplatform import Alerting, Monitoring, MonitoringArgs, testing
 
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"

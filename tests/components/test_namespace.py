@@ -1,6 +1,6 @@
 import pytest
 
-from components import Namespace, NamespaceArgs, testing
+from webplatform import Namespace, NamespaceArgs, testing
 
 NS = "kubernetes:core/v1:Namespace"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from components import (
+from webplatform import (
     AppNetworkPolicy,
     AppNetworkPolicyArgs,
     Backend,

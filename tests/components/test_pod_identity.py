@@ -6,8 +6,8 @@ import re
 import pulumi
 import pytest
 
-from components import testing
-from components.pod_identity import PodIdentity, PodIdentityArgs
+from webplatform import testing
+from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
 
 STATEMENT = {
     "Effect": "Allow",

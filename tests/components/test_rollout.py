@@ -1,7 +1,7 @@
 import pytest
 
-from components import AnalysisArgs, ArgoRelease, Resources, WebApp, WebAppArgs, testing
 from tests import crds
+from webplatform import AnalysisArgs, ArgoRelease, Resources, WebApp, WebAppArgs, testing
 
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
@@ -124,7 +124,7 @@ def test_bad_analysis_options():
 
 
 def test_the_autoscaler_targets_the_rollout_not_a_deployment():
-    from components import Autoscaling
+    from webplatform import Autoscaling
 
     rel = ArgoRelease(strategy="canary", analysis=ANALYSIS)
     args = WebAppArgs(

@@ -3,7 +3,7 @@ import json
 import pulumi
 import pytest
 
-from components import AppSecrets, AppSecretsArgs, SecretRotation, testing
+from webplatform import AppSecrets, AppSecretsArgs, SecretRotation, testing
 
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"

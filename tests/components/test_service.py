@@ -1,6 +1,6 @@
 import pytest
 
-from components import Service, ServiceArgs, testing
+from webplatform import Service, ServiceArgs, testing
 
 SVC = "kubernetes:core/v1:Service"
 SELECTOR = {"app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web"}

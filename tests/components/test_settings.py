@@ -4,7 +4,7 @@ import json
 import pulumi
 import pytest
 
-from components import AppSettings, AppSettingsArgs, testing
+from webplatform import AppSettings, AppSettingsArgs, testing
 
 CM, SECRET = "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"
 

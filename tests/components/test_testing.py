@@ -4,7 +4,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components import testing
+from webplatform import testing
 
 SECRET = {testing.SIG_KEY: testing.SECRET_SIG, "value": "s3cr3t"}
 

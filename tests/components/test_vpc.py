@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from components import testing
-from components.vpc import Vpc, VpcArgs, subnet_cidrs
+from webplatform import testing
+from webplatform.cluster.vpc import Vpc, VpcArgs, subnet_cidrs
 
 
 def build(**overrides):

@@ -1,6 +1,6 @@
 import pytest
 
-from components import HttpProbe, Resources, Workload, WorkloadArgs, testing
+from webplatform import HttpProbe, Resources, Workload, WorkloadArgs, testing
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
 RES = Resources(cpu_request="250m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi")

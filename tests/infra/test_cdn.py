@@ -135,8 +135,8 @@ import json, sys
 SDKS = ("pulumi_aws", "pulumi_cloudflare")
 def loaded():
     return [m for m in SDKS if m in sys.modules]
-import components
-report = {"import components": loaded()}
+import webplatform
+report = {"import webplatform": loaded()}
 from infra import synth
 for stack in ("dev", "prod"):  # the stacks without Cloudflare
     rec = synth.synthesize(stack).recording
@@ -156,15 +156,16 @@ def test_only_a_stack_that_uses_cloudflare_imports_pulumi_cloudflare():
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["import components"] == []  # the CDN classes are lazy re-exports
+    assert report["import webplatform"] == []  # the CDN classes are lazy re-exports
     assert "pulumi_cloudflare" not in report["dev"]
     assert "pulumi_cloudflare" not in report["prod"]
     assert "pulumi_aws" in report["prod"]  # control: the check does see the SDK a stack loads
 
 
 def test_cdn_classes_are_lazy_re_exports_listed_in_all():
-    import components
-    from components import cdn_cloudflare, cdn_cloudfront
+    import webplatform as components
+    from webplatform.edge import cloudflare as cdn_cloudflare
+    from webplatform.edge import cloudfront as cdn_cloudfront
 
     assert components.CloudFrontCdn is cdn_cloudfront.CloudFrontCdn
     assert components.CloudFrontCdnArgs is cdn_cloudfront.CloudFrontCdnArgs
@@ -175,7 +176,7 @@ def test_cdn_classes_are_lazy_re_exports_listed_in_all():
 
 
 def test_unknown_attribute_of_components_is_an_attribute_error():
-    import components
+    import webplatform as components
 
     with pytest.raises(AttributeError, match="has no attribute 'CloudFront'"):
         _ = components.CloudFront
@@ -208,8 +209,8 @@ def test_cloudflare_token_is_accepted_as_a_secret_and_rejected_in_plain_text():
 def test_config_allowed_values_match_the_components():
     from typing import get_args
 
-    from components import _edge
     from infra.config import CloudflareSpec, CloudFrontSpec
+    from webplatform.edge import _checks as _edge
 
     def literal(model, field):
         (inner, _none) = get_args(model.model_fields[field].annotation)

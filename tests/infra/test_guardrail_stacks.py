@@ -2,11 +2,11 @@
 
 import pytest
 
-from components import Autoscaling
-from components.autoscaling import FAST_SCALE_UP, SLOW_SCALE_DOWN
 from infra import synth
 from infra.config import AutoscalingSpec, NetworkPolicySpec
 from tests.conftest import STACKS
+from webplatform import Autoscaling
+from webplatform.guardrails.autoscaling import FAST_SCALE_UP, SLOW_SCALE_DOWN
 
 KINDS_GUARDED = {
     "HorizontalPodAutoscaler",

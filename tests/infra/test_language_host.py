@@ -3,6 +3,7 @@
 The language host calls ``runpy.run_path`` on the ``main`` directory, which puts
 only ``infra/`` on ``sys.path``: ``components`` must come from the installed
 distribution, not from the repository root happening to be the working directory.
+The library's import name is ``webplatform``; its folder here is ``components/``.
 """
 
 import json
@@ -16,14 +17,16 @@ import json, os, runpy, sys
 root = sys.argv[1]
 assert root not in sys.path and "" not in sys.path, sys.path
 os.chdir("infra")
-from components import testing
-from infra.synth import read_stack_file
-config, secret = read_stack_file(__import__("pathlib").Path(root) / "Pulumi.dev.yaml", "webplatform")
+import yaml
+from webplatform import testing
+assert "infra" not in sys.modules
+document = yaml.safe_load(open(os.path.join(root, "Pulumi.dev.yaml")))
+config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in document["config"].items()}
 config["webplatform:webDatabaseUrl"] = "placeholder"
-secret.add("webplatform:webDatabaseUrl")
+secret = {"webplatform:webDatabaseUrl"}
 rec = testing.run(lambda: runpy.run_path(".", run_name="__main__"), stack="dev", config=config, secret_keys=secret)
-import components
-print(json.dumps({"types": sorted({r.type for r in rec.resources}), "components": components.__file__, "path0": sys.path[0] if sys.path else None}))
+import webplatform
+print(json.dumps({"types": sorted({r.type for r in rec.resources}), "components": webplatform.__file__, "infra": sys.modules["infra"].__file__}))
 """
 
 
@@ -38,4 +41,7 @@ def test_program_runs_with_only_infra_on_sys_path():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert "kubernetes:apps/v1:Deployment" in report["types"]
-    assert report["components"].startswith(str(ROOT / "components"))
+    # The library through the installed distribution (its folder here is components/) ...
+    assert report["components"] == str(ROOT / "components" / "__init__.py")
+    # ... and the program from the project, found by infra/__main__.py itself.
+    assert report["infra"] == str(ROOT / "infra" / "__init__.py")

@@ -9,10 +9,10 @@ import sys
 import pulumi_kubernetes as k8s
 import pytest
 
-from components import testing
 from infra import synth
 from infra.stack import main as program
 from tests.conftest import ROOT, STACKS, load_stack_file
+from webplatform import testing
 
 ACCOUNT = testing.MOCK_ACCOUNT_ID
 DEPLOY = "kubernetes:apps/v1:Deployment"

@@ -5,10 +5,10 @@ import json
 import pytest
 import yaml
 
-from components import testing
 from infra import synth
 from infra.config import StackConfigError
 from tests.conftest import STACKS, load_stack_file
+from webplatform import testing
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"

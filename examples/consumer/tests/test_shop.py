@@ -3,7 +3,7 @@
 import pytest
 import shop
 
-from components import testing
+from webplatform import testing
 
 CONFIG = shop.ShopConfig(
     namespace="shop",

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels, selector_labels
-from components._quantity import parse_cpu, parse_memory
+from webplatform import _validation
+from webplatform._labels import app_labels, selector_labels
+from webplatform._quantity import parse_cpu, parse_memory
 
 _IMAGE = re.compile(r"^[^\s:@]+(:[0-9]+)?(/[^\s:@]+)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 

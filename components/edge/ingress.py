@@ -34,8 +34,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels
+from webplatform import _validation
+from webplatform._labels import app_labels
 
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 NGINX = "nginx.ingress.kubernetes.io"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels
+from webplatform import _validation
+from webplatform._labels import app_labels
 
 
 @dataclass(frozen=True, kw_only=True)

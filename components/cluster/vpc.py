@@ -33,7 +33,8 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components import _eks_checks, _validation
+from webplatform import _validation
+from webplatform.cluster import _checks as _eks_checks
 
 NatMode = Literal["single", "per_az"]
 

@@ -36,9 +36,9 @@ from typing import Literal
 
 import pulumi
 
-from components._labels import selector_labels
-from components.service import Service, ServiceArgs
-from components.workload import Workload, WorkloadArgs, check_image, service_account
+from webplatform._labels import selector_labels
+from webplatform.workloads.service import Service, ServiceArgs
+from webplatform.workloads.workload import Workload, WorkloadArgs, check_image, service_account
 
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")

@@ -48,7 +48,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from components import _edge, _validation
+from webplatform import _validation
+from webplatform.edge import _checks as _edge
 
 CACHE_PHASE = "http_request_cache_settings"
 HEADERS_PHASE = "http_response_headers_transform"

@@ -54,7 +54,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import _edge, _validation
+from webplatform import _validation
+from webplatform.edge import _checks as _edge
 
 #: Managed cache policy "UseOriginCacheControlHeaders-QueryStrings" (TTL from the origin's
 #: Cache-Control; min 0, default 0, max 1 year; query strings in the cache key).

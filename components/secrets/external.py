@@ -13,7 +13,7 @@ Identity feeds). ESO cannot use a *workload's* Pod Identity per store, so
 :class:`ExternalSecretsOperator` scopes the controller to one namespace
 (``scopedNamespace`` + ``scopedRBAC``): only SecretStores there can use the
 controller's AWS identity, and that identity reads only the secrets it is
-given (see :class:`components.secrets.AppSecrets.read_statements`). The apps'
+given (see :class:`webplatform.secrets.manager.AppSecrets.read_statements`). The apps'
 own pods get no AWS identity at all.
 """
 
@@ -27,9 +27,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels
-from components.namespace import Namespace, NamespaceArgs
+from webplatform import _validation
+from webplatform._labels import app_labels
+from webplatform.guardrails.namespace import Namespace, NamespaceArgs
 
 API_VERSION = "external-secrets.io/v1"
 CHART = "external-secrets"

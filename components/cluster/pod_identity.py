@@ -1,6 +1,6 @@
 """AWS permissions for one Kubernetes service account, through EKS Pod Identity.
 
-Nodes require IMDSv2 with a hop limit of 1 (:mod:`components.cluster`), so
+Nodes require IMDSv2 with a hop limit of 1 (:mod:`webplatform.cluster.eks`), so
 pods cannot borrow the node's role. A pod that needs AWS gets its own role:
 this component creates it (trusted only by the EKS Pod Identity service,
 ``pods.eks.amazonaws.com``, with ``sts:AssumeRole`` and ``sts:TagSession``),
@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import _validation
+from webplatform import _validation
 
 _SERVICE_ACCOUNT = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 

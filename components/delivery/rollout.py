@@ -5,7 +5,7 @@ the Deployment and carries the same hardened pod template; Argo, not Pulumi,
 moves traffic: a release is a new image in the stack file and ``pulumi up``;
 promotion (``kubectl argo rollouts promote``) and automatic abort on failed
 analysis are the controller's job. Use the plain
-:class:`components.blue_green.BlueGreenService` where that controller is absent.
+:class:`webplatform.delivery.blue_green.BlueGreenService` where that controller is absent.
 
 - blue-green (reference 000): ``activeService``/``previewService``,
   ``autoPromotionEnabled: false`` (a person promotes), ``scaleDownDelaySeconds: 30``
@@ -30,9 +30,9 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components._labels import app_labels, selector_labels
-from components.service import Service, ServiceArgs
-from components.workload import WorkloadArgs, pod_template, service_account
+from webplatform._labels import app_labels, selector_labels
+from webplatform.workloads.service import Service, ServiceArgs
+from webplatform.workloads.workload import WorkloadArgs, pod_template, service_account
 
 ArgoStrategy = Literal["blueGreen", "canary"]
 API_VERSION = "argoproj.io/v1alpha1"

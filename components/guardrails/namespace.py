@@ -14,8 +14,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import PART_OF
+from webplatform import _validation
+from webplatform._labels import PART_OF
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
 _LEVELS = ("privileged", "baseline", "restricted")

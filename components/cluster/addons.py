@@ -38,8 +38,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components.namespace import Namespace, NamespaceArgs, PodSecurityLevel
+from webplatform import _validation
+from webplatform.guardrails.namespace import Namespace, NamespaceArgs, PodSecurityLevel
 
 LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"

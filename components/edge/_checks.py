@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from components import _validation
+from webplatform import _validation
 
 #: One year, the HSTS max-age browsers' preload lists expect and the TTL of fingerprinted assets.
 ONE_YEAR_SECONDS = 31_536_000

@@ -23,7 +23,7 @@ What it sets, and why:
 - **Nodes**: one managed node group (Amazon Linux 2023) in the private
   subnets, through a launch template that requires IMDSv2 with a hop limit of
   1 (pods cannot reach the node's credentials; they use Pod Identity, see
-  :mod:`components.pod_identity`) and encrypted gp3 root volumes.
+  :mod:`webplatform.cluster.pod_identity`) and encrypted gp3 root volumes.
 - **Add-ons**: ``bootstrap_self_managed_addons`` off, and ``vpc-cni``,
   ``kube-proxy``, ``eks-pod-identity-agent`` and ``coredns`` as managed
   ``eks.Addon`` resources, so their versions and configuration are in the
@@ -46,8 +46,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import _eks_checks
-from components.pod_identity import PodIdentity, PodIdentityArgs
+from webplatform.cluster import _checks as _eks_checks
+from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
 
 MIN_MINOR = _eks_checks.MIN_MINOR
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -373,7 +373,7 @@ class EksCluster(pulumi.ComponentResource):
     ) -> PodIdentity:
         """AWS permissions for pods of ``namespace``/``service_account`` in this cluster: an IAM role
         with ``policy_statements``, trusted by EKS Pod Identity, and its association. See
-        :class:`components.pod_identity.PodIdentity`."""
+        :class:`webplatform.cluster.pod_identity.PodIdentity`."""
         return PodIdentity(
             name,
             PodIdentityArgs(

@@ -7,7 +7,7 @@ it), one secret holding the app's settings as a JSON object (``{ENV_VAR:
 value}``), optional rotation by a Lambda function on a schedule, and the
 least-privilege IAM statements that read it. Who gets those statements (a Pod
 Identity role) and how the value reaches pods (External Secrets Operator) are
-the caller's: see :mod:`components.external_secrets`.
+the caller's: see :mod:`webplatform.secrets.external`.
 
 The value, when Pulumi sets it, goes only to ``SecretVersion``'s write-only
 argument ``secret_string_wo`` (pulumi-aws v7): the provider never reads it back,
@@ -29,7 +29,7 @@ from typing import Any
 
 import pulumi
 
-from components import _validation
+from webplatform import _validation
 
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (hour|hours|day|days)\)|cron\(.+\))$")

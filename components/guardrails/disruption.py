@@ -23,8 +23,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels
+from webplatform import _validation
+from webplatform._labels import app_labels
 
 _PERCENT = re.compile(r"^(\d{1,3})%$")
 EvictionPolicy = Literal["AlwaysAllow", "IfHealthyBudget"]

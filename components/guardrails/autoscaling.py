@@ -22,9 +22,9 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels
-from components._quantity import parse_cpu, parse_memory
+from webplatform import _validation
+from webplatform._labels import app_labels
+from webplatform._quantity import parse_cpu, parse_memory
 
 PolicyType = Literal["Pods", "Percent"]
 SelectPolicy = Literal["Max", "Min", "Disabled"]

@@ -30,8 +30,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import app_labels, selector_labels
+from webplatform import _validation
+from webplatform._labels import app_labels, selector_labels
 
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _LABEL_KEY = re.compile(

@@ -35,8 +35,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import _validation
-from components._labels import PART_OF, app_labels
+from webplatform import _validation
+from webplatform._labels import PART_OF, app_labels
 
 #: The label Kubernetes sets on every namespace (1.21+); nobody has to remember to add it.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"

@@ -1,0 +1,1 @@
+"""webplatform delivery: see the modules; the public API is re-exported by ``webplatform``."""

@@ -1,0 +1,1 @@
+"""webplatform secrets: see the modules; the public API is re-exported by ``webplatform``."""

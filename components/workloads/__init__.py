@@ -1,0 +1,1 @@
+"""webplatform workloads: see the modules; the public API is re-exported by ``webplatform``."""
