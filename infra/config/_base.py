@@ -1,0 +1,67 @@
+"""Shared by the area modules: the base model, the error type and located errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import pulumi
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "webplatform"
+MIN_KUBERNETES_MINOR = 30
+MAX_KUBERNETES_MINOR = 37
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+Environment = Literal["dev", "staging", "uat", "production"]
+
+
+class StackConfigError(pulumi.RunError):
+    """Invalid stack configuration. ``pulumi up`` prints the message without a traceback."""
+
+    def __init__(self, stack_file: str, problems: list[tuple[str, str]]) -> None:
+        self.stack_file = stack_file
+        self.problems = problems
+        lines = [f"{stack_file}: invalid stack configuration ({len(problems)} problem(s)):"]
+        lines += [f"  {path}: {message}" for path, message in problems]
+        super().__init__("\n".join(lines))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+
+def _set_fields(model: BaseModel, *skip: str) -> dict[str, Any]:
+    """The fields a stack file set (others fall back to the component's default: no third layer)."""
+    return {
+        name: getattr(model, name)
+        for name in model.model_fields_set
+        if name not in skip and getattr(model, name) is not None
+    }
+
+
+class _LocatedError(ValueError):
+    """A cross-field error that knows the key it belongs to (pydantic would blame the parent).
+
+    ``loc`` is relative to the model whose validator raised it.
+    """
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _at(loc: tuple[str, ...], message: str) -> _LocatedError:
+    return _LocatedError(loc, message)
