@@ -22,7 +22,17 @@ from infra.config import (
     StackConfig,
     from_pulumi,
 )
-from webplatform import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
+from webplatform import (
+    DefaultDeny,
+    DefaultDenyArgs,
+    Gateway,
+    GatewayArgs,
+    GatewayRef,
+    Namespace,
+    NamespaceArgs,
+    WebApp,
+    WebAppArgs,
+)
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,
@@ -128,48 +138,40 @@ def _app_args(
     app: AppSpec,
     secret: SecretLookup,
     external_secret_name: pulumi.Input[str] | None = None,
+    gateway: Gateway | None = None,
 ) -> WebAppArgs:
-    extra: dict[str, Any] = {}
-    if app.liveness is not None:
-        extra["liveness"] = app.liveness.to_args()
-    if app.readiness is not None:
-        extra["readiness"] = app.readiness.to_args()
-    extra.update(_guardrail_args(app))
+    """The app's own settings as the stack file gave them, plus this stack's wiring."""
     return WebAppArgs(
+        **app.settings(),
         namespace=namespace,
-        image=app.image,
-        release=app.release(),
-        port=app.port,
-        replicas=None if app.autoscaling is not None else app.replicas,
-        resources=app.resources.to_args(),
-        service_port=app.service_port,
-        metrics_port=app.metrics_port,
-        env=app.env,
         secret_env={}
         if external_secret_name is not None
         else {env: secret(key) for env, key in app.secret_env.items()},
         external_secret_name=external_secret_name,
-        max_surge=app.rolling_update.max_surge,
-        max_unavailable=app.rolling_update.max_unavailable,
         labels={"webplatform.io/environment": config.environment},
-        **extra,
+        gateway=None
+        if gateway is None
+        else GatewayRef(name=gateway.gateway_name, namespace=gateway.namespace),
     )
 
 
-def _guardrail_args(app: AppSpec) -> dict[str, Any]:
-    """WebAppArgs for the guardrails a stack file asked for; with an HPA, ``replicas`` is its floor."""
-    found: dict[str, Any] = {}
-    if app.autoscaling is not None:
-        found["autoscaling"] = app.autoscaling.to_args(min_replicas=app.replicas)
-    if app.disruption_budget is not None:
-        found["disruption_budget"] = app.disruption_budget.to_args()
-    if app.network_policy is not None:
-        found["network_policy"] = app.network_policy.to_args()
-    if app.ingress is not None:
-        found["ingress"] = app.ingress.to_args()
-    if app.monitoring is not None:
-        found["monitoring"] = app.monitoring.to_args()
-    return found
+def gateway(config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Gateway | None:
+    """The stack's one Gateway, with listeners for every public app's hosts; None without any."""
+    routes = {name: app.route for name, app in config.apps.items() if app.route is not None}
+    if not routes:
+        return None
+    first = next(iter(routes.values()))  # validated: every route names the same issuer
+    return Gateway(
+        "gateway",
+        GatewayArgs(
+            gateway_name=config.namespace,
+            routes_namespace=namespace,
+            hosts={name: route.hosts for name, route in routes.items()},
+            issuer=first.issuer,
+            issuer_kind=first.issuer_kind,
+        ),
+        opts=opts,
+    )
 
 
 def cdn(spec: CdnSpec, environment: str) -> dict[str, Any] | None:
@@ -265,7 +267,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     provider = kubernetes_provider(config.kubernetes, cluster)
     after: list[pulumi.Resource] = []
     if cluster is not None:
-        # Apps wait for the add-ons: Ingresses need the controller and issuer, Rollouts
+        # Apps wait for the add-ons: routes need the Gateway API CRDs and the issuer, Rollouts
         # the Argo CRDs, autoscalers the metrics server.
         after.append(cluster_addons(config.cluster, provider))
     opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
@@ -280,9 +282,12 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     external: dict[str, pulumi.Output[str]] = {}
     if config.secrets.delivery == "external-secrets":
         external = external_secrets(config, namespace.name, provider, secret)
+    edge_gateway = gateway(config, namespace.name, opts)
     apps = {
         name: WebApp(
-            name, _app_args(config, namespace.name, spec, secret, external.get(name)), opts=opts
+            name,
+            _app_args(config, namespace.name, spec, secret, external.get(name), edge_gateway),
+            opts=opts,
         )
         for name, spec in config.apps.items()
     }

@@ -13,7 +13,6 @@ here, only checked to exist and to be secret. The program reads them with
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -23,7 +22,6 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -40,6 +38,7 @@ from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import CdnSpec
 from infra.config.secrets import SecretsSpec
+from webplatform._model import FieldError, camel
 from webplatform.cluster.addons import ClusterIssuerArgs
 
 
@@ -62,28 +61,39 @@ class StackConfig(_Model):
         description="The CDN in front of the app; default none.",
     )
 
-    @field_validator("apps")
-    @classmethod
-    def _app_names(cls, value: dict[str, AppSpec]) -> dict[str, AppSpec]:
-        bad = [k for k in value if not re.match(_DNS_LABEL, k)]
-        if bad:
-            raise ValueError(f"app names {bad} must be DNS labels (lowercase, digits, '-')")
-        return value
+    @model_validator(mode="after")
+    def _app_names(self) -> StackConfig:
+        """App names and every name derived from them are valid object names."""
+        for name, app in self.apps.items():
+            try:
+                app.check_names(name)
+            except ValueError as exc:
+                raise _at(("apps", name), str(exc)) from None
+        return self
 
     @model_validator(mode="after")
     def _issuer_exists(self) -> StackConfig:
-        """On a cluster this stack builds, Ingresses must use the ClusterIssuer it installs."""
+        """Routes share the stack's one Gateway, so one issuer; on a cluster this stack
+        builds, it is the ClusterIssuer that cluster installs."""
+        routes = [(n, a.route) for n, a in self.apps.items() if a.route is not None]
+        for name, route in routes[1:]:
+            first, other = routes[0][1], route
+            if (other.issuer, other.issuer_kind) != (first.issuer, first.issuer_kind):
+                raise _at(
+                    ("apps", name, "route", "issuer"),
+                    f"must be the issuer of app {routes[0][0]}'s route ({first.issuer_kind} "
+                    f"{first.issuer}): the stack's one Gateway has one certificate issuer",
+                )
         if self.cluster.mode != "eks":
             return self
         installed = ClusterIssuerArgs.__dataclass_fields__["name"].default
-        for name, app in self.apps.items():
-            route = app.ingress
-            if route is not None and route.issuer_kind != "Issuer" and route.issuer != installed:
+        for name, route in routes:
+            if route.issuer_kind != "Issuer" and route.issuer != installed:
                 raise _at(
-                    ("apps", name, "ingress", "issuer"),
-                    f"{route.issuer!r}: this stack's cluster installs the ClusterIssuer "
-                    f"{installed!r} (its ACME server is cluster.addons.certManager.issuer.server); "
-                    "use that name, or issuerKind: Issuer for a namespaced one",
+                    ("apps", name, "route", "issuer"),
+                    f"this stack's cluster installs the ClusterIssuer {installed!r} (its ACME "
+                    "server is cluster.addons.certManager.issuer.server); use that name, or "
+                    "issuerKind: Issuer for a namespaced one",
                 )
         return self
 
@@ -125,22 +135,6 @@ class StackConfig(_Model):
         isolated = sorted(n for n, a in self.apps.items() if a.network_policy is not None)
         for name, app in self.apps.items():
             here = ("apps", name)
-            if app.autoscaling is not None:
-                if app.replicas > app.autoscaling.max_replicas:
-                    raise _at(
-                        (*here, "autoscaling", "maxReplicas"),
-                        f"{app.autoscaling.max_replicas} is below replicas {app.replicas} "
-                        "(the autoscaler's minReplicas); need replicas <= maxReplicas",
-                    )
-                try:
-                    app.autoscaling.to_args(app.replicas)
-                except ValueError as exc:
-                    raise _at((*here, "autoscaling"), str(exc)) from None
-            if app.disruption_budget is not None:
-                try:
-                    app.disruption_budget.to_args().check_leaves_room(app.replicas)
-                except ValueError as exc:
-                    raise _at((*here, "disruptionBudget"), str(exc)) from None
             if isolated and app.network_policy is None:
                 raise _at(
                     (*here, "networkPolicy"),
@@ -230,6 +224,9 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         ctx_error = (item.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _LocatedError):
             problems.append((_path(loc + ctx_error.loc), str(ctx_error)))
+            continue
+        if isinstance(ctx_error, FieldError):  # a component model's: snake_case field names
+            problems.append((_path(loc + tuple(map(camel, ctx_error.loc))), str(ctx_error)))
             continue
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

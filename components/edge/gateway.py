@@ -1,0 +1,169 @@
+"""The stack's Gateway: HTTP and HTTPS listeners per public host, TLS from cert-manager.
+
+Why Envoy Gateway (``gatewayClassName`` default ``eg``, Envoy Gateway's own name for its
+class) among the maintained Gateway API implementations:
+
+- it runs on any conformant cluster: EKS, kind, and our local control plane alike,
+  with its data plane (Envoy) in the cluster, where the AWS Load Balancer Controller's
+  Gateway support needs AWS load balancers and so cannot be tested off AWS;
+- it is a CNCF (Envoy) project with a release line current in late 2026 (v1.9), full
+  core conformance for ``HTTPRoute``, and the extension policies we need
+  (``BackendTrafficPolicy`` for per-client rate limits, ``ClientTrafficPolicy`` for
+  client-IP detection) as typed CRDs rather than annotations;
+- NGINX Gateway Fabric also fits, but keeps rate limiting in its own newer policy
+  types; Envoy Gateway's have been stable longer.
+
+One Gateway per stack, named after the stack's app namespace (two stacks can share a
+cluster), in Envoy Gateway's namespace, where the Envoy proxies it spawns also run
+(the apps' network policies admit that namespace). Per public host, two listeners:
+``http-<host>`` on 80 (whose only route is the app's redirect to HTTPS) and
+``https-<host>`` on 443 terminating TLS with the Secret ``<gateway>-<app>-tls``. Routes
+are admitted only from the apps' namespace (``allowedRoutes`` on
+``kubernetes.io/metadata.name``).
+
+The ``cert-manager.io/cluster-issuer`` (or ``issuer``) annotation makes cert-manager's
+gateway-shim (cert-manager started with Gateway API support, ``config.enableGatewayAPI``)
+create one Certificate per Secret, for the hostnames of the HTTPS listeners that name it:
+each app's hosts get one certificate. The issuer's HTTP-01 solver must use a
+``gatewayHTTPRoute`` on this Gateway (an ingress solver has no ingress class to use).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+
+from webplatform._labels import PART_OF
+from webplatform._model import Args, Input, Items, at
+from webplatform._types import DnsLabel, Hostname, ServiceName, Subdomain
+from webplatform.edge.route import GATEWAY_API, IssuerKind, listener_names
+from webplatform.guardrails.network_policy import GATEWAY_NAMESPACE, NAMESPACE_NAME_LABEL
+
+#: The Gateway API's limit on listeners per Gateway.
+MAX_LISTENERS = 64
+
+
+class GatewayArgs(Args):
+    """One Gateway for a stack's public apps."""
+
+    gateway_name: DnsLabel
+    """The Gateway's name; required (the stack passes its app namespace's name)."""
+    namespace: DnsLabel = GATEWAY_NAMESPACE
+    """Namespace of the Gateway (and its TLS Secrets); default ``envoy-gateway-system``."""
+    gateway_class_name: DnsLabel = "eg"
+    """The GatewayClass of the implementation; default ``eg`` (Envoy Gateway's)."""
+    routes_namespace: Input[str]
+    """The only namespace whose routes may attach (the apps' namespace)."""
+    hosts: Annotated[dict[ServiceName, Items[Hostname]], Field(min_length=1)]
+    """App name -> its public hosts (``RouteSettings.hosts``); required."""
+    issuer: Subdomain
+    """cert-manager issuer of every listener's certificate; required."""
+    issuer_kind: IssuerKind = "ClusterIssuer"
+    """``ClusterIssuer`` (default) or an ``Issuer`` in the Gateway's namespace."""
+
+    @model_validator(mode="after")
+    def _listeners(self) -> GatewayArgs:
+        owner: dict[str, str] = {}
+        for app, hosts in self.hosts.items():
+            for host in hosts:
+                if host in owner and owner[host] != app:
+                    raise at(
+                        "hosts",
+                        app,
+                        message=f"{host} is also a host of app {owner[host]}; a host routes "
+                        "to one app",
+                    )
+                owner[host] = app
+        if 2 * len(owner) > MAX_LISTENERS:
+            raise at(
+                "hosts",
+                message=f"{len(owner)} hosts need {2 * len(owner)} listeners; a Gateway has "
+                f"at most {MAX_LISTENERS} (two per host)",
+            )
+        return self
+
+    def tls_secret(self, app: str) -> str:
+        return f"{self.gateway_name}-{app}-tls"
+
+    def object_names(self) -> dict[str, list[str]]:
+        """The objects of the Gateway's namespace: the Gateway and, by cert-manager, Secrets."""
+        return {
+            "Gateway": [self.gateway_name],
+            "Secret": [self.tls_secret(app) for app in self.hosts],
+        }
+
+
+def _listeners(args: GatewayArgs) -> list[dict[str, Any]]:
+    allowed = {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {"matchLabels": {NAMESPACE_NAME_LABEL: args.routes_namespace}},
+        },
+        "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
+    }
+    listeners = []
+    for app, hosts in args.hosts.items():
+        for host in hosts:
+            http, https = listener_names(host)
+            listeners.append(
+                {
+                    "name": http,
+                    "hostname": host,
+                    "port": 80,
+                    "protocol": "HTTP",
+                    "allowedRoutes": allowed,
+                }
+            )
+            listeners.append(
+                {
+                    "name": https,
+                    "hostname": host,
+                    "port": 443,
+                    "protocol": "HTTPS",
+                    "tls": {
+                        "mode": "Terminate",
+                        "certificateRefs": [
+                            {"group": "", "kind": "Secret", "name": args.tls_secret(app)}
+                        ],
+                    },
+                    "allowedRoutes": allowed,
+                }
+            )
+    return listeners
+
+
+class Gateway(pulumi.ComponentResource):
+    """A ``gateway.networking.k8s.io/v1`` Gateway with per-host HTTP and HTTPS listeners."""
+
+    gateway_name: str
+    """The Gateway's name (routes' ``parentRefs``)."""
+    namespace: str
+    """The Gateway's namespace."""
+
+    def __init__(
+        self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webplatform:gateway:Gateway", name, None, opts)
+        issuer_key = "cluster-issuer" if args.issuer_kind == "ClusterIssuer" else "issuer"
+        k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version=GATEWAY_API,
+            kind="Gateway",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.gateway_name,
+                namespace=args.namespace,
+                labels={
+                    "app.kubernetes.io/part-of": PART_OF,
+                    "app.kubernetes.io/managed-by": "pulumi",
+                },
+                annotations={f"cert-manager.io/{issuer_key}": args.issuer},
+            ),
+            spec={"gatewayClassName": args.gateway_class_name, "listeners": _listeners(args)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.gateway_name = args.gateway_name
+        self.namespace = args.namespace
+        self.register_outputs({"gateway_name": self.gateway_name, "namespace": self.namespace})
