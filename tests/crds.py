@@ -26,9 +26,16 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 UNSCHEMED = frozenset({("cert-manager.io/v1", "ClusterIssuer")})
 
 
+#: SIG-owned API groups under ``k8s.io`` that are served from CRDs, not by the API server.
+CRD_GROUPS_UNDER_K8S_IO = frozenset({"gateway.networking.k8s.io"})
+
+
 def is_custom(obj: dict[str, Any]) -> bool:
-    """True for kinds served from a CRD: a dotted API group outside ``*.k8s.io``."""
+    """True for kinds served from a CRD: a dotted API group outside ``*.k8s.io``, or one of
+    the few ``*.k8s.io`` groups that ship as CRDs (the Gateway API)."""
     group = obj["apiVersion"].rpartition("/")[0]
+    if group in CRD_GROUPS_UNDER_K8S_IO:
+        return True
     return "." in group and not group.endswith(".k8s.io")
 
 

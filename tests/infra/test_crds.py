@@ -33,7 +33,11 @@ def test_every_custom_resource_is_valid_against_its_crd(custom_objects, stack):
 def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
     for stack in ("staging", "prod"):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
+            "BackendTrafficPolicy",
             "ExternalSecret",
+            "Gateway",
+            "HTTPRoute",
+            "HTTPRoute",
             "PrometheusRule",
             "SecretStore",
             "ServiceMonitor",
@@ -49,6 +53,11 @@ def test_schema_set_covers_the_kinds_we_render():
         ("argoproj.io/v1alpha1", "AnalysisTemplate"),
         ("external-secrets.io/v1", "SecretStore"),
         ("external-secrets.io/v1", "ExternalSecret"),
+        ("gateway.networking.k8s.io/v1", "Gateway"),
+        ("gateway.networking.k8s.io/v1beta1", "Gateway"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
+        ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
     }
 
 
@@ -89,6 +98,8 @@ def test_an_unknown_kind_is_an_error_not_a_pass():
         ("policy/v1", False),
         ("monitoring.coreos.com/v1", True),
         ("argoproj.io/v1alpha1", True),
+        ("gateway.networking.k8s.io/v1", True),
+        ("gateway.envoyproxy.io/v1alpha1", True),
     ],
 )
 def test_built_in_and_custom_groups_are_told_apart(api_version, custom):
