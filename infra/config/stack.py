@@ -76,6 +76,15 @@ class StackConfig(_Model):
         """Routes share the stack's one Gateway, so one issuer; on a cluster this stack
         builds, it is the ClusterIssuer that cluster installs."""
         routes = [(n, a.route) for n, a in self.apps.items() if a.route is not None]
+        owner: dict[str, str] = {}
+        for name, route in routes:
+            for index, host in enumerate(route.hosts):
+                if owner.setdefault(host, name) != name:
+                    raise _at(
+                        ("apps", name, "route", "hosts", str(index)),
+                        f"{host} is already a host of app {owner[host]}; a host routes to one "
+                        "app (the Gateway has one HTTPS listener per host)",
+                    )
         for name, route in routes[1:]:
             first, other = routes[0][1], route
             if (other.issuer, other.issuer_kind) != (first.issuer, first.issuer_kind):

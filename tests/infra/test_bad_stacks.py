@@ -40,10 +40,10 @@ CASES = {
         "webplatform:secrets.clusterName",
         "must be on this stack's cluster",
     ),
-    "ingress-issuer-not-installed": (
+    "route-issuer-not-installed": (
         "prod",
-        set_([A, "web", "ingress", "issuer"], "letsencrypt-prod"),
-        "webplatform:apps.web.ingress.issuer",
+        set_([A, "web", "route", "issuer"], "letsencrypt-prod"),
+        "webplatform:apps.web.route.issuer",
         "installs the ClusterIssuer 'letsencrypt'",
     ),
     "argo-without-controller": (
@@ -83,13 +83,13 @@ CASES = {
         "prod",
         set_([A, "web", "argo"], {"analysis": {"prometheusAddress": "http://p:9090"}}),
         "webplatform:apps.web.argo",
-        "need strategy argoBlueGreen or argoCanary",
+        "only with strategy argoBlueGreen or argoCanary (not blueGreen)",
     ),
     "argo-options-on-rolling": (
         "dev",
         set_([A, "web", "argo"], {"analysis": {"prometheusAddress": "http://p:9090"}}),
         "webplatform:apps.web.argo",
-        "need strategy argoBlueGreen or argoCanary (strategy is rolling)",
+        "only with strategy argoBlueGreen or argoCanary (not rolling)",
     ),
     "single-image-on-blue-green": (
         "prod",
@@ -101,13 +101,13 @@ CASES = {
         "prod",
         delete([*BGK]),
         "webplatform:apps.web.blueGreen",
-        "needs blueGreen: {activeColor, blue, green}",
+        "required by strategy blueGreen: {activeColor, blue, green}",
     ),
     "argo-without-analysis": (
         "dev",
         set_([A, "web", "strategy"], "argoCanary"),
         "webplatform:apps.web.argo",
-        "needs argo: {analysis: {prometheusAddress}}",
+        "required by strategy argoCanary: {analysis: {prometheusAddress}}",
     ),
     "unknown-strategy": (
         "dev",
@@ -135,7 +135,7 @@ CASES = {
     ),
     "prod-single-replica": (
         "prod",
-        set_([A, "web", "replicas"], 1),
+        lambda c: (c[A]["web"].update({"replicas": 1}), c[A]["web"].pop("disruptionBudget")),
         "webplatform:apps.web.replicas",
         "production needs at least 2 replicas",
     ),
@@ -160,8 +160,8 @@ CASES = {
     "request-over-limit": (
         "staging",
         set_([A, "web", "resources", "requests", "memory"], "1Gi"),
-        "webplatform:apps.web.resources",
-        "exceeds memory_limit",
+        "webplatform:apps.web.resources.requests.memory",
+        "exceeds limits.memory",
     ),
     "unknown-app-key": (
         "dev",
@@ -208,15 +208,15 @@ CASES = {
     "bad-app-name": (
         "dev",
         lambda c: c[A].update({"Web": c[A].pop("web")}),
-        "webplatform:apps",
-        "must be DNS labels",
+        "webplatform:apps.Web",
+        "must be DNS-1035 labels",
     ),
     "no-apps": ("dev", set_([A], {}), "webplatform:apps", "at least 1 item"),
     "env-and-secret-overlap": (
         "dev",
         set_([A, "web", "env", "DATABASE_URL"], "x"),
-        "webplatform:apps.web",
-        "in both env and secretEnv",
+        "webplatform:apps.web.secretEnv",
+        "['DATABASE_URL'] are also in env",
     ),
     "secret-in-plain-text": (
         "dev",
@@ -227,15 +227,15 @@ CASES = {
     "bad-env-name": (
         "dev",
         set_([A, "web", "env", "1BAD"], "x"),
-        "webplatform:apps.web.env",
-        "not environment variable names",
+        "webplatform:apps.web.env.1BAD.[key]",
+        "should match pattern",
     ),
     # Guardrails (issue 5).
     "hpa-max-below-replicas": (
         "prod",
         set_([A, "web", "autoscaling", "maxReplicas"], 2),
         "webplatform:apps.web.autoscaling.maxReplicas",
-        "below replicas 3",
+        "is below replicas (the autoscaler's minReplicas)",
     ),
     "hpa-min-is-replicas": (
         "prod",
@@ -258,25 +258,25 @@ CASES = {
     "hpa-no-policies": (
         "prod",
         set_([A, "web", "autoscaling", "scaleUp", "policies"], []),
-        "webplatform:apps.web.autoscaling.scaleUp",
-        "at least one is required unless select_policy is 'Disabled'",
+        "webplatform:apps.web.autoscaling.scaleUp.policies",
+        "at least one is required unless selectPolicy is 'Disabled'",
     ),
     "pdb-blocks-every-drain": (
         "prod",
         set_([A, "web", "disruptionBudget", "minAvailable"], 3),
-        "webplatform:apps.web.disruptionBudget",
+        "webplatform:apps.web.disruptionBudget.minAvailable",
         "block every voluntary eviction",
     ),
     "pdb-max-unavailable-zero": (
         "staging",
         set_([A, "web", "disruptionBudget", "maxUnavailable"], 0),
-        "webplatform:apps.web.disruptionBudget",
+        "webplatform:apps.web.disruptionBudget.maxUnavailable",
         "0 blocks every voluntary eviction",
     ),
     "pdb-both-limits": (
         "staging",
         set_([A, "web", "disruptionBudget", "minAvailable"], 1),
-        "webplatform:apps.web.disruptionBudget",
+        "webplatform:apps.web.disruptionBudget.maxUnavailable",
         "not both",
     ),
     "second-app-without-network-policy": (
@@ -294,7 +294,7 @@ CASES = {
     "backend-without-destination": (
         "prod",
         set_([A, "web", "networkPolicy", "backends"], [{"port": 8080}]),
-        "webplatform:apps.web.networkPolicy.backends.0",
+        "webplatform:apps.web.networkPolicy.backends.0.namespace",
         "set exactly one",
     ),
     "backend-namespace-not-a-label": (
@@ -309,23 +309,121 @@ CASES = {
         "webplatform:apps.web.metricsPort",
         "required by monitoring",
     ),
-    "ingress-host-not-lowercase": (
+    "route-host-not-lowercase": (
         "prod",
-        set_([A, "web", "ingress", "host"], "Web.Example.com"),
-        "webplatform:apps.web.ingress",
-        "fully qualified, lowercase DNS name",
+        set_([A, "web", "route", "hosts"], ["Web.Example.com"]),
+        "webplatform:apps.web.route.hosts.0",
+        "should match pattern",
     ),
-    "ingress-without-issuer": (
+    "route-without-issuer": (
         "prod",
-        delete([A, "web", "ingress", "issuer"]),
-        "webplatform:apps.web.ingress.issuer",
+        delete([A, "web", "route", "issuer"]),
+        "webplatform:apps.web.route.issuer",
         "Field required",
+    ),
+    "route-without-hosts": (
+        "staging",
+        set_([A, "web", "route", "hosts"], []),
+        "webplatform:apps.web.route.hosts",
+        "at least 1 item",
+    ),
+    "route-host-twice": (
+        "staging",
+        set_([A, "web", "route", "hosts"], ["a.example.com", "a.example.com"]),
+        "webplatform:apps.web.route.hosts",
+        "each host may appear once",
+    ),
+    "route-host-on-two-apps": (
+        "staging",
+        lambda c: c[A].update({"api": {**c[A]["web"], "secretEnv": {}}}),
+        "webplatform:apps.api.route.hosts.0",
+        "staging.example.com is already a host of app web",
+    ),
+    "route-issuers-disagree": (
+        "staging",
+        lambda c: c[A].update(
+            {
+                "api": {
+                    **c[A]["web"],
+                    "secretEnv": {},
+                    "route": {"hosts": ["api.staging.example.com"], "issuer": "other", "issuerKind": "Issuer"},
+                }
+            }
+        ),
+        "webplatform:apps.api.route.issuer",
+        "the stack's one Gateway has one certificate issuer",
+    ),
+    "route-old-ingress-key": (
+        "prod",
+        set_([A, "web", "ingress"], {"host": "web.example.com", "issuer": "letsencrypt"}),
+        "webplatform:apps.web.ingress",
+        "unknown key; allowed: image, port, replicas, resources, strategy, blueGreen",
+    ),
+    "route-rate-limit-zero": (
+        "prod",
+        set_([A, "web", "route", "rateLimit"], {"requests": 0}),
+        "webplatform:apps.web.route.rateLimit.requests",
+        "greater than or equal to 1",
+    ),
+    "route-policy-denies-the-gateway": (
+        "prod",
+        set_([A, "web", "networkPolicy", "gatewayNamespace"], "ingress-nginx"),
+        "webplatform:apps.web.networkPolicy.gatewayNamespace",
+        "must be envoy-gateway-system",
+    ),
+    "old-ingress-controller-namespace-key": (
+        "dev",
+        set_([A, "web", "networkPolicy", "ingressControllerNamespace"], "ingress-nginx"),
+        "webplatform:apps.web.networkPolicy.ingressControllerNamespace",
+        "unknown key; allowed: gatewayNamespace, monitoringNamespace",
+    ),
+    "rolling-update-both-zero": (
+        "dev",
+        set_([A, "web", "rollingUpdate"], {"maxSurge": 0, "maxUnavailable": 0}),
+        "webplatform:apps.web.rollingUpdate.maxSurge",
+        "cannot both be 0",
+    ),
+    "rolling-update-surge-not-a-percentage": (
+        "dev",
+        set_([A, "web", "rollingUpdate"], {"maxSurge": "150"}),
+        "webplatform:apps.web.rollingUpdate.maxSurge",
+        "percentage string like '25%'",
+    ),
+    "rolling-update-surge-negative": (
+        "dev",
+        set_([A, "web", "rollingUpdate"], {"maxSurge": -1}),
+        "webplatform:apps.web.rollingUpdate.maxSurge",
+        "whole number of pods >= 0",
+    ),
+    "service-port-is-metrics-port": (
+        "prod",
+        set_([A, "web", "servicePort"], 9090),
+        "webplatform:apps.web.servicePort",
+        "must differ from metricsPort",
+    ),
+    "app-name-starts-with-a-digit": (
+        "dev",
+        lambda c: c[A].update({"1web": c[A].pop("web")}),
+        "webplatform:apps.1web",
+        "DNS-1035",
+    ),
+    "blue-green-derived-name-too-long": (
+        "prod",
+        lambda c: c[A].update({"w" * 56: c[A].pop("web")}),
+        f"webplatform:apps.{'w' * 56}",
+        "shorten the app name to at most",
+    ),
+    "image-with-capitals": (
+        "dev",
+        set_([A, "web", "image"], "ghcr.io/Example/web:1.4.2"),
+        "webplatform:apps.web.image",
+        "must be lowercase",
     ),
     "monitoring-bad-interval": (
         "staging",
         set_([A, "web", "monitoring", "scrapeInterval"], "often"),
-        "webplatform:apps.web.monitoring",
-        "Prometheus duration",
+        "webplatform:apps.web.monitoring.scrapeInterval",
+        "should match pattern",
     ),
     # Secrets (issue 8).
     "unknown-secret-delivery": (
@@ -647,6 +745,7 @@ def test_unreadable_stack_files_exit_2(write_stack, tmp_path, capsys):
 def test_exit_code_and_message_from_a_real_process(write_stack, tmp_path):
     document = load_stack_file("prod")
     document["config"]["webplatform:apps"]["web"]["replicas"] = 1
+    document["config"]["webplatform:apps"]["web"].pop("disruptionBudget")
     path = write_stack("prod", document)
     result = subprocess.run(
         [

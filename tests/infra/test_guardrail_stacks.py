@@ -3,15 +3,17 @@
 import pytest
 
 from infra import synth
-from infra.config import AutoscalingSpec, NetworkPolicySpec
+from infra.config import AppSpec
 from tests.conftest import STACKS
-from webplatform import Autoscaling
+from webplatform import Autoscaling, NetworkAccess, WebAppSpec
 from webplatform.guardrails.autoscaling import FAST_SCALE_UP, SLOW_SCALE_DOWN
 
 KINDS_GUARDED = {
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
-    "Ingress",
+    "HTTPRoute",
+    "Gateway",
+    "BackendTrafficPolicy",
     "PrometheusRule",
     "ServiceMonitor",
 }
@@ -116,31 +118,73 @@ def test_prod_policy_admits_monitoring_on_metrics_and_reaches_the_named_backend(
     }
 
 
-def test_prod_ingress_and_alerts(objects):
-    ingress = one(objects, "prod", "Ingress")
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/limit-rps"] == "100"
+@pytest.mark.parametrize(("stack", "limit"), [("prod", 100), ("staging", 50)])
+def test_public_route_gateway_and_rate_limit(objects, stack, limit):
+    gateway = one(objects, stack, "Gateway")
     # the certificate comes from the ClusterIssuer this same stack installs
-    issuer = one(objects, "prod", "ClusterIssuer")
-    assert (
-        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
-        == issuer["metadata"]["name"]
-    )
-    assert issuer["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
-    assert ingress["spec"]["tls"] == [{"hosts": ["web.example.com"], "secretName": "web-tls"}]
+    issuer = one(objects, stack, "ClusterIssuer")
+    assert gateway["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": issuer["metadata"]["name"]
+    }
+    assert gateway["metadata"]["namespace"] == "envoy-gateway-system"
+    routes = {r["metadata"]["name"]: r["spec"] for r in objects[stack]["HTTPRoute"]}
+    assert sorted(routes) == ["web", "web-redirect"]
+    listeners = {item["name"] for item in gateway["spec"]["listeners"]}
+    for spec in routes.values():
+        assert {p["sectionName"] for p in spec["parentRefs"]} <= listeners
+        assert {p["name"] for p in spec["parentRefs"]} == {gateway["metadata"]["name"]}
+    policy = one(objects, stack, "BackendTrafficPolicy")
+    assert {r["limit"]["requests"] for r in policy["spec"]["rateLimit"]["local"]["rules"]} == {limit}
+    # the route's namespace is the one the Gateway admits, and the app's policy admits it back
+    admitted = gateway["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"]
+    assert admitted["matchLabels"]["kubernetes.io/metadata.name"] == policy["metadata"]["namespace"]
+    web = next(p for p in objects[stack]["NetworkPolicy"] if p["metadata"]["name"] == "web")
+    assert web["spec"]["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}
+    ]
+
+
+def test_prod_route_hosts_include_the_cloudfront_origin_and_staging_the_cloudflare_name(objects):
+    hosts = {s: one(objects, s, "Gateway")["spec"]["listeners"] for s in ("prod", "staging")}
+    assert {item["hostname"] for item in hosts["prod"]} == {"origin.example.com"}
+    assert {item["hostname"] for item in hosts["staging"]} == {"staging.example.com"}
+
+
+def test_prod_alerts(objects):
     rule = one(objects, "prod", "PrometheusRule")
     alerts = [r["alert"] for r in rule["spec"]["groups"][0]["rules"]]
     assert "AutoscalerAtMaximum" in alerts and "HighCPUAgainstLimit" in alerts
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
 
+def test_no_stack_renders_an_ingress(objects):
+    for stack in STACKS:
+        assert "Ingress" not in objects[stack], stack
+
+
 def test_omitted_config_keys_fall_back_to_component_defaults_not_a_third_layer():
-    assert AutoscalingSpec(max_replicas=4).to_args(2) == Autoscaling(min_replicas=2, max_replicas=4)
+    base = {
+        "image": "ghcr.io/acme/web:1.0.0",
+        "port": 8080,
+        "replicas": 2,
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+    }
+    app = AppSpec.model_validate({**base, "autoscaling": {"maxReplicas": 4}, "networkPolicy": {}})
+    assert app.autoscaling == Autoscaling(max_replicas=4)
     up = {
         "stabilizationWindowSeconds": 60,
         "policies": [{"type": "Pods", "value": 1, "periodSeconds": 30}],
     }
-    scaling = AutoscalingSpec.model_validate({"maxReplicas": 4, "scaleUp": up}).to_args(2)
+    scaling = AppSpec.model_validate({**base, "autoscaling": {"maxReplicas": 4, "scaleUp": up}}).autoscaling
+    assert scaling is not None
     assert scaling.scale_up.stabilization_window_seconds == 60
     assert scaling.scale_up.select_policy == FAST_SCALE_UP.select_policy
     assert scaling.scale_down == SLOW_SCALE_DOWN
-    assert NetworkPolicySpec().to_args().ingress_controller_namespace == "ingress-nginx"
+    assert app.network_policy == NetworkAccess()
+    assert app.network_policy.gateway_namespace == "envoy-gateway-system"
+
+
+def test_the_stack_app_model_is_the_component_model_plus_secret_references():
+    assert issubclass(AppSpec, WebAppSpec)
+    own = set(AppSpec.model_fields) - set(WebAppSpec.model_fields)
+    assert own == {"secret_env"}
