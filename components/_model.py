@@ -64,7 +64,8 @@ def _listed(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Input = pulumi.Input
+    from pulumi import Input as Input  # the generic alias itself, so Input[str] type-checks
+
     Items = tuple[T, ...]
 else:
 

@@ -121,7 +121,12 @@ IntOrPercent = Annotated[
     int | str,
     PlainValidator(_int_or_percent),
     WithJsonSchema(
-        {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _PERCENT.pattern}]}
+        {
+            "oneOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": _PERCENT.pattern},
+            ]
+        }
     ),
 ]
 """``maxSurge``-style: a whole number >= 0 or ``"N%"``."""

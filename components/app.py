@@ -8,6 +8,7 @@ team can know: image, port, replicas and resources.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import pulumi
@@ -123,7 +124,8 @@ class WebAppSpec(Args):
         if self.strategy == "blueGreen":
             if self.blue_green is None:
                 raise at(
-                    "blue_green", message="required by strategy blueGreen: {activeColor, blue, green}"
+                    "blue_green",
+                    message="required by strategy blueGreen: {activeColor, blue, green}",
                 )
             if self.image is not None:
                 raise at(
@@ -241,7 +243,9 @@ class WebAppSpec(Args):
         for kind, items in self.object_names(app).items():
             for item in items:
                 if len(item) > 63 or (kind in _DNS_1035_KINDS and not _SERVICE_NAME.match(item)):
-                    longest = max(len(i) - len(app) for v in self.object_names(app).values() for i in v)
+                    longest = max(
+                        len(i) - len(app) for v in self.object_names(app).values() for i in v
+                    )
                     raise ValueError(
                         f"too long: this app would create the {kind} '{item}' "
                         f"({len(item)} characters; at most 63); shorten the app name to at "
@@ -267,7 +271,7 @@ class WebAppArgs(WebAppSpec):
 
     namespace: Input[str]
     """Namespace to deploy into (a ``Namespace.name``); required."""
-    secret_env: dict[EnvName, Input[str]] = {}
+    secret_env: Mapping[EnvName, Input[str]] = {}
     """Secret settings (Secret), e.g. ``Config.require_secret(...)``; default none."""
     external_secret_name: Input[str] | None = None
     """A Secret written by someone else (External Secrets Operator) to read instead of

@@ -155,7 +155,9 @@ def _app_args(
     )
 
 
-def gateway(config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> Gateway | None:
+def gateway(
+    config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> Gateway | None:
     """The stack's one Gateway, with listeners for every public app's hosts; None without any."""
     routes = {name: app.route for name, app in config.apps.items() if app.route is not None}
     if not routes:

@@ -201,7 +201,9 @@ class ArgoRollout(pulumi.ComponentResource):
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "template": pod_template(base, labels, account),
-                "strategy": _strategy(args, stable_name, second_name, template_name, base.namespace),
+                "strategy": _strategy(
+                    args, stable_name, second_name, template_name, base.namespace
+                ),
             },
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[analysis, *(s.service for s in services.values())]
@@ -239,7 +241,9 @@ def _analysis_spec(analysis: AnalysisArgs) -> dict[str, Any]:
     }
 
 
-def _analysis(template: str, service: str, route_cluster: pulumi.Input[str] | None) -> dict[str, Any]:
+def _analysis(
+    template: str, service: str, route_cluster: pulumi.Input[str] | None
+) -> dict[str, Any]:
     args: list[dict[str, Any]] = [{"name": "service-name", "value": service}]
     if route_cluster is not None:
         args.append({"name": "route-cluster", "value": route_cluster})

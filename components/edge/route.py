@@ -267,7 +267,11 @@ class PublicRoute(pulumi.ComponentResource):
                 ),
                 spec={
                     "targetRefs": [
-                        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": args.app}
+                        {
+                            "group": "gateway.networking.k8s.io",
+                            "kind": "HTTPRoute",
+                            "name": args.app,
+                        }
                     ],
                     "rateLimit": _rate_limit(route.rate_limit),
                 },

@@ -15,6 +15,7 @@ lets a crash-looping pod block a drain forever.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import pulumi
@@ -85,7 +86,7 @@ class DisruptionBudgetArgs(Args):
     """The app's name, for labels; the budget is named after it unless ``budget_name`` is set."""
     namespace: Input[str]
     """Namespace of the budget and the pods."""
-    selector: dict[str, Input[str]] = Field(min_length=1)
+    selector: Mapping[str, Input[str]] = Field(min_length=1)
     """Labels of the pods it protects (a Workload's ``selector``); not empty (it would match
     every pod of the namespace)."""
     policy: DisruptionPolicy = DisruptionPolicy()

@@ -75,7 +75,9 @@ class MonitoringArgs(Args):
     (no such alert). All of them are matched, so a colour switch does not change the rules."""
     service_labels: Labels = {}
     """Labels of the Service(s) to scrape; default the app's selector labels."""
-    metrics_port_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=15)] | None = "metrics"
+    metrics_port_name: (
+        Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=15)] | None
+    ) = "metrics"
     """Name of the Service port to scrape; default ``metrics``. ``None``: no ServiceMonitor."""
     alerting: Alerting = Alerting()
     """Thresholds and selectors; see :class:`Alerting`."""

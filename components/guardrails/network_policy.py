@@ -28,6 +28,7 @@ Where the references (001, 004) differ, and why:
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import pulumi
@@ -165,7 +166,7 @@ class AppNetworkPolicyArgs(Args):
     """The app's name; the policy is named ``<app>``."""
     namespace: Input[str]
     """The app's namespace."""
-    pod_selector: dict[str, Input[str]] = Field(min_length=1)
+    pod_selector: Mapping[str, Input[str]] = Field(min_length=1)
     """Labels of the app's pods (every colour of a blue-green pair); not empty (it would
     open every pod)."""
     port: Port

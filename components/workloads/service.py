@@ -6,6 +6,8 @@ rate limits), never a ``LoadBalancer`` Service that bypasses them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
@@ -22,7 +24,7 @@ class ServiceArgs(Args):
     """The app's name, used for labels (a DNS-1035 label)."""
     namespace: Input[str]
     """Namespace of the Service (a ``Namespace.name``)."""
-    selector: dict[str, Input[str]] = Field(min_length=1)
+    selector: Mapping[str, Input[str]] = Field(min_length=1)
     """Labels of the pods to send traffic to (a Workload's ``selector``); required, not empty
     (an empty selector matches no pods)."""
     service_name: ServiceName | None = None

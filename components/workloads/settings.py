@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,7 +32,7 @@ class AppSettingsArgs(Args):
     plain: dict[EnvName, str] = {}
     """Non-secret settings, exposed as environment variables; default none. Values are
     strings: quote numbers and booleans in YAML."""
-    secret: dict[EnvName, Input[str]] = {}
+    secret: Mapping[EnvName, Input[str]] = {}
     """Secret settings (e.g. from ``Config.require_secret``); default none, and then no Secret."""
     external_secret_name: Input[str] | None = None
     """Name of a Secret that something else writes into the namespace (External Secrets

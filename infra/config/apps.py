@@ -34,14 +34,17 @@ class AppSpec(WebAppSpec):
         if both:
             raise at("secret_env", message=f"{both} are also in env; a setting belongs in one")
         access = self.network_policy
-        if self.route is not None and access is not None:
-            if access.gateway_namespace != GATEWAY_NAMESPACE:
-                raise at(
-                    "network_policy",
-                    "gateway_namespace",
-                    message=f"must be {GATEWAY_NAMESPACE} (where this stack's Gateway and "
-                    "its Envoy proxies run) while the app has a route, or its traffic is denied",
-                )
+        if (
+            self.route is not None
+            and access is not None
+            and access.gateway_namespace != GATEWAY_NAMESPACE
+        ):
+            raise at(
+                "network_policy",
+                "gateway_namespace",
+                message=f"must be {GATEWAY_NAMESPACE} (where this stack's Gateway and "
+                "its Envoy proxies run) while the app has a route, or its traffic is denied",
+            )
         return self
 
     def settings(self) -> dict[str, Any]:

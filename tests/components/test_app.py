@@ -164,7 +164,10 @@ SPEC = {
     "image": "ghcr.io/acme/web:1.0.0",
     "port": 8080,
     "replicas": 2,
-    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+    "resources": {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "200m", "memory": "256Mi"},
+    },
 }
 
 
@@ -184,26 +187,96 @@ SPEC = {
         ({"env": {"PORT": 8080}}, "env.PORT", "valid string"),
         ({"env": {"DATE": "2024-01-31", "ON": False}}, "env.ON", "valid string"),
         ({"autoscaling": {"maxReplicas": 1}}, "autoscaling.maxReplicas", "below replicas"),
-        ({"disruptionBudget": {"minAvailable": 2}}, "disruptionBudget.minAvailable", "would keep all 2"),
-        ({"disruptionBudget": {"minAvailable": "100%"}}, "disruptionBudget.minAvailable", "would keep all 2"),
-        ({"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}, "rollingUpdate.maxSurge", "cannot both be 0"),
+        (
+            {"disruptionBudget": {"minAvailable": 2}},
+            "disruptionBudget.minAvailable",
+            "would keep all 2",
+        ),
+        (
+            {"disruptionBudget": {"minAvailable": "100%"}},
+            "disruptionBudget.minAvailable",
+            "would keep all 2",
+        ),
+        (
+            {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
+            "rollingUpdate.maxSurge",
+            "cannot both be 0",
+        ),
         ({"route": {"hosts": [], "issuer": "letsencrypt"}}, "route.hosts", "at least 1 item"),
-        ({"route": {"hosts": ["Web.Example.com"], "issuer": "letsencrypt"}}, "route.hosts.0", "pattern"),
+        (
+            {"route": {"hosts": ["Web.Example.com"], "issuer": "letsencrypt"}},
+            "route.hosts.0",
+            "pattern",
+        ),
         ({"route": {"hosts": ["web"], "issuer": "letsencrypt"}}, "route.hosts.0", "pattern"),
-        ({"route": {"hosts": ["web.example.com."], "issuer": "letsencrypt"}}, "route.hosts.0", "pattern"),
-        ({"route": {"hosts": ["*.example.com"], "issuer": "letsencrypt"}}, "route.hosts.0", "pattern"),
-        ({"route": {"hosts": ["a.example.com", "a.example.com"], "issuer": "le"}}, "route.hosts", "once"),
+        (
+            {"route": {"hosts": ["web.example.com."], "issuer": "letsencrypt"}},
+            "route.hosts.0",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["*.example.com"], "issuer": "letsencrypt"}},
+            "route.hosts.0",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com", "a.example.com"], "issuer": "le"}},
+            "route.hosts",
+            "once",
+        ),
         ({"route": {"hosts": ["a.example.com"]}}, "route.issuer", "Field required"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "Lets_Encrypt"}}, "route.issuer", "pattern"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "le", "issuerKind": "Cluster"}}, "route.issuerKind", "'ClusterIssuer' or 'Issuer'"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "le", "path": "api"}}, "route.path", "pattern"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "le", "rateLimit": {"requests": 0}}}, "route.rateLimit.requests", "greater than or equal to 1"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "le", "rateLimit": {"requests": 5, "unit": "Day"}}}, "route.rateLimit.unit", "'Second', 'Minute' or 'Hour'"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "le", "hstsMaxAgeSeconds": -1}}, "route.hstsMaxAgeSeconds", "greater than or equal to 0"),
-        ({"route": {"hosts": ["a.example.com"], "issuer": "le", "frameOptions": "ALLOW"}}, "route.frameOptions", "'DENY' or 'SAMEORIGIN'"),
-        ({"route": {"hosts": ["a.example.com"], "host": "a.example.com", "issuer": "le"}}, "route.host", "Extra inputs"),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "Lets_Encrypt"}},
+            "route.issuer",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "issuerKind": "Cluster"}},
+            "route.issuerKind",
+            "'ClusterIssuer' or 'Issuer'",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "path": "api"}},
+            "route.path",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "rateLimit": {"requests": 0}}},
+            "route.rateLimit.requests",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "route": {
+                    "hosts": ["a.example.com"],
+                    "issuer": "le",
+                    "rateLimit": {"requests": 5, "unit": "Day"},
+                }
+            },
+            "route.rateLimit.unit",
+            "'Second', 'Minute' or 'Hour'",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "hstsMaxAgeSeconds": -1}},
+            "route.hstsMaxAgeSeconds",
+            "greater than or equal to 0",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "frameOptions": "ALLOW"}},
+            "route.frameOptions",
+            "'DENY' or 'SAMEORIGIN'",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "host": "a.example.com", "issuer": "le"}},
+            "route.host",
+            "Extra inputs",
+        ),
         ({"ingress": {"host": "a.example.com", "issuer": "le"}}, "ingress", "Extra inputs"),
-        ({"networkPolicy": {"ingressControllerNamespace": "ingress-nginx"}}, "networkPolicy.ingressControllerNamespace", "Extra inputs"),
+        (
+            {"networkPolicy": {"ingressControllerNamespace": "ingress-nginx"}},
+            "networkPolicy.ingressControllerNamespace",
+            "Extra inputs",
+        ),
         ({"service_port": 80}, "service_port", "Extra inputs"),
         ({"monitoring": {"restarts": 0}}, "monitoring.restarts", "greater than or equal to 1"),
     ],
@@ -262,7 +335,9 @@ def test_object_names_list_every_object_by_kind():
         "BackendTrafficPolicy": ["web"],
     }
     spec.check_names("w" * 54)
-    with pytest.raises(ValueError, match="HTTPRoute 'w{55}-redirect' .64 characters.*at most 54 characters"):
+    with pytest.raises(
+        ValueError, match=r"HTTPRoute 'w{55}-redirect' .64 characters.*at most 54 characters"
+    ):
         spec.check_names("w" * 55)
 
 

@@ -112,17 +112,88 @@ ARGS = {
         ({"maxReplicas": "3"}, "autoscaling.maxReplicas", "valid integer"),
         ({"maxReplicas": 3.0}, "autoscaling.maxReplicas", "valid integer"),
         ({"maxReplicas": 1001}, "autoscaling.maxReplicas", "less than or equal to 1000"),
-        ({"maxReplicas": 3, "cpuUtilization": 0}, "autoscaling.cpuUtilization", "greater than or equal to 1"),
-        ({"maxReplicas": 3, "memoryUtilization": 101}, "autoscaling.memoryUtilization", "less than or equal to 100"),
-        ({"maxReplicas": 3, "cpuUtilization": None, "memoryUtilization": None}, "autoscaling.cpuUtilization", "needs a metric"),
+        (
+            {"maxReplicas": 3, "cpuUtilization": 0},
+            "autoscaling.cpuUtilization",
+            "greater than or equal to 1",
+        ),
+        (
+            {"maxReplicas": 3, "memoryUtilization": 101},
+            "autoscaling.memoryUtilization",
+            "less than or equal to 100",
+        ),
+        (
+            {"maxReplicas": 3, "cpuUtilization": None, "memoryUtilization": None},
+            "autoscaling.cpuUtilization",
+            "needs a metric",
+        ),
         ({"maxReplicas": 3, "minReplicas": 1}, "autoscaling.minReplicas", "Extra inputs"),
-        ({"maxReplicas": 3, "scaleUp": {"stabilizationWindowSeconds": 3601, "policies": []}}, "autoscaling.scaleUp.stabilizationWindowSeconds", "less than or equal to 3600"),
-        ({"maxReplicas": 3, "scaleUp": {"stabilizationWindowSeconds": 0}}, "autoscaling.scaleUp.policies", "at least one is required"),
-        ({"maxReplicas": 3, "scaleDown": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 0}]}}, "autoscaling.scaleDown.policies.0.periodSeconds", "greater than or equal to 1"),
-        ({"maxReplicas": 3, "scaleDown": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 1, "periodSeconds": 1801}]}}, "autoscaling.scaleDown.policies.0.periodSeconds", "less than or equal to 1800"),
-        ({"maxReplicas": 3, "scaleDown": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pod", "value": 1, "periodSeconds": 1}]}}, "autoscaling.scaleDown.policies.0.type", "'Pods' or 'Percent'"),
-        ({"maxReplicas": 3, "scaleDown": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 0, "periodSeconds": 1}]}}, "autoscaling.scaleDown.policies.0.value", "greater than or equal to 1"),
-        ({"maxReplicas": 3, "scaleDown": {"stabilizationWindowSeconds": 0, "selectPolicy": "Most", "policies": []}}, "autoscaling.scaleDown.selectPolicy", "'Max', 'Min' or 'Disabled'"),
+        (
+            {"maxReplicas": 3, "scaleUp": {"stabilizationWindowSeconds": 3601, "policies": []}},
+            "autoscaling.scaleUp.stabilizationWindowSeconds",
+            "less than or equal to 3600",
+        ),
+        (
+            {"maxReplicas": 3, "scaleUp": {"stabilizationWindowSeconds": 0}},
+            "autoscaling.scaleUp.policies",
+            "at least one is required",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 0}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.periodSeconds",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 1801}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.periodSeconds",
+            "less than or equal to 1800",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pod", "value": 1, "periodSeconds": 1}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.type",
+            "'Pods' or 'Percent'",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 0, "periodSeconds": 1}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.value",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "selectPolicy": "Most",
+                    "policies": [],
+                },
+            },
+            "autoscaling.scaleDown.selectPolicy",
+            "'Max', 'Min' or 'Disabled'",
+        ),
     ],
 )
 def test_bad_numbers_are_rejected(numbers, path, message):
@@ -137,7 +208,11 @@ def test_bad_numbers_are_rejected(numbers, path, message):
         ({"requests": {"cpu": "250m"}}, "requests.memory", "memoryUtilization is a percentage"),
         ({"requests": {"memory": "1Gi"}}, "requests.cpu", "cpuUtilization is a percentage"),
         ({"requests": {"cpu": "lots", "memory": "1Gi"}}, "requests.cpu", "not a CPU quantity"),
-        ({"target": {"apiVersion": "", "kind": "Deployment", "name": "web"}}, "target.apiVersion", "at least 1 character"),
+        (
+            {"target": {"apiVersion": "", "kind": "Deployment", "name": "web"}},
+            "target.apiVersion",
+            "at least 1 character",
+        ),
         ({"hpaName": "Web"}, "hpaName", "pattern"),
     ],
 )
@@ -147,7 +222,11 @@ def test_bad_args_are_rejected(overrides, path, message):
 
 def test_a_metric_without_a_request_is_fine_when_not_in_use():
     args = AutoscalerArgs.model_validate(
-        {**ARGS, "requests": {"cpu": "1"}, "autoscaling": {"maxReplicas": 3, "memoryUtilization": None}},
+        {
+            **ARGS,
+            "requests": {"cpu": "1"},
+            "autoscaling": {"maxReplicas": 3, "memoryUtilization": None},
+        },
         by_name=False,
     )
     assert args.autoscaling.metrics == {"cpu": 70}

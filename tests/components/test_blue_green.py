@@ -28,7 +28,12 @@ def release(active="blue", blue=None, green=None):
 
 def build(rel, replicas=3):
     args = WebAppArgs(
-        namespace="prod", port=8080, replicas=replicas, resources=RES, strategy="blueGreen", blue_green=rel
+        namespace="prod",
+        port=8080,
+        replicas=replicas,
+        resources=RES,
+        strategy="blueGreen",
+        blue_green=rel,
     )
     return testing.run(lambda: WebApp("web", args))
 
@@ -140,7 +145,10 @@ def test_outputs_name_active_and_preview_services():
 BG = {
     "port": 8080,
     "replicas": 3,
-    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    "resources": {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    },
     "strategy": "blueGreen",
     "blueGreen": {"activeColor": "blue", "blue": {"image": V1}, "green": {"image": V2}},
 }
@@ -162,16 +170,34 @@ def with_(path, value, base=BG):
     [
         (with_(["image"], V1), "image", "names its images per colour"),
         (with_(["blueGreen", "activeColor"], "red"), "blueGreen.activeColor", "'blue' or 'green'"),
-        (with_(["blueGreen", "blue", "image"], "ghcr.io/acme/web"), "blueGreen.blue.image", "name a tag or digest"),
-        (with_(["blueGreen", "green", "image"], "ghcr.io/Acme/web:1"), "blueGreen.green.image", "must be lowercase"),
-        (with_(["blueGreen", "green", "replicas"], -1), "blueGreen.green.replicas", "greater than or equal to 0"),
-        (with_(["blueGreen", "blue", "replicas"], 2), "blueGreen.blue.replicas", "needs at least the app's 3"),
+        (
+            with_(["blueGreen", "blue", "image"], "ghcr.io/acme/web"),
+            "blueGreen.blue.image",
+            "name a tag or digest",
+        ),
+        (
+            with_(["blueGreen", "green", "image"], "ghcr.io/Acme/web:1"),
+            "blueGreen.green.image",
+            "must be lowercase",
+        ),
+        (
+            with_(["blueGreen", "green", "replicas"], -1),
+            "blueGreen.green.replicas",
+            "greater than or equal to 0",
+        ),
+        (
+            with_(["blueGreen", "blue", "replicas"], 2),
+            "blueGreen.blue.replicas",
+            "needs at least the app's 3",
+        ),
         (with_(["blueGreen", "blue", "replicas"], 0), "blueGreen.blue.replicas", "active colour"),
         (with_(["blueGreen"], None), "blueGreen", "required by strategy blueGreen"),
         (with_(["strategy"], "rolling"), "blueGreen", "only with strategy blueGreen"),
         (with_(["blueGreen", "blue"], None), "blueGreen.blue", "valid dictionary"),
         (
-            with_(["autoscaling"], {"maxReplicas": 10}, with_(["blueGreen", "green", "replicas"], 2)),
+            with_(
+                ["autoscaling"], {"maxReplicas": 10}, with_(["blueGreen", "green", "replicas"], 2)
+            ),
             "blueGreen.green.replicas",
             "may only be 0",
         ),
@@ -186,7 +212,9 @@ def test_names_derived_from_a_blue_green_app_are_checked():
     assert spec.object_names("web")["Service"] == ["web", "web-preview"]
     assert spec.object_names("web")["Deployment"] == ["web-blue", "web-green"]
     spec.check_names("a" * 55)
-    with pytest.raises(ValueError, match="64 characters; at most 63.; shorten the app name to at most 55"):
+    with pytest.raises(
+        ValueError, match=r"64 characters; at most 63.; shorten the app name to at most 55"
+    ):
         spec.check_names("a" * 56)
 
 
@@ -200,10 +228,25 @@ def test_blue_green_args_check_capacity_and_name_length():
         "resources": BG["resources"],
     }
     release = {"activeColor": "green", "blue": {"image": V1}, "green": {"image": V2, "replicas": 1}}
-    rejects(BlueGreenArgs, {"workload": workload, "release": release}, "release.green.replicas", "active colour")
+    rejects(
+        BlueGreenArgs,
+        {"workload": workload, "release": release},
+        "release.green.replicas",
+        "active colour",
+    )
     release["green"] = {"image": V2}
-    rejects(BlueGreenArgs, {"workload": {**workload, "app": "a" * 56}, "release": release}, "workload.app", "at most 55")
-    rejects(BlueGreenArgs, {"workload": {**workload, "metricsPort": 80}, "release": release}, "servicePort", "metricsPort")
+    rejects(
+        BlueGreenArgs,
+        {"workload": {**workload, "app": "a" * 56}, "release": release},
+        "workload.app",
+        "at most 55",
+    )
+    rejects(
+        BlueGreenArgs,
+        {"workload": {**workload, "metricsPort": 80}, "release": release},
+        "servicePort",
+        "metricsPort",
+    )
 
 
 def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none():

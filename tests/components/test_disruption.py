@@ -1,7 +1,6 @@
 import pytest
 
 from tests.model_errors import rejects
-
 from webplatform import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy, testing
 
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
@@ -72,9 +71,18 @@ def test_bad_policies_are_rejected(policy, path, message):
         ({"policy": {"minAvailable": 3}, "replicas": 3}, "policy.minAvailable", "would keep all 3"),
         ({"policy": {"minAvailable": 1}}, "policy.minAvailable", "needs replicas"),
         ({"replicas": 0}, "replicas", "greater than or equal to 1"),
-        ({"unhealthyPodEvictionPolicy": "Never"}, "unhealthyPodEvictionPolicy", "'AlwaysAllow' or 'IfHealthyBudget'"),
+        (
+            {"unhealthyPodEvictionPolicy": "Never"},
+            "unhealthyPodEvictionPolicy",
+            "'AlwaysAllow' or 'IfHealthyBudget'",
+        ),
         ({"budgetName": "Web"}, "budgetName", "pattern"),
     ],
 )
 def test_bad_budgets_are_rejected(overrides, path, message):
-    rejects(DisruptionBudgetArgs, {"app": "web", "namespace": "ns", "selector": PODS, **overrides}, path, message)
+    rejects(
+        DisruptionBudgetArgs,
+        {"app": "web", "namespace": "ns", "selector": PODS, **overrides},
+        path,
+        message,
+    )

@@ -1,8 +1,7 @@
 import pytest
 
-from tests.model_errors import rejects
-
 from tests import crds
+from tests.model_errors import rejects
 from webplatform import Alerting, Monitoring, MonitoringArgs, testing
 
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"

@@ -1,7 +1,6 @@
 import pytest
 
 from tests.model_errors import rejects
-
 from webplatform import Namespace, NamespaceArgs, testing
 
 NS = "kubernetes:core/v1:Namespace"
@@ -37,4 +36,9 @@ def test_namespace_name_must_be_a_dns_label(name):
 
 
 def test_unknown_level_is_rejected_with_the_allowed_values():
-    rejects(NamespaceArgs, {"name": "x", "enforce": "strict"}, "enforce", "'privileged', 'baseline' or 'restricted'")
+    rejects(
+        NamespaceArgs,
+        {"name": "x", "enforce": "strict"},
+        "enforce",
+        "'privileged', 'baseline' or 'restricted'",
+    )

@@ -1,7 +1,6 @@
 import pytest
 
 from tests.model_errors import rejects
-
 from webplatform import (
     AppNetworkPolicy,
     AppNetworkPolicyArgs,
@@ -57,7 +56,9 @@ def test_ingress_from_the_gateway_on_the_pod_port_and_from_monitoring_on_metrics
 
 
 def test_no_metrics_port_means_no_monitoring_rule():
-    assert [r["from"] for r in policy(metrics_port=None)["ingress"]] == [[ns("envoy-gateway-system")]]
+    assert [r["from"] for r in policy(metrics_port=None)["ingress"]] == [
+        [ns("envoy-gateway-system")]
+    ]
 
 
 def test_egress_dns_goes_to_the_dns_pods_only_then_443():
@@ -112,7 +113,11 @@ def test_the_gateway_namespace_is_a_setting_and_can_be_closed():
         ({"port": 80}, "namespace", "set exactly one"),
         ({"port": 80, "namespace": "a", "cidr": "10.0.0.0/8"}, "namespace", "set exactly one"),
         ({"port": 80, "cidr": "10.0.0.300/8"}, "cidr", "CIDR notation"),
-        ({"port": 80, "cidr": "10.0.0.0/8", "podLabels": {"a": "b"}}, "podLabels", "only apply to a namespace"),
+        (
+            {"port": 80, "cidr": "10.0.0.0/8", "podLabels": {"a": "b"}},
+            "podLabels",
+            "only apply to a namespace",
+        ),
         ({"port": 0, "namespace": "a"}, "port", "greater than or equal to 1"),
         ({"port": "80", "namespace": "a"}, "port", "valid integer"),
         ({"port": 80, "namespace": "Bad_NS"}, "namespace", "pattern"),
@@ -130,7 +135,11 @@ def test_bad_backends_are_rejected(backend, path, message):
         ({"httpsEgressCidrs": ["anywhere"]}, "httpsEgressCidrs.0", "CIDR notation"),
         ({"httpsEgressCidrs": "0.0.0.0/0"}, "httpsEgressCidrs", "valid tuple"),
         ({"gatewayNamespace": "Envoy"}, "gatewayNamespace", "pattern"),
-        ({"ingressControllerNamespace": "ingress-nginx"}, "ingressControllerNamespace", "Extra inputs"),
+        (
+            {"ingressControllerNamespace": "ingress-nginx"},
+            "ingressControllerNamespace",
+            "Extra inputs",
+        ),
         ({"monitoringNamespace": ""}, "monitoringNamespace", "pattern"),
         ({"backends": [{"port": 80}]}, "backends.0.namespace", "set exactly one"),
     ],

@@ -116,7 +116,9 @@ def test_analysis_template_queries_prometheus_for_the_success_rate():
     assert metric["provider"]["prometheus"]["address"] == "http://prometheus.monitoring.svc:9090"
     query = metric["provider"]["prometheus"]["query"]
     # Envoy Gateway's upstream response classes for the route's cluster, 5xx as failures.
-    assert query.count('envoy_cluster_upstream_rq_xx{envoy_cluster_name="{{args.route-cluster}}"') == 2
+    assert (
+        query.count('envoy_cluster_upstream_rq_xx{envoy_cluster_name="{{args.route-cluster}}"') == 2
+    )
     assert 'envoy_response_code_class!="5"' in query
     assert "nginx" not in query
     assert metric["successCondition"] == "result[0] >= 0.95"
@@ -171,11 +173,31 @@ ARGO = {"analysis": {"prometheusAddress": "http://prometheus.monitoring.svc:9090
         ({"scaleDownDelaySeconds": "30"}, "scaleDownDelaySeconds", "valid integer"),
         ({"nginxStableIngress": "web"}, "nginxStableIngress", "Extra inputs"),
         ({"strategy": "canary"}, "strategy", "Extra inputs"),
-        ({"analysis": {"prometheusAddress": "prometheus:9090"}}, "analysis.prometheusAddress", "pattern"),
-        ({"analysis": {"prometheusAddress": "http://p", "count": 2, "failureLimit": 2}}, "analysis.failureLimit", "could never fail"),
-        ({"analysis": {"prometheusAddress": "http://p", "successRate": 0}}, "analysis.successRate", "greater than 0"),
-        ({"analysis": {"prometheusAddress": "http://p", "successRate": 1.5}}, "analysis.successRate", "less than or equal to 1"),
-        ({"analysis": {"prometheusAddress": "http://p", "query": ""}}, "analysis.query", "at least 1 character"),
+        (
+            {"analysis": {"prometheusAddress": "prometheus:9090"}},
+            "analysis.prometheusAddress",
+            "pattern",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "count": 2, "failureLimit": 2}},
+            "analysis.failureLimit",
+            "could never fail",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "successRate": 0}},
+            "analysis.successRate",
+            "greater than 0",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "successRate": 1.5}},
+            "analysis.successRate",
+            "less than or equal to 1",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "query": ""}},
+            "analysis.query",
+            "at least 1 character",
+        ),
         ({"analysis": {}}, "analysis.prometheusAddress", "Field required"),
     ],
 )
@@ -184,7 +206,12 @@ def test_bad_release_options(overrides, path, message):
 
 
 def test_a_whole_percentage_and_a_fraction_are_both_success_rates():
-    assert ArgoRelease.model_validate({"analysis": {"prometheusAddress": "http://p", "successRate": 1}}).analysis.success_rate == 1
+    assert (
+        ArgoRelease.model_validate(
+            {"analysis": {"prometheusAddress": "http://p", "successRate": 1}}
+        ).analysis.success_rate
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -201,7 +228,10 @@ def test_strategy_and_options_go_together(strategy, argo, path, message):
         "image": "ghcr.io/acme/web:1.0.0",
         "port": 8080,
         "replicas": 3,
-        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
         "strategy": strategy,
         **({"argo": argo} if argo else {}),
     }

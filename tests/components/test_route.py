@@ -69,9 +69,9 @@ def test_hsts_and_security_headers_are_set_on_every_response_without_x_xss_prote
 
 
 def test_hsts_settings_change_the_header():
-    (rule,) = routes(route(hsts_include_subdomains=False, hsts_preload=True))["web"].inputs[
-        "spec"
-    ]["rules"]
+    (rule,) = routes(route(hsts_include_subdomains=False, hsts_preload=True))["web"].inputs["spec"][
+        "rules"
+    ]
     values = {h["name"]: h["value"] for h in rule["filters"][0]["responseHeaderModifier"]["set"]}
     assert values["Strict-Transport-Security"] == "max-age=31536000; preload"
 
@@ -153,12 +153,14 @@ def test_gateway_has_http_and_https_listeners_per_host_with_the_apps_certificate
     assert gw["spec"]["gatewayClassName"] == "eg"
     listeners = {item["name"]: item for item in gw["spec"]["listeners"]}
     assert sorted(listeners) == sorted(
-        f"{scheme}-{host}"
-        for host in (*HOSTS, "api.example.com")
-        for scheme in ("http", "https")
+        f"{scheme}-{host}" for host in (*HOSTS, "api.example.com") for scheme in ("http", "https")
     )
     https = listeners["https-www.example.com"]
-    assert (https["port"], https["protocol"], https["hostname"]) == (443, "HTTPS", "www.example.com")
+    assert (https["port"], https["protocol"], https["hostname"]) == (
+        443,
+        "HTTPS",
+        "www.example.com",
+    )
     assert https["tls"] == {
         "mode": "Terminate",
         "certificateRefs": [{"group": "", "kind": "Secret", "name": "team-web-tls"}],
@@ -213,7 +215,11 @@ GOOD_GATEWAY = {
 @pytest.mark.parametrize(
     ("overrides", "path", "message"),
     [
-        ({"hosts": {"web": ["a.example.com"], "api": ["a.example.com"]}}, "hosts.api", "also a host of app web"),
+        (
+            {"hosts": {"web": ["a.example.com"], "api": ["a.example.com"]}},
+            "hosts.api",
+            "also a host of app web",
+        ),
         ({"hosts": {f"app{i}": [f"h{i}.example.com"] for i in range(33)}}, "hosts", "at most 64"),
         ({"hosts": {}}, "hosts", "at least 1 item"),
         ({"hosts": {"Web": ["a.example.com"]}}, "hosts.Web.[key]", "pattern"),

@@ -1,7 +1,6 @@
 import pytest
 
 from tests.model_errors import rejects
-
 from webplatform import Service, ServiceArgs, testing
 
 SVC = "kubernetes:core/v1:Service"
@@ -45,4 +44,9 @@ def test_metrics_port_is_exposed_when_asked():
     ],
 )
 def test_bad_args_are_rejected(overrides, path, message):
-    rejects(ServiceArgs, {"app": "web", "namespace": "ns", "selector": SELECTOR, **overrides}, path, message)
+    rejects(
+        ServiceArgs,
+        {"app": "web", "namespace": "ns", "selector": SELECTOR, **overrides},
+        path,
+        message,
+    )

@@ -5,7 +5,6 @@ import pulumi
 import pytest
 
 from tests.model_errors import rejects
-
 from webplatform import AppSettings, AppSettingsArgs, testing
 
 CM, SECRET = "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"

@@ -1,9 +1,15 @@
 import pytest
-
 from pydantic import ValidationError
 
 from tests.model_errors import rejects
-from webplatform import HttpProbe, Quantities, Resources, RollingUpdate, Workload, WorkloadArgs, testing
+from webplatform import (
+    Quantities,
+    Resources,
+    RollingUpdate,
+    Workload,
+    WorkloadArgs,
+    testing,
+)
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
 RES = Resources(
@@ -135,7 +141,10 @@ GOOD = {
     "namespace": "ns",
     "image": "ghcr.io/acme/web:1.0.0",
     "port": 8080,
-    "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    "resources": {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    },
 }
 
 
@@ -157,22 +166,61 @@ GOOD = {
         ({"replicas": "3"}, "replicas", "valid integer"),
         ({"runAsUser": 0}, "runAsUser", "greater than or equal to 1"),
         ({"metricsPort": 8080}, "metricsPort", "must differ from port"),
-        ({"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}, "rollingUpdate.maxSurge", "cannot both be 0"),
-        ({"rollingUpdate": {"maxSurge": "0%", "maxUnavailable": "0%"}}, "rollingUpdate.maxSurge", "cannot both be 0"),
-        ({"rollingUpdate": {"maxSurge": "150"}}, "rollingUpdate.maxSurge", "percentage string like '25%'"),
+        (
+            {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
+            "rollingUpdate.maxSurge",
+            "cannot both be 0",
+        ),
+        (
+            {"rollingUpdate": {"maxSurge": "0%", "maxUnavailable": "0%"}},
+            "rollingUpdate.maxSurge",
+            "cannot both be 0",
+        ),
+        (
+            {"rollingUpdate": {"maxSurge": "150"}},
+            "rollingUpdate.maxSurge",
+            "percentage string like '25%'",
+        ),
         ({"rollingUpdate": {"maxSurge": "abc"}}, "rollingUpdate.maxSurge", "whole number of pods"),
         ({"rollingUpdate": {"maxSurge": -1}}, "rollingUpdate.maxSurge", "whole number of pods"),
         ({"rollingUpdate": {"maxSurge": 1.5}}, "rollingUpdate.maxSurge", "whole number of pods"),
-        ({"rollingUpdate": {"maxUnavailable": "101%"}}, "rollingUpdate.maxUnavailable", "at most 100%"),
+        (
+            {"rollingUpdate": {"maxUnavailable": "101%"}},
+            "rollingUpdate.maxUnavailable",
+            "at most 100%",
+        ),
         ({"rollingUpdate": {"max_surge": 1}}, "rollingUpdate.max_surge", "Extra inputs"),
         ({"app": "Web"}, "app", "should match pattern"),
         ({"app": "1web"}, "app", "should match pattern"),
         ({"app": "w" * 64}, "app", "at most 63"),
         ({"tmpSizeLimit": "lots"}, "tmpSizeLimit", "not a memory quantity"),
-        ({"liveness": {"path": "health", "initialDelaySeconds": 1, "periodSeconds": 1}}, "liveness.path", "pattern"),
-        ({"liveness": {"path": "/h", "initialDelaySeconds": -1, "periodSeconds": 1}}, "liveness.initialDelaySeconds", "greater than or equal to 0"),
-        ({"readiness": {"path": "/r", "initialDelaySeconds": 1, "periodSeconds": 0}}, "readiness.periodSeconds", "greater than or equal to 1"),
-        ({"readiness": {"path": "/r", "initialDelaySeconds": 1, "periodSeconds": 1, "failureThreshold": 0}}, "readiness.failureThreshold", "greater than or equal to 1"),
+        (
+            {"liveness": {"path": "health", "initialDelaySeconds": 1, "periodSeconds": 1}},
+            "liveness.path",
+            "pattern",
+        ),
+        (
+            {"liveness": {"path": "/h", "initialDelaySeconds": -1, "periodSeconds": 1}},
+            "liveness.initialDelaySeconds",
+            "greater than or equal to 0",
+        ),
+        (
+            {"readiness": {"path": "/r", "initialDelaySeconds": 1, "periodSeconds": 0}},
+            "readiness.periodSeconds",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "readiness": {
+                    "path": "/r",
+                    "initialDelaySeconds": 1,
+                    "periodSeconds": 1,
+                    "failureThreshold": 0,
+                }
+            },
+            "readiness.failureThreshold",
+            "greater than or equal to 1",
+        ),
         ({"extraLabels": {"bad key!": "x"}}, "extraLabels", "not Kubernetes label keys"),
         ({"deploymentName": "Web"}, "deploymentName", "pattern"),
         ({"surprise": 1}, "surprise", "Extra inputs"),
@@ -190,7 +238,10 @@ def test_good_int_or_percent_values_pass():
 
 def test_rolling_update_is_rendered():
     spec = deploy(rolling_update=RollingUpdate(max_surge="25%", max_unavailable=1)).one(DEPLOY)
-    assert spec.inputs["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": 1}
+    assert spec.inputs["spec"]["strategy"]["rollingUpdate"] == {
+        "maxSurge": "25%",
+        "maxUnavailable": 1,
+    }
 
 
 @pytest.mark.parametrize(
@@ -206,19 +257,28 @@ def test_rolling_update_is_rendered():
     ],
 )
 def test_resources_are_checked(resources, path, message):
-    base = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+    base = {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    }
     data = {kind: {**base[kind], **resources.get(kind, {})} for kind in base}
     rejects(Resources, data, path, message)
 
 
 def test_resources_need_all_four_numbers():
     rejects(Resources, {"requests": {"cpu": "1", "memory": "1Mi"}}, "limits", "Field required")
-    rejects(Resources, {"requests": {"cpu": "1"}, "limits": {"cpu": "1", "memory": "1Mi"}}, "requests.memory", "Field required")
+    rejects(
+        Resources,
+        {"requests": {"cpu": "1"}, "limits": {"cpu": "1", "memory": "1Mi"}},
+        "requests.memory",
+        "Field required",
+    )
 
 
 def test_quantities_compare_across_units():
     Resources(
-        requests=Quantities(cpu="0.5", memory="512Mi"), limits=Quantities(cpu="500m", memory="0.5Gi")
+        requests=Quantities(cpu="0.5", memory="512Mi"),
+        limits=Quantities(cpu="500m", memory="0.5Gi"),
     )
     with pytest.raises(ValueError, match="exceeds"):
         Resources(

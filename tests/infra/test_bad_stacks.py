@@ -346,7 +346,11 @@ CASES = {
                 "api": {
                     **c[A]["web"],
                     "secretEnv": {},
-                    "route": {"hosts": ["api.staging.example.com"], "issuer": "other", "issuerKind": "Issuer"},
+                    "route": {
+                        "hosts": ["api.staging.example.com"],
+                        "issuer": "other",
+                        "issuerKind": "Issuer",
+                    },
                 }
             }
         ),

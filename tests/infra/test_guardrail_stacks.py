@@ -134,13 +134,19 @@ def test_public_route_gateway_and_rate_limit(objects, stack, limit):
         assert {p["sectionName"] for p in spec["parentRefs"]} <= listeners
         assert {p["name"] for p in spec["parentRefs"]} == {gateway["metadata"]["name"]}
     policy = one(objects, stack, "BackendTrafficPolicy")
-    assert {r["limit"]["requests"] for r in policy["spec"]["rateLimit"]["local"]["rules"]} == {limit}
+    assert {r["limit"]["requests"] for r in policy["spec"]["rateLimit"]["local"]["rules"]} == {
+        limit
+    }
     # the route's namespace is the one the Gateway admits, and the app's policy admits it back
     admitted = gateway["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"]
     assert admitted["matchLabels"]["kubernetes.io/metadata.name"] == policy["metadata"]["namespace"]
     web = next(p for p in objects[stack]["NetworkPolicy"] if p["metadata"]["name"] == "web")
     assert web["spec"]["ingress"][0]["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}
+        {
+            "namespaceSelector": {
+                "matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}
+            }
+        }
     ]
 
 
@@ -167,7 +173,10 @@ def test_omitted_config_keys_fall_back_to_component_defaults_not_a_third_layer()
         "image": "ghcr.io/acme/web:1.0.0",
         "port": 8080,
         "replicas": 2,
-        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
     }
     app = AppSpec.model_validate({**base, "autoscaling": {"maxReplicas": 4}, "networkPolicy": {}})
     assert app.autoscaling == Autoscaling(max_replicas=4)
@@ -175,7 +184,9 @@ def test_omitted_config_keys_fall_back_to_component_defaults_not_a_third_layer()
         "stabilizationWindowSeconds": 60,
         "policies": [{"type": "Pods", "value": 1, "periodSeconds": 30}],
     }
-    scaling = AppSpec.model_validate({**base, "autoscaling": {"maxReplicas": 4, "scaleUp": up}}).autoscaling
+    scaling = AppSpec.model_validate(
+        {**base, "autoscaling": {"maxReplicas": 4, "scaleUp": up}}
+    ).autoscaling
     assert scaling is not None
     assert scaling.scale_up.stabilization_window_seconds == 60
     assert scaling.scale_up.select_policy == FAST_SCALE_UP.select_policy
