@@ -197,7 +197,9 @@ class WebAppSpec(Args):
         The stack checks these for validity and for collisions across apps (a blue-green
         ``web`` makes ``web-preview``, which an app of that name would also make).
         """
-        names: dict[str, list[str]] = {"ConfigMap": [f"{app}-config"], "Secret": [f"{app}-secrets"]}
+        names: dict[str, list[str]] = {"ConfigMap": [f"{app}-config"]}
+        if self._has_secrets():
+            names["Secret"] = [f"{app}-secrets"]
 
         def add(found: dict[str, list[str]]) -> None:
             for kind, items in found.items():
@@ -222,6 +224,11 @@ class WebAppSpec(Args):
         if self.route is not None:
             add(PublicRouteArgs.object_names(app, self.route))
         return names
+
+    def _has_secrets(self) -> bool:
+        """Whether the app has secret settings (then a Secret ``<app>-secrets``); the models
+        that hold them (``WebAppArgs``, the stack's app) say so."""
+        return False
 
     def _hpa_names(self, app: str) -> tuple[str, ...]:
         """One HPA per running colour of a blue-green app, else one named after the app."""
@@ -280,6 +287,9 @@ class WebAppArgs(WebAppSpec):
     """Extra labels on every object (e.g. the environment); default none."""
     gateway: GatewayRef | None = None
     """The stack's Gateway; required with ``route``."""
+
+    def _has_secrets(self) -> bool:
+        return bool(self.secret_env)
 
     @model_validator(mode="after")
     def _wiring(self) -> WebAppArgs:

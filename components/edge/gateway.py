@@ -1,7 +1,7 @@
 """The stack's Gateway: HTTP and HTTPS listeners per public host, TLS from cert-manager.
 
-Why Envoy Gateway (``gatewayClassName`` default ``eg``, Envoy Gateway's own name for its
-class) among the maintained Gateway API implementations:
+Why Envoy Gateway (``gatewayClassName`` default ``envoy-gateway``, the GatewayClass the
+cluster add-ons create for it) among the maintained Gateway API implementations:
 
 - it runs on any conformant cluster: EKS, kind, and our local control plane alike,
   with its data plane (Envoy) in the cluster, where the AWS Load Balancer Controller's
@@ -19,7 +19,9 @@ cluster), in Envoy Gateway's namespace, where the Envoy proxies it spawns also r
 ``http-<host>`` on 80 (whose only route is the app's redirect to HTTPS) and
 ``https-<host>`` on 443 terminating TLS with the Secret ``<gateway>-<app>-tls``. Routes
 are admitted only from the apps' namespace (``allowedRoutes`` on
-``kubernetes.io/metadata.name``).
+``kubernetes.io/metadata.name``), and on the HTTP listeners also from the Gateway's own
+namespace, where cert-manager puts the temporary HTTPRoute that answers an ACME HTTP-01
+challenge (its exact path wins over the redirect's prefix ``/``).
 
 The ``cert-manager.io/cluster-issuer`` (or ``issuer``) annotation makes cert-manager's
 gateway-shim (cert-manager started with Gateway API support, ``config.enableGatewayAPI``)
@@ -53,8 +55,9 @@ class GatewayArgs(Args):
     """The Gateway's name; required (the stack passes its app namespace's name)."""
     namespace: DnsLabel = GATEWAY_NAMESPACE
     """Namespace of the Gateway (and its TLS Secrets); default ``envoy-gateway-system``."""
-    gateway_class_name: DnsLabel = "eg"
-    """The GatewayClass of the implementation; default ``eg`` (Envoy Gateway's)."""
+    gateway_class_name: DnsLabel = "envoy-gateway"
+    """The GatewayClass of the implementation; default ``envoy-gateway``, the class
+    ``ClusterAddons`` creates for Envoy Gateway's controller."""
     routes_namespace: Input[str]
     """The only namespace whose routes may attach (the apps' namespace)."""
     hosts: Annotated[dict[ServiceName, Items[Hostname]], Field(min_length=1)]
@@ -96,14 +99,21 @@ class GatewayArgs(Args):
         }
 
 
-def _listeners(args: GatewayArgs) -> list[dict[str, Any]]:
-    allowed = {
+def _allowed(*namespaces: pulumi.Input[str]) -> dict[str, Any]:
+    return {
         "namespaces": {
             "from": "Selector",
-            "selector": {"matchLabels": {NAMESPACE_NAME_LABEL: args.routes_namespace}},
+            "selector": {
+                "matchExpressions": [
+                    {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(namespaces)}
+                ]
+            },
         },
         "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
     }
+
+
+def _listeners(args: GatewayArgs) -> list[dict[str, Any]]:
     listeners = []
     for app, hosts in args.hosts.items():
         for host in hosts:
@@ -114,7 +124,7 @@ def _listeners(args: GatewayArgs) -> list[dict[str, Any]]:
                     "hostname": host,
                     "port": 80,
                     "protocol": "HTTP",
-                    "allowedRoutes": allowed,
+                    "allowedRoutes": _allowed(args.routes_namespace, args.namespace),
                 }
             )
             listeners.append(
@@ -129,7 +139,7 @@ def _listeners(args: GatewayArgs) -> list[dict[str, Any]]:
                             {"group": "", "kind": "Secret", "name": args.tls_secret(app)}
                         ],
                     },
-                    "allowedRoutes": allowed,
+                    "allowedRoutes": _allowed(args.routes_namespace),
                 }
             )
     return listeners

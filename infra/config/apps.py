@@ -47,6 +47,9 @@ class AppSpec(WebAppSpec):
             )
         return self
 
+    def _has_secrets(self) -> bool:
+        return bool(self.secret_env)
+
     def settings(self) -> dict[str, Any]:
         """The component settings (every :class:`WebAppSpec` field), as ``WebAppArgs`` takes them."""
         return {name: getattr(self, name) for name in WebAppSpec.model_fields}

@@ -322,7 +322,6 @@ def test_object_names_list_every_object_by_kind():
     )
     assert spec.object_names("web") == {
         "ConfigMap": ["web-config"],
-        "Secret": ["web-secrets"],
         "Deployment": ["web"],
         "Service": ["web"],
         "ServiceAccount": ["web"],
@@ -334,6 +333,13 @@ def test_object_names_list_every_object_by_kind():
         "HTTPRoute": ["web", "web-redirect"],
         "BackendTrafficPolicy": ["web"],
     }
+    with_secret = WebAppArgs(
+        **spec.model_dump(),
+        namespace="n",
+        secret_env={"A": "x"},
+        gateway=GatewayRef(name="g", namespace="envoy-gateway-system"),
+    )
+    assert with_secret.object_names("web")["Secret"] == ["web-secrets"]
     spec.check_names("w" * 54)
     with pytest.raises(
         ValueError, match=r"HTTPRoute 'w{55}-redirect' .64 characters.*at most 54 characters"

@@ -150,7 +150,7 @@ def test_gateway_has_http_and_https_listeners_per_host_with_the_apps_certificate
     gw = gateway().one(GATEWAY).inputs
     assert gw["metadata"]["namespace"] == "envoy-gateway-system"
     assert gw["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt"}
-    assert gw["spec"]["gatewayClassName"] == "eg"
+    assert gw["spec"]["gatewayClassName"] == "envoy-gateway"
     listeners = {item["name"]: item for item in gw["spec"]["listeners"]}
     assert sorted(listeners) == sorted(
         f"{scheme}-{host}" for host in (*HOSTS, "api.example.com") for scheme in ("http", "https")
@@ -168,11 +168,17 @@ def test_gateway_has_http_and_https_listeners_per_host_with_the_apps_certificate
     assert listeners["https-api.example.com"]["tls"]["certificateRefs"][0]["name"] == "team-api-tls"
     http = listeners["http-web.example.com"]
     assert (http["port"], http["protocol"]) == (80, "HTTP") and "tls" not in http
-    for listener in listeners.values():
+    for name, listener in listeners.items():
+        # apps' routes only; on HTTP also cert-manager's ACME challenge route (Gateway's namespace)
+        admitted = ["team"] if name.startswith("https-") else ["team", "envoy-gateway-system"]
         assert listener["allowedRoutes"] == {
             "namespaces": {
                 "from": "Selector",
-                "selector": {"matchLabels": {"kubernetes.io/metadata.name": "team"}},
+                "selector": {
+                    "matchExpressions": [
+                        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": admitted}
+                    ]
+                },
             },
             "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
         }

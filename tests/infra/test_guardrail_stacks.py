@@ -138,8 +138,9 @@ def test_public_route_gateway_and_rate_limit(objects, stack, limit):
         limit
     }
     # the route's namespace is the one the Gateway admits, and the app's policy admits it back
-    admitted = gateway["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"]
-    assert admitted["matchLabels"]["kubernetes.io/metadata.name"] == policy["metadata"]["namespace"]
+    https = next(item for item in gateway["spec"]["listeners"] if item["protocol"] == "HTTPS")
+    (admitted,) = https["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"]
+    assert admitted["values"] == [policy["metadata"]["namespace"]]
     web = next(p for p in objects[stack]["NetworkPolicy"] if p["metadata"]["name"] == "web")
     assert web["spec"]["ingress"][0]["from"] == [
         {
@@ -199,3 +200,18 @@ def test_the_stack_app_model_is_the_component_model_plus_secret_references():
     assert issubclass(AppSpec, WebAppSpec)
     own = set(AppSpec.model_fields) - set(WebAppSpec.model_fields)
     assert own == {"secret_env"}
+
+
+def test_the_stack_app_lists_its_secret_only_when_it_has_secret_settings():
+    base = {
+        "image": "ghcr.io/acme/web:1.0.0",
+        "port": 8080,
+        "replicas": 1,
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+    }
+    assert "Secret" not in AppSpec.model_validate(base).object_names("web")
+    with_secret = AppSpec.model_validate({**base, "secretEnv": {"DB": "webDb"}})
+    assert with_secret.object_names("web")["Secret"] == ["web-secrets"]
