@@ -171,6 +171,9 @@ def gateway(
             hosts={name: route.hosts for name, route in routes.items()},
             issuer=first.issuer,
             issuer_kind=first.issuer_kind,
+            # Behind the stack's CDN the client is the address the CDN appended to
+            # X-Forwarded-For, not the CDN's edge (the per-client rate limit needs the client).
+            trusted_proxy_hops=0 if config.cdn.provider == "none" else 1,
         ),
         opts=opts,
     )

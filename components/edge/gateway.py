@@ -41,7 +41,7 @@ from pydantic import Field, model_validator
 from webplatform._labels import PART_OF
 from webplatform._model import Args, Input, Items, at
 from webplatform._types import DnsLabel, Hostname, ServiceName, Subdomain
-from webplatform.edge.route import GATEWAY_API, IssuerKind, listener_names
+from webplatform.edge.route import ENVOY_GATEWAY_API, GATEWAY_API, IssuerKind, listener_names
 from webplatform.guardrails.network_policy import GATEWAY_NAMESPACE, NAMESPACE_NAME_LABEL
 
 #: The Gateway API's limit on listeners per Gateway.
@@ -66,6 +66,13 @@ class GatewayArgs(Args):
     """cert-manager issuer of every listener's certificate; required."""
     issuer_kind: IssuerKind = "ClusterIssuer"
     """``ClusterIssuer`` (default) or an ``Issuer`` in the Gateway's namespace."""
+    trusted_proxy_hops: Annotated[int, Field(ge=0, le=5)] = 0
+    """Proxies in front of the Gateway that append the client's address to
+    ``X-Forwarded-For`` (a CDN: 1); default 0, the connection's address is the client.
+    Behind a CDN, 0 would make every client of one CDN edge location one "client" for the
+    per-client rate limit; N > 0 adds an Envoy Gateway ``ClientTrafficPolicy`` taking the
+    client from the N-th address from the right (set it only when the Gateway is reachable
+    through those proxies alone, or clients can choose their address)."""
 
     @model_validator(mode="after")
     def _listeners(self) -> GatewayArgs:
@@ -92,11 +99,15 @@ class GatewayArgs(Args):
         return f"{self.gateway_name}-{app}-tls"
 
     def object_names(self) -> dict[str, list[str]]:
-        """The objects of the Gateway's namespace: the Gateway and, by cert-manager, Secrets."""
-        return {
+        """The objects of the Gateway's namespace: the Gateway, its client policy and, by
+        cert-manager, the TLS Secrets."""
+        names = {
             "Gateway": [self.gateway_name],
             "Secret": [self.tls_secret(app) for app in self.hosts],
         }
+        if self.trusted_proxy_hops:
+            names["ClientTrafficPolicy"] = [self.gateway_name]
+        return names
 
 
 def _allowed(*namespaces: pulumi.Input[str]) -> dict[str, Any]:
@@ -158,22 +169,42 @@ class Gateway(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webplatform:gateway:Gateway", name, None, opts)
         issuer_key = "cluster-issuer" if args.issuer_kind == "ClusterIssuer" else "issuer"
-        k8s.apiextensions.CustomResource(
+        labels = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi"}
+        gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version=GATEWAY_API,
             kind="Gateway",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.gateway_name,
                 namespace=args.namespace,
-                labels={
-                    "app.kubernetes.io/part-of": PART_OF,
-                    "app.kubernetes.io/managed-by": "pulumi",
-                },
+                labels=labels,
                 annotations={f"cert-manager.io/{issuer_key}": args.issuer},
             ),
             spec={"gatewayClassName": args.gateway_class_name, "listeners": _listeners(args)},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.trusted_proxy_hops:
+            k8s.apiextensions.CustomResource(
+                f"{name}-client-traffic",
+                api_version=ENVOY_GATEWAY_API,
+                kind="ClientTrafficPolicy",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=args.gateway_name, namespace=args.namespace, labels=labels
+                ),
+                spec={
+                    "targetRefs": [
+                        {
+                            "group": "gateway.networking.k8s.io",
+                            "kind": "Gateway",
+                            "name": args.gateway_name,
+                        }
+                    ],
+                    "clientIPDetection": {
+                        "xForwardedFor": {"numTrustedHops": args.trusted_proxy_hops}
+                    },
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            )
         self.gateway_name = args.gateway_name
         self.namespace = args.namespace
         self.register_outputs({"gateway_name": self.gateway_name, "namespace": self.namespace})

@@ -20,9 +20,9 @@ for why). Per app, in the app's namespace:
   Local, not global, because a global limit needs a Redis-backed rate-limit service
   deployed and configured in Envoy Gateway, one more stateful system to run and secure
   for a per-client cap whose purpose is to blunt abuse, not to bill exactly: with N
-  Envoy replicas a client gets at most N times the limit. Behind a CDN the client IP
-  Envoy sees is the CDN's edge unless the Gateway trusts ``X-Forwarded-For`` (an Envoy
-  Gateway ``ClientTrafficPolicy``); set the limit with that in mind.
+  Envoy replicas a client gets at most N times the limit. Behind a CDN the address Envoy
+  sees is the CDN's edge: the Gateway then trusts the CDN's ``X-Forwarded-For`` entry
+  (``GatewayArgs.trusted_proxy_hops``), or one edge location would be one "client".
 
 TLS is the Gateway's: cert-manager (``--enable-gateway-api``) makes a Certificate for
 the HTTPS listeners' hostnames from the Gateway's ``cert-manager.io/cluster-issuer``

@@ -184,6 +184,22 @@ def test_gateway_has_http_and_https_listeners_per_host_with_the_apps_certificate
         }
 
 
+CLIENT_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy"
+
+
+def test_behind_a_cdn_the_client_is_taken_from_x_forwarded_for():
+    assert gateway().by_type(CLIENT_POLICY) == []
+    rec = gateway(trusted_proxy_hops=1)
+    policy = rec.one(CLIENT_POLICY).inputs
+    assert policy["metadata"]["namespace"] == "envoy-gateway-system"
+    assert policy["spec"] == {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "team"}],
+        "clientIPDetection": {"xForwardedFor": {"numTrustedHops": 1}},
+    }
+    assert rec.one(GATEWAY).urn in rec.one(CLIENT_POLICY).dependencies
+    assert crds.errors(testing.whole_numbers(policy)) == []
+
+
 def test_a_namespaced_issuer_uses_the_issuer_annotation():
     gw = gateway(issuer_kind="Issuer", issuer="local-ca").one(GATEWAY).inputs
     assert gw["metadata"]["annotations"] == {"cert-manager.io/issuer": "local-ca"}
@@ -234,6 +250,8 @@ GOOD_GATEWAY = {
         ({"namespace": ""}, "namespace", "pattern"),
         ({"issuerKind": "Vault"}, "issuerKind", "'ClusterIssuer' or 'Issuer'"),
         ({"gatewayClassName": "e g"}, "gatewayClassName", "pattern"),
+        ({"trustedProxyHops": -1}, "trustedProxyHops", "greater than or equal to 0"),
+        ({"trustedProxyHops": 6}, "trustedProxyHops", "less than or equal to 5"),
     ],
 )
 def test_bad_gateways_are_rejected(overrides, path, message):

@@ -34,6 +34,7 @@ def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
     for stack in ("staging", "prod"):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
             "BackendTrafficPolicy",
+            "ClientTrafficPolicy",
             "ExternalSecret",
             "Gateway",
             "HTTPRoute",
@@ -58,6 +59,7 @@ def test_schema_set_covers_the_kinds_we_render():
         ("gateway.networking.k8s.io/v1", "HTTPRoute"),
         ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
         ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
+        ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"),
     }
 
 

@@ -14,6 +14,7 @@ KINDS_GUARDED = {
     "HTTPRoute",
     "Gateway",
     "BackendTrafficPolicy",
+    "ClientTrafficPolicy",
     "PrometheusRule",
     "ServiceMonitor",
 }
@@ -149,6 +150,12 @@ def test_public_route_gateway_and_rate_limit(objects, stack, limit):
             }
         }
     ]
+
+
+def test_behind_each_stacks_cdn_the_gateway_trusts_one_forwarding_hop(objects):
+    for stack in ("prod", "staging"):  # CloudFront and Cloudflare
+        policy = one(objects, stack, "ClientTrafficPolicy")
+        assert policy["spec"]["clientIPDetection"] == {"xForwardedFor": {"numTrustedHops": 1}}
 
 
 def test_prod_route_hosts_include_the_cloudfront_origin_and_staging_the_cloudflare_name(objects):
