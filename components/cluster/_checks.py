@@ -99,6 +99,18 @@ def _chart_version(version: str) -> str:
     return version
 
 
+def at_least(count: int, what: str) -> AfterValidator:
+    """A length rule for an ``Items`` field: one error, with the fix (``Field(min_length=...)``
+    would add a second, misleading one when an item is also wrong)."""
+
+    def check(values: tuple[object, ...]) -> tuple[object, ...]:
+        if len(values) < count:
+            raise ValueError(f"{len(values)} given; {what}")
+        return values
+
+    return AfterValidator(check)
+
+
 def duplicates(values: Sequence[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
 

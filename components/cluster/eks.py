@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -75,6 +75,7 @@ from webplatform.cluster._checks import (
     KmsDeletionWindowDays,
     LogRetentionDays,
     RoleArn,
+    at_least,
     duplicates,
     role_name,
 )
@@ -121,7 +122,9 @@ class ClusterAccessArgs(Args):
     ci_role_arn: RoleArn
     """The IAM role ``pulumi up`` runs as (CI); cluster admin through an access entry, so it
     can install the add-ons and apps. Required."""
-    admin_role_arns: Items[RoleArn] = Field(min_length=1)
+    admin_role_arns: Annotated[
+        Items[RoleArn], at_least(1, "name at least one admin role (otherwise only CI could reach it)")
+    ]
     """IAM roles of the humans who administer the cluster (cluster admin through access
     entries); required, at least one (otherwise only CI could reach the cluster)."""
 
@@ -175,7 +178,9 @@ class EksClusterArgs(Args):
     version: EksVersion = DEFAULT_KUBERNETES_VERSION
     """Kubernetes minor as a string; default ``"1.35"`` (EKS standard support until
     2027-03-27). One of :data:`EKS_STANDARD_SUPPORT_ENDS`."""
-    private_subnet_ids: Items[Input[str]] = Field(min_length=2)
+    private_subnet_ids: Annotated[
+        Items[Input[str]], at_least(2, "EKS needs subnets in at least 2 availability zones")
+    ]
     """Private subnets in 2+ zones: the control plane's interfaces and every node go here."""
     access: ClusterAccessArgs
     """CI and admin roles (access entries); required."""

@@ -28,6 +28,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
 from webplatform._labels import app_labels
+from webplatform.cluster._checks import at_least
 from webplatform._model import Args, Input, Items, at
 from webplatform.guardrails.namespace import Namespace, NamespaceArgs
 
@@ -211,7 +212,9 @@ class ExternalSecretSyncArgs(SyncSettings):
     """Namespace of the store, the ExternalSecret and the Secret (the app's)."""
     remote_secret_name: Input[str]
     """Name (or ARN) of the Secrets Manager secret, a JSON object (``AppSecrets.secret_name``)."""
-    keys: Annotated[Items[str], AfterValidator(_env_names)] = Field(min_length=1)
+    keys: Annotated[
+        Items[str], AfterValidator(_env_names), at_least(1, "at least one key is required")
+    ]
     """Properties of that JSON object to copy; each becomes a key (an env var) of the Secret."""
     region: Annotated[Input[str], AfterValidator(_region)]
     """AWS region of the secret (``AppSecrets.region``)."""

@@ -30,6 +30,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
 from webplatform._kms import KEY_ADMIN_ACTIONS
+from webplatform.cluster._checks import at_least
 from webplatform._model import Args, Input, Items, at
 
 __all__ = [
@@ -135,7 +136,9 @@ class AppSecretsArgs(SecretSettings):
     secret_name: Annotated[str, AfterValidator(_secret_name)]
     """Name of the Secrets Manager secret, e.g. ``web-production/web``; required, because names
     are unique per account and region and only the caller knows what is free."""
-    keys: Annotated[Items[str], AfterValidator(_env_names)] = Field(min_length=1)
+    keys: Annotated[
+        Items[str], AfterValidator(_env_names), at_least(1, "at least one key is required")
+    ]
     """Environment variable names the secret holds, as properties of its JSON object; at least
     one (an empty secret serves no one)."""
     values: dict[str, Input[str]] | None = Field(default=None, repr=False)
