@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
-from webplatform._model import at
+from webplatform._model import Args, at
 from webplatform.secrets.external import OperatorSettings, SyncSettings
 from webplatform.secrets.manager import SecretSettings
 
@@ -36,8 +36,8 @@ _EXTERNAL_ONLY = (
 )
 
 
-class SecretsSpec(SecretSettings, SyncSettings):
-    """How apps' ``secretEnv`` values are stored and reach pods."""
+class SecretsMode(Args):
+    """Where the values live and how they reach pods (the first keys of ``webplatform:secrets``)."""
 
     delivery: SecretDelivery = "kubernetes-secret"
     """kubernetes-secret (default): a Secret made by Pulumi from config secrets (no AWS).
@@ -47,6 +47,12 @@ class SecretsSpec(SecretSettings, SyncSettings):
     """external-secrets: 'config' (default) writes the config secrets to Secrets Manager
     (write-only); 'outOfBand' leaves the value to ``aws secretsmanager put-secret-value``, so it
     never passes through Pulumi."""
+
+
+class SecretsSpec(SyncSettings, SecretSettings, SecretsMode):
+    """How apps' ``secretEnv`` values are stored and reach pods (``webplatform:secrets``): the
+    mode, then the components' own settings (Secrets Manager and KMS, the operator's refresh)."""
+
     operator: OperatorSettings | None = None
     """External Secrets Operator install (pinned chart); required with external-secrets."""
 
