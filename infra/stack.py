@@ -356,6 +356,8 @@ def external_secrets(
         policy_statements=pulumi.Output.all(*(s.read_statements for s in stored.values())).apply(
             lambda found: [statement for group in found for statement in group]
         ),
+        # Was the program's own stand-in (issue 6): the role and its policy keep their state.
+        opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="webplatform:stack:PodIdentityRole")]),
     )
     operator = ExternalSecretsOperator(
         "external-secrets",
