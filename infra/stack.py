@@ -71,7 +71,7 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
     assert spec.name and spec.vpc and spec.access  # validated (mode eks)
     vpc = Vpc(
         spec.name,
-        VpcArgs(**dict(spec.vpc), cluster_names=[spec.name], protect=spec.protect),
+        VpcArgs(**dict(spec.vpc), cluster_names=(spec.name,), protect=spec.protect),
     )
     optional = {
         key: getattr(spec, key)
@@ -83,7 +83,7 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
         EksClusterArgs(
             cluster_name=spec.name,
             version=version,
-            private_subnet_ids=vpc.private_subnet_ids,
+            private_subnet_ids=tuple(vpc.private_subnet_ids),
             access=spec.access,
             protect=spec.protect,
             **optional,
@@ -96,7 +96,9 @@ def node_pool(spec: ClusterSpec, provider: k8s.Provider) -> NodePool:
     from webplatform.cluster.node_pool import NodePool
 
     assert spec.node_pool is not None  # validated (mode eks)
-    return NodePool(spec.node_pool.name, spec.node_pool, opts=pulumi.ResourceOptions(provider=provider))
+    return NodePool(
+        spec.node_pool.name, spec.node_pool, opts=pulumi.ResourceOptions(provider=provider)
+    )
 
 
 def cluster_addons(
@@ -331,7 +333,7 @@ def external_secrets(
     for app_name, app in config.apps.items():
         if not app.secret_env:
             continue
-        values = (
+        values: dict[str, pulumi.Input[str]] | None = (
             {env: secret(key) for env, key in app.secret_env.items()} if spec.from_config else None
         )
         stored[app_name] = AppSecrets(
@@ -339,7 +341,7 @@ def external_secrets(
             AppSecretsArgs(
                 app=app_name,
                 secret_name=f"{config.namespace}/{app_name}",
-                keys=sorted(app.secret_env),
+                keys=tuple(sorted(app.secret_env)),
                 values=values,
                 tags={"webplatform.io/environment": config.environment},
                 protect=config.cluster.protect,
@@ -357,7 +359,9 @@ def external_secrets(
             lambda found: [statement for group in found for statement in group]
         ),
         # Was the program's own stand-in (issue 6): the role and its policy keep their state.
-        opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="webplatform:stack:PodIdentityRole")]),
+        opts=pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="webplatform:stack:PodIdentityRole")]
+        ),
     )
     operator = ExternalSecretsOperator(
         "external-secrets",
@@ -374,7 +378,7 @@ def external_secrets(
                 app=app_name,
                 namespace=namespace,
                 remote_secret_name=app_secrets.secret_name,
-                keys=sorted(config.apps[app_name].secret_env),
+                keys=tuple(sorted(config.apps[app_name].secret_env)),
                 region=app_secrets.region,
                 operator=operator,
                 **sync_settings,

@@ -46,7 +46,7 @@ def _eks_version(version: str) -> str:
     if version not in EKS_STANDARD_SUPPORT_ENDS:
         raise ValueError(
             f"must be a Kubernetes minor EKS offers: {', '.join(EKS_STANDARD_SUPPORT_ENDS)} "
-            f"(as a quoted string, e.g. \"{DEFAULT_KUBERNETES_VERSION}\")"
+            f'(as a quoted string, e.g. "{DEFAULT_KUBERNETES_VERSION}")'
         )
     return version
 
@@ -61,9 +61,7 @@ def role_name(arn: str) -> str:
     """The role's name from its ARN (``arn:aws:iam::123456789012:role/path/name``)."""
     match = _ROLE_ARN.match(arn)
     if not match:
-        raise ValueError(
-            "must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
-        )
+        raise ValueError("must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
     return match[1]
 
 

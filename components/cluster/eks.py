@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -123,7 +123,8 @@ class ClusterAccessArgs(Args):
     """The IAM role ``pulumi up`` runs as (CI); cluster admin through an access entry, so it
     can install the add-ons and apps. Required."""
     admin_role_arns: Annotated[
-        Items[RoleArn], at_least(1, "name at least one admin role (otherwise only CI could reach it)")
+        Items[RoleArn],
+        at_least(1, "name at least one admin role (otherwise only CI could reach it)"),
     ]
     """IAM roles of the humans who administer the cluster (cluster admin through access
     entries); required, at least one (otherwise only CI could reach the cluster)."""
@@ -556,9 +557,9 @@ class EksCluster(pulumi.ComponentResource):
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=args.kms_deletion_window_days,
-            policy=pulumi.Output.all(
-                identity.account_id, partition.partition, region.region
-            ).apply(lambda v: json.dumps(secrets_key_policy(*v))),
+            policy=pulumi.Output.all(identity.account_id, partition.partition, region.region).apply(
+                lambda v: json.dumps(secrets_key_policy(*v))
+            ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
@@ -576,12 +577,13 @@ class EksCluster(pulumi.ComponentResource):
         """One access entry and one cluster-admin association per role; returns the deployer's."""
         import pulumi_aws as aws
 
+        cluster = cast("aws.eks.Cluster", self.cluster)
         deployer: list[pulumi.Resource] = []
         for arn in (args.access.ci_role_arn, *args.access.admin_role_arns):
             role = role_name(arn)
             entry = aws.eks.AccessEntry(
                 f"{name}-access-{role}",
-                cluster_name=self.cluster.name,
+                cluster_name=cluster.name,
                 principal_arn=arn,
                 type="STANDARD",
                 tags=dict(args.tags),
@@ -589,7 +591,7 @@ class EksCluster(pulumi.ComponentResource):
             )
             association = aws.eks.AccessPolicyAssociation(
                 f"{name}-access-{role}-admin",
-                cluster_name=self.cluster.name,
+                cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
                 policy_arn=f"arn:{partition}:eks::aws:{ADMIN_POLICY}",
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
@@ -602,6 +604,7 @@ class EksCluster(pulumi.ComponentResource):
     def _addon(self, name: str, addon: str, args: EksClusterArgs) -> aws.eks.Addon:
         import pulumi_aws as aws
 
+        cluster = cast("aws.eks.Cluster", self.cluster)
         version: pulumi.Input[str]
         if addon in args.addon_versions:
             version = args.addon_versions[addon]
@@ -609,13 +612,13 @@ class EksCluster(pulumi.ComponentResource):
             # The newest version EKS publishes for this Kubernetes minor: moves with the cluster.
             version = aws.eks.get_addon_version_output(
                 addon_name=addon,
-                kubernetes_version=self.cluster.version,
+                kubernetes_version=cluster.version,
                 most_recent=True,
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).version
         return aws.eks.Addon(
             f"{name}-addon-{addon}",
-            cluster_name=self.cluster.name,
+            cluster_name=cluster.name,
             addon_name=addon,
             addon_version=version,
             # Pulumi owns the add-ons' configuration: overwrite drift rather than keep it.

@@ -26,11 +26,16 @@ from webplatform._model import Args, Input
 _SERVICE_ACCOUNT = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 if TYPE_CHECKING:  # imported where used: a stack without AWS never loads pulumi_aws
-    import pulumi_aws as aws
+    pass
 
 
 def trust_policy(
-    partition: str, region: str, account_id: str, cluster_name: str, namespace: str, service_account: str
+    partition: str,
+    region: str,
+    account_id: str,
+    cluster_name: str,
+    namespace: str,
+    service_account: str,
 ) -> dict[str, Any]:
     """Only EKS Pod Identity may assume the role, only for this cluster, namespace and account.
 
@@ -96,13 +101,13 @@ def _namespace(value: str) -> str:
 
 def _service_account(value: str) -> str:
     if not _SERVICE_ACCOUNT.match(value):
-        raise ValueError("must be a Kubernetes object name (lowercase letters, digits, '-' and '.')")
+        raise ValueError(
+            "must be a Kubernetes object name (lowercase letters, digits, '-' and '.')"
+        )
     return value
 
 
-Statements = Annotated[
-    Input[Sequence[Mapping[str, Any]]], AfterValidator(_statements)
-]
+Statements = Annotated[Input[Sequence[Mapping[str, Any]]], AfterValidator(_statements)]
 
 
 class PodIdentityArgs(Args):
@@ -142,7 +147,9 @@ class PodIdentity(pulumi.ComponentResource):
             aws.get_caller_identity_output(opts=invoke).account_id,
             args.cluster_name,
         ).apply(
-            lambda v: json.dumps(trust_policy(*v, args.namespace, args.service_account))
+            lambda v: json.dumps(
+                trust_policy(v[0], v[1], v[2], v[3], args.namespace, args.service_account)
+            )
         )
         role = aws.iam.Role(
             f"{name}-role",

@@ -28,8 +28,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
 from webplatform._labels import app_labels
-from webplatform.cluster._checks import at_least
 from webplatform._model import Args, Input, Items, at
+from webplatform.cluster._checks import at_least
 from webplatform.guardrails.namespace import Namespace, NamespaceArgs
 
 API_VERSION = "external-secrets.io/v1"
@@ -104,7 +104,9 @@ class OperatorSettings(Args):
     def _fixed(self) -> OperatorSettings:
         clash = sorted(set(self.values) & set(_FIXED_KEYS))
         if clash:
-            raise at("values", message=f"{clash} are set by the component (scoping, service account)")
+            raise at(
+                "values", message=f"{clash} are set by the component (scoping, service account)"
+            )
         return self
 
 

@@ -30,8 +30,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
 from webplatform._kms import KEY_ADMIN_ACTIONS
-from webplatform.cluster._checks import at_least
 from webplatform._model import Args, Input, Items, at
+from webplatform.cluster._checks import at_least
 
 __all__ = [
     "KEY_ADMIN_ACTIONS",

@@ -34,9 +34,8 @@ if TYPE_CHECKING:
 # The EKS settings are imported from the component modules that declare them; eks.py itself
 # imports pulumi_aws, which a stack without AWS must not load, so its two small models are
 # taken from there only for EKS stacks (see ClusterSpec below).
-from webplatform.cluster.eks import ClusterAccessArgs, EndpointArgs
-
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
+from webplatform.cluster.eks import ClusterAccessArgs, EndpointArgs
 
 
 class KubernetesSpec(Args):
@@ -53,8 +52,10 @@ class KubernetesSpec(Args):
     @model_validator(mode="after")
     def _version_and_target(self) -> KubernetesSpec:
         major, _, minor = self.version.partition(".")
-        if major != "1" or not minor.isdigit() or not (
-            MIN_KUBERNETES_MINOR <= int(minor) <= MAX_KUBERNETES_MINOR
+        if (
+            major != "1"
+            or not minor.isdigit()
+            or not (MIN_KUBERNETES_MINOR <= int(minor) <= MAX_KUBERNETES_MINOR)
         ):
             raise at(
                 "version",
@@ -123,7 +124,7 @@ def check(config: StackConfig) -> None:
             "kubernetes",
             "version",
             message=f"EKS offers {', '.join(EKS_STANDARD_SUPPORT_ENDS)}; this stack's cluster is "
-            f"EKS (cluster.mode: eks), so use one of them (\"{DEFAULT_KUBERNETES_VERSION}\" "
+            f'EKS (cluster.mode: eks), so use one of them ("{DEFAULT_KUBERNETES_VERSION}" '
             "is in standard support longest)",
         )
     check_capacity(config)

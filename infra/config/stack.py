@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from infra.config import cluster as _cluster
+from infra.config import secrets as _secrets
 from infra.config._base import (
     _DNS_LABEL,
     NAMESPACE,
@@ -37,8 +39,6 @@ from infra.config._base import (
     _Model,
 )
 from infra.config.apps import AppSpec
-from infra.config import cluster as _cluster
-from infra.config import secrets as _secrets
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import CdnSpec
 from infra.config.secrets import SecretsSpec

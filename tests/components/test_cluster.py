@@ -242,9 +242,9 @@ def test_pod_identity_helper_takes_the_clusters_output_so_it_waits_for_the_clust
     # The name is the cluster's output: the engine orders the association after it.
     assert association.property_dependencies["clusterName"] == (cluster.urn,)
     role = json.loads(rec.one("aws:iam/role:Role", "web-s3-role").inputs["assumeRolePolicy"])
-    assert role["Statement"][0]["Condition"]["StringEquals"][
-        "aws:RequestTag/eks-cluster-arn"
-    ] == (f"arn:aws:eks:us-west-2:{ACCOUNT}:cluster/webplatform-test")
+    assert role["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] == (
+        f"arn:aws:eks:us-west-2:{ACCOUNT}:cluster/webplatform-test"
+    )
 
 
 def problem(exc_info) -> tuple[tuple, str]:
@@ -294,7 +294,11 @@ def problem(exc_info) -> tuple[tuple, str]:
             ("access", "admin_role_arns"),
             "named twice",
         ),
-        ({"private_subnet_ids": ["subnet-a"]}, ("private_subnet_ids",), "at least 2 availability zones"),
+        (
+            {"private_subnet_ids": ["subnet-a"]},
+            ("private_subnet_ids",),
+            "at least 2 availability zones",
+        ),
         ({"log_retention_days": 45}, ("log_retention_days",), "CloudWatch Logs accepts only"),
         ({"log_retention_days": "90"}, ("log_retention_days",), "valid integer"),
         ({"log_types": ["api"]}, ("log_types",), "must include api, audit, authenticator"),

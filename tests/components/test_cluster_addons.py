@@ -129,7 +129,10 @@ def test_every_object_uses_the_given_provider_and_is_parented(rec):
     for r in rec.resources:
         if r.custom and r.type.startswith("kubernetes:"):
             assert r.provider.startswith(provider.urn + "::"), r.urn
-        if r.type not in ("pulumi:providers:kubernetes", "webplatform:cluster_addons:ClusterAddons"):
+        if r.type not in (
+            "pulumi:providers:kubernetes",
+            "webplatform:cluster_addons:ClusterAddons",
+        ):
             assert "webplatform:cluster_addons:ClusterAddons$" in r.urn, r.urn
 
 
@@ -181,7 +184,11 @@ def located(raised) -> tuple[tuple, str]:
 @pytest.mark.parametrize(
     ("overrides", "where", "message"),
     [
-        ({"envoy_gateway": {"version": "1.x"}}, ("envoy_gateway", "version"), "exact chart version"),
+        (
+            {"envoy_gateway": {"version": "1.x"}},
+            ("envoy_gateway", "version"),
+            "exact chart version",
+        ),
         ({"envoy_gateway": {"version": 1.9}}, ("envoy_gateway", "version"), "valid string"),
         ({"envoy_gateway": None}, ("envoy_gateway",), "valid dictionary"),
         (
@@ -258,7 +265,13 @@ def test_bad_issuer(kwargs, where, message):
     ],
 )
 def test_bad_chart(kwargs, where, message):
-    values = {"name": "x", "chart": "x", "repo": "https://charts", "version": "1.0.0", "namespace": "x"}
+    values = {
+        "name": "x",
+        "chart": "x",
+        "repo": "https://charts",
+        "version": "1.0.0",
+        "namespace": "x",
+    }
     with pytest.raises(ValidationError) as raised:
         HelmChart(**{**values, **kwargs})
     loc, text = located(raised)

@@ -66,7 +66,10 @@ def test_trust_follows_the_account_region_and_cluster_output():
         PodIdentity(
             "p",
             PodIdentityArgs(
-                cluster_name=name, namespace="ns", service_account="sa", policy_statements=[STATEMENT]
+                cluster_name=name,
+                namespace="ns",
+                service_account="sa",
+                policy_statements=[STATEMENT],
             ),
         )
 
@@ -118,10 +121,26 @@ def test_statement_resources_may_be_outputs():
     ("overrides", "where", "message"),
     [
         ({"policy_statements": []}, "policy_statements", "give at least one"),
-        ({"policy_statements": [{**STATEMENT, "Effect": "allow"}]}, "policy_statements", "[0].Effect"),
-        ({"policy_statements": [{**STATEMENT, "Action": "*"}]}, "policy_statements", "administrator"),
-        ({"policy_statements": [{"Effect": "Allow", "Action": "s3:*"}]}, "policy_statements", "needs Resource"),
-        ({"policy_statements": [{**STATEMENT, "Principal": "*"}]}, "policy_statements", "no Principal"),
+        (
+            {"policy_statements": [{**STATEMENT, "Effect": "allow"}]},
+            "policy_statements",
+            "[0].Effect",
+        ),
+        (
+            {"policy_statements": [{**STATEMENT, "Action": "*"}]},
+            "policy_statements",
+            "administrator",
+        ),
+        (
+            {"policy_statements": [{"Effect": "Allow", "Action": "s3:*"}]},
+            "policy_statements",
+            "needs Resource",
+        ),
+        (
+            {"policy_statements": [{**STATEMENT, "Principal": "*"}]},
+            "policy_statements",
+            "no Principal",
+        ),
         ({"policy_statements": ["s3:GetObject"]}, "policy_statements", "valid dictionary"),
         ({"namespace": "Web"}, "namespace", "must be a DNS label"),
         ({"namespace": 7}, "namespace", "valid string"),

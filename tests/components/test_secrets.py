@@ -146,11 +146,23 @@ def test_every_child_is_parented_to_the_component():
 @pytest.mark.parametrize(
     ("overrides", "where", "message"),
     [
-        ({"recovery_window_days": 3}, "recovery_window_days", "must be 0 (delete at once) or 7 to 30"),
+        (
+            {"recovery_window_days": 3},
+            "recovery_window_days",
+            "must be 0 (delete at once) or 7 to 30",
+        ),
         ({"recovery_window_days": 31}, "recovery_window_days", "or 7 to 30"),
         ({"recovery_window_days": "30"}, "recovery_window_days", "valid integer"),
-        ({"key_rotation_period_days": 30}, "key_rotation_period_days", "greater than or equal to 90"),
-        ({"key_rotation_period_days": 3000}, "key_rotation_period_days", "less than or equal to 2560"),
+        (
+            {"key_rotation_period_days": 30},
+            "key_rotation_period_days",
+            "greater than or equal to 90",
+        ),
+        (
+            {"key_rotation_period_days": 3000},
+            "key_rotation_period_days",
+            "less than or equal to 2560",
+        ),
         ({"key_deletion_window_days": 3}, "key_deletion_window_days", "greater than or equal to 7"),
         ({"secret_name": "web secrets"}, "secret_name", "letters, digits and /_+=.@-"),
         ({"keys": []}, "keys", "at least one key"),

@@ -111,9 +111,7 @@ def test_flow_log_role_is_only_for_flow_logs_of_this_account_and_region(rec):
             "Action": "sts:AssumeRole",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": "123456789012"},
-                "ArnLike": {
-                    "aws:SourceArn": "arn:aws:ec2:us-west-2:123456789012:vpc-flow-log/*"
-                },
+                "ArnLike": {"aws:SourceArn": "arn:aws:ec2:us-west-2:123456789012:vpc-flow-log/*"},
             },
         }
     ]
@@ -121,12 +119,10 @@ def test_flow_log_role_is_only_for_flow_logs_of_this_account_and_region(rec):
 
 def test_flow_log_conditions_follow_the_account_and_region():
     mocks = testing.RecordingMocks(account_id="210987654321", region="eu-west-1")
-    rec = testing.run(
-        lambda: Vpc("net", VpcArgs(cidr="10.20.0.0/16")), stack="test", mocks=mocks
-    )
-    condition = json.loads(rec.one("aws:iam/role:Role").inputs["assumeRolePolicy"])[
-        "Statement"
-    ][0]["Condition"]
+    rec = testing.run(lambda: Vpc("net", VpcArgs(cidr="10.20.0.0/16")), stack="test", mocks=mocks)
+    condition = json.loads(rec.one("aws:iam/role:Role").inputs["assumeRolePolicy"])["Statement"][0][
+        "Condition"
+    ]
     assert condition["StringEquals"] == {"aws:SourceAccount": "210987654321"}
     assert condition["ArnLike"]["aws:SourceArn"].startswith("arn:aws:ec2:eu-west-1:210987654321:")
 
@@ -185,6 +181,4 @@ def test_stack_file_keys_are_camel_case_and_snake_case_is_refused_there():
     )
     assert (settings.availability_zones, settings.nat_gateways) == (2, "single")
     with pytest.raises(ValidationError, match="availability_zones"):
-        VpcSettings.model_validate(
-            {"cidr": "10.20.0.0/16", "availability_zones": 2}, by_name=False
-        )
+        VpcSettings.model_validate({"cidr": "10.20.0.0/16", "availability_zones": 2}, by_name=False)

@@ -386,7 +386,13 @@ def test_too_many_pods_at_the_hpa_maximum_is_refused_with_the_numbers():
 def test_memory_is_checked_too():
     problems = capacity_problem(
         "prod",
-        set_([A, "web", "resources"], {"requests": {"cpu": "100m", "memory": "4Gi"}, "limits": {"cpu": "200m", "memory": "4Gi"}}),
+        set_(
+            [A, "web", "resources"],
+            {
+                "requests": {"cpu": "100m", "memory": "4Gi"},
+                "limits": {"cpu": "200m", "memory": "4Gi"},
+            },
+        ),
     )
     ((key, message),) = problems
     assert key == "webplatform:cluster.nodePool.memoryLimit"
@@ -409,6 +415,7 @@ def test_a_rolling_app_counts_its_surge():
         web["strategy"] = "rolling"
         web["image"] = "ghcr.io/example/web:1.4.2"
         web["autoscaling"]["maxReplicas"] = 56  # 56 + surge 1 = 57 x 250m = 14.25 > 14
+
     problems = capacity_problem("prod", rolling)
     ((key, message),) = problems
     assert key == "webplatform:cluster.nodePool.cpuLimit"

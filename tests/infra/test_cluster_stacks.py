@@ -200,13 +200,17 @@ def test_each_stacks_kubernetes_minor_is_still_in_eks_standard_support():
         version = load_stack_file(stack)["config"]["webplatform:kubernetes"]["version"]
         assert version in EKS_STANDARD_SUPPORT_ENDS, (stack, version)
         ends = EKS_STANDARD_SUPPORT_ENDS[version]
-        assert today < ends, f"Pulumi.{stack}.yaml: Kubernetes {version} left EKS standard support on {ends}"
+        assert today < ends, (
+            f"Pulumi.{stack}.yaml: Kubernetes {version} left EKS standard support on {ends}"
+        )
 
 
 def test_the_support_date_check_would_fail_for_133_today():
     """The table has the date the issue gives for 1.33, and today is past it."""
     assert EKS_STANDARD_SUPPORT_ENDS["1.33"] == datetime.date(2026, 7, 29)
-    assert datetime.date.today() > EKS_STANDARD_SUPPORT_ENDS["1.33"] or pytest.skip("before 2026-07-29")
+    assert datetime.date.today() > EKS_STANDARD_SUPPORT_ENDS["1.33"] or pytest.skip(
+        "before 2026-07-29"
+    )
 
 
 @pytest.mark.parametrize("stack", EKS_STACKS)
@@ -219,7 +223,9 @@ def test_pod_identity_association_takes_the_clusters_output(synths, stack):
     assert association.property_dependencies["clusterName"] == (cluster.urn,)
     assert "webplatform:pod_identity:PodIdentity$" in association.urn
     release = next(
-        r for r in rec.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "external-secrets"
+        r
+        for r in rec.by_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["name"] == "external-secrets"
     )
     # The operator's pods start only once the association exists (EKS injects credentials
     # into pods created after it).
@@ -229,7 +235,9 @@ def test_pod_identity_association_takes_the_clusters_output(synths, stack):
 def test_a_stack_without_an_eks_minor_is_refused_naming_the_key(write_stack, capsys):
     document = load_stack_file("staging")
     document["config"]["webplatform:kubernetes"]["version"] = "1.36"
-    code = synth.main(["--stack", "staging", "--config-file", str(write_stack("staging", document))])
+    code = synth.main(
+        ["--stack", "staging", "--config-file", str(write_stack("staging", document))]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "webplatform:kubernetes.version: EKS offers 1.30, 1.31, 1.32, 1.33, 1.34, 1.35" in err
