@@ -14,9 +14,10 @@ import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from webplatform._model import Args, at, camel
+from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
+from webplatform._model import Args, at
 from webplatform._quantity import parse_cpu, parse_memory
 from webplatform.cluster._checks import (
     DEFAULT_KUBERNETES_VERSION,
@@ -25,17 +26,12 @@ from webplatform.cluster._checks import (
     LogRetentionDays,
 )
 from webplatform.cluster.addons import ClusterAddonsArgs
+from webplatform.cluster.eks import ClusterAccessArgs, EndpointArgs  # pulumi_aws loads lazily
 from webplatform.cluster.node_pool import NodePoolArgs
 from webplatform.cluster.vpc import VpcSettings
 
 if TYPE_CHECKING:
     from infra.config.stack import StackConfig
-
-# The EKS settings are imported from the component modules that declare them; eks.py itself
-# imports pulumi_aws, which a stack without AWS must not load, so its two small models are
-# taken from there only for EKS stacks (see ClusterSpec below).
-from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
-from webplatform.cluster.eks import ClusterAccessArgs, EndpointArgs
 
 
 class KubernetesSpec(Args):
@@ -219,15 +215,3 @@ def _num(value: Decimal) -> str:
 
 def _gib(value: Decimal) -> str:
     return f"{_num(round(value / 2**30, 2))}Gi"
-
-
-__all__ = [
-    "ClusterAccessArgs",
-    "ClusterSpec",
-    "EndpointArgs",
-    "KubernetesSpec",
-    "camel",
-    "check",
-    "check_capacity",
-]
-_ = Field
