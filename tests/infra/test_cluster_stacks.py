@@ -191,26 +191,30 @@ def test_kubeconfig_never_reaches_the_synth_files_in_clear(synths, tmp_path):
     assert "get-token" not in resources.read_text()
 
 
-def test_each_stacks_kubernetes_minor_is_still_in_eks_standard_support():
-    """Fails once a stack's minor is past its end of standard support (today from the clock):
-    then bump the stack (and the table in webplatform.cluster._checks) before AWS bills
-    extended support or, with upgradePolicy STANDARD, upgrades the cluster unasked."""
-    today = datetime.date.today()
+def past_standard_support(today: datetime.date) -> list[str]:
+    """Stacks whose Kubernetes minor has left EKS standard support by ``today``."""
+    found = []
     for stack in ("dev", *EKS_STACKS):
         version = load_stack_file(stack)["config"]["webplatform:kubernetes"]["version"]
-        assert version in EKS_STANDARD_SUPPORT_ENDS, (stack, version)
-        ends = EKS_STANDARD_SUPPORT_ENDS[version]
-        assert today < ends, (
-            f"Pulumi.{stack}.yaml: Kubernetes {version} left EKS standard support on {ends}"
-        )
+        ends = EKS_STANDARD_SUPPORT_ENDS.get(version)
+        if ends is None or today >= ends:
+            found.append(
+                f"Pulumi.{stack}.yaml: Kubernetes {version} (standard support ends {ends})"
+            )
+    return found
 
 
-def test_the_support_date_check_would_fail_for_133_today():
-    """The table has the date the issue gives for 1.33, and today is past it."""
-    assert EKS_STANDARD_SUPPORT_ENDS["1.33"] == datetime.date(2026, 7, 29)
-    assert datetime.date.today() > EKS_STANDARD_SUPPORT_ENDS["1.33"] or pytest.skip(
-        "before 2026-07-29"
-    )
+def test_each_stacks_kubernetes_minor_is_still_in_eks_standard_support():
+    """Fails once a stack's minor is past its end of standard support (today, from the clock):
+    then move the stack up a minor (and the table in webplatform.cluster._checks) before AWS
+    bills extended support or, with upgradePolicy STANDARD, upgrades the cluster unasked."""
+    assert past_standard_support(datetime.date.today()) == []
+
+
+def test_the_support_check_fails_on_the_day_135_leaves_standard_support():
+    assert EKS_STANDARD_SUPPORT_ENDS["1.33"] == datetime.date(2026, 7, 29)  # the issue's date
+    assert past_standard_support(datetime.date(2027, 3, 26)) == []
+    assert len(past_standard_support(datetime.date(2027, 3, 27))) == 3  # every stack, 1.35
 
 
 @pytest.mark.parametrize("stack", EKS_STACKS)
