@@ -12,7 +12,8 @@ its own namespace with Pod Security Admission labels:
   Namespace ``envoy-gateway-system``, ``baseline`` (the proxies bind low
   ports), ``restricted`` audited and warned;
 - **cert-manager** with its CRDs and its Gateway API support on
-  (``config.enableGatewayAPI``), and a ``ClusterIssuer`` (ACME, HTTP-01 answered
+  (``config.gatewayAPI.enabled``; ``enableGatewayAPI`` is its deprecated
+  spelling since 1.21), and a ``ClusterIssuer`` (ACME, HTTP-01 answered
   through an HTTPRoute on the stack's Gateway) that routes' certificates come
   from; installed after the Gateway API CRDs exist (cert-manager reads them at
   start); namespace ``restricted``;
@@ -275,7 +276,16 @@ class ClusterAddons(pulumi.ComponentResource):
                 version=args.envoy_gateway.version,
                 namespace=GATEWAY_NAMESPACE,
                 pod_security="baseline",
-                values={"deployment": {"replicas": args.gateway_controller_replicas}},
+                values={
+                    # Envoy Gateway's CRDs and the Gateway API's (standard channel), upgraded
+                    # with the chart (its default, written out: the routes depend on it).
+                    "crds": {"enabled": True},
+                    "deployment": {"replicas": args.gateway_controller_replicas},
+                    # A drain keeps one controller (the chart's default budget is 0).
+                    "podDisruptionBudget": {
+                        "minAvailable": min(1, args.gateway_controller_replicas - 1)
+                    },
+                },
             ),
             HelmChart(
                 name="cert-manager",
@@ -288,7 +298,8 @@ class ClusterAddons(pulumi.ComponentResource):
                     "config": {
                         "apiVersion": "controller.config.cert-manager.io/v1alpha1",
                         "kind": "ControllerConfiguration",
-                        "enableGatewayAPI": True,
+                        # Since 1.21 the key; `enableGatewayAPI: true` is its deprecated form.
+                        "gatewayAPI": {"enabled": True},
                     },
                 },
             ),

@@ -80,7 +80,7 @@ def test_cert_manager_has_gateway_api_support_on_and_starts_after_the_gateway_cr
     assert values["config"] == {
         "apiVersion": "controller.config.cert-manager.io/v1alpha1",
         "kind": "ControllerConfiguration",
-        "enableGatewayAPI": True,
+        "gatewayAPI": {"enabled": True},
     }
     # The Gateway API CRDs come with Envoy Gateway's chart; cert-manager reads them at start.
     assert releases(rec)["envoy-gateway"].urn in releases(rec)["cert-manager"].dependencies
@@ -88,7 +88,14 @@ def test_cert_manager_has_gateway_api_support_on_and_starts_after_the_gateway_cr
 
 def test_envoy_gateway_runs_two_controllers_and_its_gateway_class_follows_it(rec):
     values = releases(rec)["envoy-gateway"].inputs["values"]
-    assert values == {"deployment": {"replicas": 2}}
+    assert values == {
+        "crds": {"enabled": True},  # the Gateway API CRDs come with the chart
+        "deployment": {"replicas": 2},
+        "podDisruptionBudget": {"minAvailable": 1},
+    }
+    single = releases(build(gateway_controller_replicas=1))["envoy-gateway"]
+    # One replica: a budget of 1 would block every drain.
+    assert single.inputs["values"]["podDisruptionBudget"] == {"minAvailable": 0}
     gateway_class = rec.one("kubernetes:gateway.networking.k8s.io/v1:GatewayClass")
     assert gateway_class.inputs["metadata"]["name"] == GATEWAY_CLASS
     assert gateway_class.inputs["spec"] == {

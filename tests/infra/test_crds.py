@@ -33,6 +33,7 @@ def test_every_custom_resource_is_valid_against_its_crd(custom_objects, stack):
 def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
     for stack in ("staging", "prod"):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
+            "ClusterIssuer",
             "ExternalSecret",
             "GatewayClass",
             "NodePool",
@@ -54,6 +55,7 @@ def test_schema_set_covers_the_kinds_we_render():
         ("karpenter.sh/v1", "NodePool"),
         ("gateway.networking.k8s.io/v1", "GatewayClass"),
         ("gateway.networking.k8s.io/v1beta1", "GatewayClass"),
+        ("cert-manager.io/v1", "ClusterIssuer"),
     }
 
 
