@@ -428,3 +428,18 @@ def test_the_pool_can_be_raised_to_fit():
     config[C]["nodePool"]["cpuLimit"] = "24"
     parsed = parse_stack("prod", config)
     assert parsed.apps["web"].autoscaling.max_replicas == 40
+
+
+def test_an_argo_app_counts_both_replica_sets_during_a_rollout():
+    def argo(config):
+        web = config[A]["web"]
+        web.pop("blueGreen")
+        web["strategy"] = "argoCanary"
+        web["image"] = "ghcr.io/example/web:1.4.2"
+        web["argo"] = {"analysis": {"prometheusAddress": "http://prometheus.monitoring:9090"}}
+        web["autoscaling"]["maxReplicas"] = 29  # 2 x 29 x 250m = 14.5 > 14
+        config[C]["addons"]["argoRollouts"]["enabled"] = True
+
+    ((key, message),) = capacity_problem("prod", argo)
+    assert key == "webplatform:cluster.nodePool.cpuLimit"
+    assert "web: 58 pods (2 x maxReplicas 29 during a rollout" in message
