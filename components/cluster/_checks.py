@@ -12,9 +12,10 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import AfterValidator, Field
+import pulumi
+from pydantic import AfterValidator, Field, InstanceOf
 
 #: Kubernetes minors EKS offers, and the day each leaves EKS *standard* support (then the
 #: cluster is billed the extended-support rate, six times the control-plane price, or, with
@@ -111,6 +112,18 @@ def at_least(count: int, what: str) -> AfterValidator:
 
 def duplicates(values: Sequence[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
+
+
+if TYPE_CHECKING:
+    from pulumi import Input as Wired
+else:
+
+    class Wired:
+        """``Wired[str]``: ``webplatform._model.Input`` for *nested* positions (list items, dict
+        values), where pydantic warns about ``Input``'s ``Field(repr=...)`` metadata."""
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return Union[item, InstanceOf[pulumi.Output]]  # noqa: UP007 - a runtime type object
 
 
 EksVersion = Annotated[str, AfterValidator(_eks_version)]

@@ -66,7 +66,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from webplatform._kms import KEY_ADMIN_ACTIONS
-from webplatform._model import Args, Input, Items, at
+from webplatform._model import Args, Items, at
 from webplatform.cluster._checks import (
     DEFAULT_KUBERNETES_VERSION,
     EKS_STANDARD_SUPPORT_ENDS,
@@ -75,6 +75,7 @@ from webplatform.cluster._checks import (
     KmsDeletionWindowDays,
     LogRetentionDays,
     RoleArn,
+    Wired,
     at_least,
     duplicates,
     role_name,
@@ -180,7 +181,7 @@ class EksClusterArgs(Args):
     """Kubernetes minor as a string; default ``"1.35"`` (EKS standard support until
     2027-03-27). One of :data:`EKS_STANDARD_SUPPORT_ENDS`."""
     private_subnet_ids: Annotated[
-        Items[Input[str]], at_least(2, "EKS needs subnets in at least 2 availability zones")
+        Items[Wired[str]], at_least(2, "EKS needs subnets in at least 2 availability zones")
     ]
     """Private subnets in 2+ zones: the control plane's interfaces and every node go here."""
     access: ClusterAccessArgs

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, Field
 
 from webplatform import _validation
 from webplatform._model import Args, Input
+from webplatform.cluster._checks import Wired
 
 _SERVICE_ACCOUNT = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
@@ -107,7 +108,7 @@ def _service_account(value: str) -> str:
     return value
 
 
-Statements = Annotated[Input[Sequence[Mapping[str, Any]]], AfterValidator(_statements)]
+Statements = Annotated[Wired[Sequence[Mapping[str, Any]]], AfterValidator(_statements)]
 
 
 class PodIdentityArgs(Args):

@@ -31,7 +31,7 @@ from pydantic import AfterValidator, Field, model_validator
 from webplatform import _validation
 from webplatform._kms import KEY_ADMIN_ACTIONS
 from webplatform._model import Args, Input, Items, at
-from webplatform.cluster._checks import at_least
+from webplatform.cluster._checks import Wired, at_least
 
 __all__ = [
     "KEY_ADMIN_ACTIONS",
@@ -141,7 +141,7 @@ class AppSecretsArgs(SecretSettings):
     ]
     """Environment variable names the secret holds, as properties of its JSON object; at least
     one (an empty secret serves no one)."""
-    values: dict[str, Input[str]] | None = Field(default=None, repr=False)
+    values: dict[str, Wired[str]] | None = Field(default=None, repr=False)
     """Values by key, e.g. from ``Config.require_secret``. Default ``None``: the value is set out of
     band (``aws secretsmanager put-secret-value``) and never passes through Pulumi."""
     protect: bool = False
