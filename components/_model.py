@@ -64,7 +64,8 @@ def _listed(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    from pulumi import Input as Input  # the generic alias itself, so Input[str] type-checks
+    # Imported, not `Input = pulumi.Input`: mypy would see an alias with no parameter.
+    from pulumi import Input as Input
 
     Items = tuple[T, ...]
 else:

@@ -14,27 +14,9 @@ from infra.config._base import (
     StackConfigError,
 )
 from infra.config.apps import AppSpec, ConfigKey
-from infra.config.cluster import (
-    AccessSpec,
-    AddonsSpec,
-    ArgoRolloutsSpec,
-    CertManagerSpec,
-    ChartSpec,
-    ClusterSpec,
-    EndpointSpec,
-    IssuerSpec,
-    KubernetesSpec,
-    NodeGroupSpec,
-    VpcSpec,
-)
+from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import AccessLogsSpec, CdnProvider, CdnSpec, CloudflareSpec, CloudFrontSpec
-from infra.config.secrets import (
-    SecretDelivery,
-    SecretRotationSpec,
-    SecretsOperatorSpec,
-    SecretsSpec,
-    ValueSource,
-)
+from infra.config.secrets import SecretDelivery, SecretsSpec, ValueSource
 from infra.config.stack import (
     PROVIDER_SECRET_KEYS,
     StackConfig,
@@ -50,31 +32,20 @@ __all__ = [
     "NAMESPACE",
     "PROVIDER_SECRET_KEYS",
     "AccessLogsSpec",
-    "AccessSpec",
-    "AddonsSpec",
     "AppSpec",
-    "ArgoRolloutsSpec",
     "CdnProvider",
     "CdnSpec",
-    "CertManagerSpec",
-    "ChartSpec",
     "CloudFrontSpec",
     "CloudflareSpec",
     "ClusterSpec",
     "ConfigKey",
-    "EndpointSpec",
     "Environment",
-    "IssuerSpec",
     "KubernetesSpec",
-    "NodeGroupSpec",
     "SecretDelivery",
-    "SecretRotationSpec",
-    "SecretsOperatorSpec",
     "SecretsSpec",
     "StackConfig",
     "StackConfigError",
     "ValueSource",
-    "VpcSpec",
     "from_pulumi",
     "parse",
     "referenced_secret_keys",

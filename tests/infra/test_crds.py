@@ -35,10 +35,13 @@ def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
             "BackendTrafficPolicy",
             "ClientTrafficPolicy",
+            "ClusterIssuer",
             "ExternalSecret",
             "Gateway",
+            "GatewayClass",
             "HTTPRoute",
             "HTTPRoute",
+            "NodePool",
             "PrometheusRule",
             "SecretStore",
             "ServiceMonitor",
@@ -60,6 +63,10 @@ def test_schema_set_covers_the_kinds_we_render():
         ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
         ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
         ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"),
+        ("karpenter.sh/v1", "NodePool"),
+        ("gateway.networking.k8s.io/v1", "GatewayClass"),
+        ("gateway.networking.k8s.io/v1beta1", "GatewayClass"),
+        ("cert-manager.io/v1", "ClusterIssuer"),
     }
 
 
@@ -106,3 +113,11 @@ def test_an_unknown_kind_is_an_error_not_a_pass():
 )
 def test_built_in_and_custom_groups_are_told_apart(api_version, custom):
     assert crds.is_custom({"apiVersion": api_version}) is custom
+
+
+def test_a_node_pool_without_limits_units_is_caught(custom_objects):
+    pool = next(o for o in custom_objects["prod"] if o["kind"] == "NodePool")
+    broken = {**pool, "spec": {**pool["spec"], "limits": {"cpu": "16", "memory": ["64Gi"]}}}
+    assert any(p.startswith("spec.limits.memory") for p in crds.errors(broken))
+    broken = {**pool, "spec": {**pool["spec"], "disruption": {"consolidateAfer": "1m"}}}
+    assert any("consolidateAfer" in p for p in crds.errors(broken))

@@ -158,6 +158,20 @@ def test_behind_each_stacks_cdn_the_gateway_trusts_one_forwarding_hop(objects):
         assert policy["spec"]["clientIPDetection"] == {"xForwardedFor": {"numTrustedHops": 1}}
 
 
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_the_cluster_issuer_answers_challenges_through_this_stacks_gateway(objects, stack):
+    gateway = one(objects, stack, "Gateway")
+    issuer = one(objects, stack, "ClusterIssuer")
+    (solver,) = issuer["spec"]["acme"]["solvers"]
+    (parent,) = solver["http01"]["gatewayHTTPRoute"]["parentRefs"]
+    assert (parent["name"], parent["namespace"]) == (
+        gateway["metadata"]["name"],
+        gateway["metadata"]["namespace"],
+    )
+    (cls,) = objects[stack]["GatewayClass"]
+    assert gateway["spec"]["gatewayClassName"] == cls["metadata"]["name"]
+
+
 def test_prod_route_hosts_include_the_cloudfront_origin_and_staging_the_cloudflare_name(objects):
     hosts = {s: one(objects, s, "Gateway")["spec"]["listeners"] for s in ("prod", "staging")}
     assert {item["hostname"] for item in hosts["prod"]} == {"origin.example.com"}
