@@ -11,7 +11,10 @@ for why). Per app, in the app's namespace:
   headers of reference 004 (``X-Frame-Options``, ``X-Content-Type-Options``,
   ``Referrer-Policy``; not ``X-XSS-Protection``, which browsers dropped and which can
   open holes in old ones). For an Argo canary the rule has a second backend, the
-  canary Service at weight 0, whose weight the Argo Rollouts Gateway API plugin sets;
+  canary Service at weight 0, whose weight the Argo Rollouts Gateway API plugin sets
+  (Pulumi owns the route, so a ``pulumi up`` in the middle of a canary puts the weights
+  back to 100/0 until the controller's next step: release with ``pulumi up``, then let the
+  canary finish before the next one);
 - an ``HTTPRoute`` named ``<app>-redirect`` on the HTTP listeners, whose only rule
   is a ``RequestRedirect`` filter to ``https`` (301): plain HTTP never reaches the app;
 - with a rate limit, an Envoy Gateway ``BackendTrafficPolicy`` named ``<app>``
