@@ -9,9 +9,10 @@ keeps it out of the error too).
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
+import pulumi
+from pydantic import AfterValidator, Field, InstanceOf, PlainValidator, WithJsonSchema
 
 from webplatform._quantity import parse_cpu, parse_memory
 
@@ -138,3 +139,16 @@ def percent(value: int | str) -> tuple[int, bool]:
     if isinstance(value, str):
         return int(value[:-1]), True
     return value, False
+
+
+if TYPE_CHECKING:
+    from pulumi import Input as Wired
+else:
+
+    class Wired:
+        """``Wired[str]``: a value or a ``pulumi.Output`` of one, like ``webplatform._model.Input``
+        but without its field metadata, for optional fields (``Wired[str] | None``) and dict
+        values, where pydantic warns about field metadata inside a union or a container."""
+
+        def __class_getitem__(cls, item: Any) -> Any:
+            return Union[item, InstanceOf[pulumi.Output]]  # noqa: UP007 - a runtime type object

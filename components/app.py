@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from webplatform._labels import selector_labels
 from webplatform._model import Args, Input, at
-from webplatform._types import DNS_1035, EnvName, Image, Labels, Port
+from webplatform._types import DNS_1035, EnvName, Image, Labels, Port, Wired
 from webplatform.delivery.blue_green import (
     COLORS,
     BlueGreenArgs,
@@ -278,9 +278,9 @@ class WebAppArgs(WebAppSpec):
 
     namespace: Input[str]
     """Namespace to deploy into (a ``Namespace.name``); required."""
-    secret_env: Mapping[EnvName, Input[str]] = {}
+    secret_env: Mapping[EnvName, Wired[str]] = {}
     """Secret settings (Secret), e.g. ``Config.require_secret(...)``; default none."""
-    external_secret_name: Input[str] | None = None
+    external_secret_name: Wired[str] | None = None
     """A Secret written by someone else (External Secrets Operator) to read instead of
     ``secret_env``; default none. See ``AppSettingsArgs.external_secret_name``."""
     labels: Labels = {}

@@ -42,7 +42,7 @@ from pydantic import Field, field_validator
 
 from webplatform._labels import app_labels
 from webplatform._model import Args, Input, Items
-from webplatform._types import DnsLabel, Hostname, Port, ServiceName, Subdomain
+from webplatform._types import DnsLabel, Hostname, Port, ServiceName, Subdomain, Wired
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 ENVOY_GATEWAY_API = "gateway.envoyproxy.io/v1alpha1"
@@ -136,7 +136,7 @@ class PublicRouteArgs(Args):
     """The Service to route to (a ``Service.service_name``; an Argo canary's stable Service)."""
     service_port: Port
     """The Service's port (not the container's)."""
-    canary_service_name: Input[str] | None = None
+    canary_service_name: Wired[str] | None = None
     """Argo canary: the canary Service, a second backend at weight 0 whose weight the Argo
     Rollouts Gateway API plugin moves; default none."""
     gateway_name: DnsLabel

@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 
 from webplatform._labels import app_labels
 from webplatform._model import Args, Input, at
-from webplatform._types import IntOrPercent, ServiceName, percent
+from webplatform._types import IntOrPercent, ServiceName, Wired, percent
 
 EvictionPolicy = Literal["AlwaysAllow", "IfHealthyBudget"]
 
@@ -86,7 +86,7 @@ class DisruptionBudgetArgs(Args):
     """The app's name, for labels; the budget is named after it unless ``budget_name`` is set."""
     namespace: Input[str]
     """Namespace of the budget and the pods."""
-    selector: Mapping[str, Input[str]] = Field(min_length=1)
+    selector: Mapping[str, Wired[str]] = Field(min_length=1)
     """Labels of the pods it protects (a Workload's ``selector``); not empty (it would match
     every pod of the namespace)."""
     policy: DisruptionPolicy = DisruptionPolicy()

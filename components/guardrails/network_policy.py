@@ -37,7 +37,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from webplatform._labels import PART_OF, app_labels
 from webplatform._model import Args, Input, Items, at
-from webplatform._types import DnsLabel, Labels, Port, ServiceName
+from webplatform._types import DnsLabel, Labels, Port, ServiceName, Wired
 
 #: The label Kubernetes sets on every namespace (1.21+); nobody has to remember to add it.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -166,7 +166,7 @@ class AppNetworkPolicyArgs(Args):
     """The app's name; the policy is named ``<app>``."""
     namespace: Input[str]
     """The app's namespace."""
-    pod_selector: Mapping[str, Input[str]] = Field(min_length=1)
+    pod_selector: Mapping[str, Wired[str]] = Field(min_length=1)
     """Labels of the app's pods (every colour of a blue-green pair); not empty (it would
     open every pod)."""
     port: Port

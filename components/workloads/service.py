@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from webplatform._labels import app_labels
 from webplatform._model import Args, Input, at
-from webplatform._types import Labels, Port, ServiceName
+from webplatform._types import Labels, Port, ServiceName, Wired
 
 
 class ServiceArgs(Args):
@@ -24,7 +24,7 @@ class ServiceArgs(Args):
     """The app's name, used for labels (a DNS-1035 label)."""
     namespace: Input[str]
     """Namespace of the Service (a ``Namespace.name``)."""
-    selector: Mapping[str, Input[str]] = Field(min_length=1)
+    selector: Mapping[str, Wired[str]] = Field(min_length=1)
     """Labels of the pods to send traffic to (a Workload's ``selector``); required, not empty
     (an empty selector matches no pods)."""
     service_name: ServiceName | None = None

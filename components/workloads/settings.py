@@ -19,7 +19,7 @@ from pydantic import model_validator
 
 from webplatform._labels import app_labels
 from webplatform._model import Args, Input, at
-from webplatform._types import EnvName, ServiceName
+from webplatform._types import EnvName, ServiceName, Wired
 
 
 class AppSettingsArgs(Args):
@@ -32,9 +32,9 @@ class AppSettingsArgs(Args):
     plain: dict[EnvName, str] = {}
     """Non-secret settings, exposed as environment variables; default none. Values are
     strings: quote numbers and booleans in YAML."""
-    secret: Mapping[EnvName, Input[str]] = {}
+    secret: Mapping[EnvName, Wired[str]] = {}
     """Secret settings (e.g. from ``Config.require_secret``); default none, and then no Secret."""
-    external_secret_name: Input[str] | None = None
+    external_secret_name: Wired[str] | None = None
     """Name of a Secret that something else writes into the namespace (External Secrets
     Operator: ``ExternalSecretSync.secret_name``); default none. The workload reads it as it
     would read ours, and its value never passes through Pulumi. Not with ``secret``."""

@@ -36,6 +36,7 @@ from webplatform._types import (
     Memory,
     Port,
     ServiceName,
+    Wired,
     check_image,
     percent,
 )
@@ -166,13 +167,13 @@ class WorkloadArgs(Args):
     """Default ``/ready``, 5 s initial delay, every 5 s, 3 s timeout."""
     rolling_update: RollingUpdate = RollingUpdate()
     """Default surge 1, unavailable 0."""
-    config_map_name: Input[str] | None = None
+    config_map_name: Wired[str] | None = None
     """ConfigMap loaded with ``envFrom``; default none."""
-    secret_name: Input[str] | None = None
+    secret_name: Wired[str] | None = None
     """Secret loaded with ``envFrom``; default none."""
-    config_checksum: Input[str] | None = None
+    config_checksum: Wired[str] | None = None
     """Hash of the plain settings, as a pod annotation, so a settings change rolls the pods."""
-    service_account_name: Input[str] | None = None
+    service_account_name: Wired[str] | None = None
     """Existing ServiceAccount to run as; default ``-`` (a dedicated one is created)."""
     run_as_user: Annotated[int, Field(ge=1, le=2147483647)] = 1001
     """Non-root UID; default 1001 (reference 004)."""
