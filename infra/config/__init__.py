@@ -13,6 +13,7 @@ from infra.config._base import (
     Environment,
     StackConfigError,
 )
+from infra.config._source import StackSource
 from infra.config.apps import (
     AnalysisSpec,
     AppSpec,
@@ -55,15 +56,23 @@ from infra.config.secrets import (
     ValueSource,
 )
 from infra.config.stack import (
+    AWS_REGIONS,
+    CONFIG_FILE_ENV,
     PROVIDER_SECRET_KEYS,
     StackConfig,
     from_pulumi,
+    load,
+    object_names,
     parse,
+    read_source,
     referenced_secret_keys,
     stack_file,
+    with_secrets,
 )
 
 __all__ = [
+    "AWS_REGIONS",
+    "CONFIG_FILE_ENV",
     "MAX_KUBERNETES_MINOR",
     "MIN_KUBERNETES_MINOR",
     "NAMESPACE",
@@ -107,11 +116,16 @@ __all__ = [
     "SecretsSpec",
     "StackConfig",
     "StackConfigError",
+    "StackSource",
     "Strategy",
     "ValueSource",
     "VpcSpec",
     "from_pulumi",
+    "load",
+    "object_names",
     "parse",
+    "read_source",
     "referenced_secret_keys",
     "stack_file",
+    "with_secrets",
 ]

@@ -208,8 +208,8 @@ CASES = {
     "bad-app-name": (
         "dev",
         lambda c: c[A].update({"Web": c[A].pop("web")}),
-        "webplatform:apps",
-        "must be DNS labels",
+        "webplatform:apps.Web",
+        "must be a DNS-1035 label",
     ),
     "no-apps": ("dev", set_([A], {}), "webplatform:apps", "at least 1 item"),
     "env-and-secret-overlap": (
@@ -252,7 +252,7 @@ CASES = {
     "hpa-period-too-long": (
         "prod",
         set_([A, "web", "autoscaling", "scaleDown", "policies", 0, "periodSeconds"], 3600),
-        "webplatform:apps.web.autoscaling.scaleDown.policies.0.periodSeconds",
+        "webplatform:apps.web.autoscaling.scaleDown.policies[0].periodSeconds",
         "less than or equal to 1800",
     ),
     "hpa-no-policies": (
@@ -294,13 +294,13 @@ CASES = {
     "backend-without-destination": (
         "prod",
         set_([A, "web", "networkPolicy", "backends"], [{"port": 8080}]),
-        "webplatform:apps.web.networkPolicy.backends.0",
+        "webplatform:apps.web.networkPolicy.backends[0]",
         "set exactly one",
     ),
     "backend-namespace-not-a-label": (
         "prod",
         set_([A, "web", "networkPolicy", "backends"], [{"namespace": "Back_End", "port": 80}]),
-        "webplatform:apps.web.networkPolicy.backends.0.namespace",
+        "webplatform:apps.web.networkPolicy.backends[0].namespace",
         "should match pattern",
     ),
     "monitoring-without-metrics-port": (
