@@ -410,7 +410,10 @@ def _problems(error: ValidationError, source: StackSource | None = None) -> list
             inner, _ = camel_loc(ctx_error.loc, node)
             by_path.setdefault(_path(here + inner), []).append(str(ctx_error))
             continue
-        loc, _ = camel_loc(raw_loc)
+        if item["type"] == "extra_forbidden":  # the key as written, not the field it resembles
+            loc = camel_loc(raw_loc[:-1])[0] + raw_loc[-1:]
+        else:
+            loc, _ = camel_loc(raw_loc)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "is_instance_of":
             continue  # the pulumi.Output branch of an Input[T]: a stack file holds plain values
