@@ -38,12 +38,16 @@ class StackConfigError(pulumi.RunError):
 
 
 class _Model(BaseModel):
+    """Base of the stack-level models (StackConfig and what composes the areas). Validated
+    strictly, by alias only (see ``infra.config.stack.parse``); built on first use
+    (``defer_build``), so importing ``infra.config`` does not pay for every class."""
+
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         alias_generator=to_camel,
         populate_by_name=True,
-        str_strip_whitespace=True,
+        defer_build=True,
     )
 
 

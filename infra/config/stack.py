@@ -359,16 +359,10 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
 def accepts_output(annotation: Any) -> bool:
     """True when a field's type takes a ``pulumi.Output`` (``Input[T]``): only such a field can
     carry a secret value through to the resources."""
-    for member in _members(annotation):
-        if member is pulumi.Output or (
-            isinstance(member, type) and issubclass(member, pulumi.Output)
-        ):
-            return True
-        if get_origin(member) is Annotated or any(
-            accepts_output(a) for a in get_args(member) if get_origin(member) is Annotated
-        ):
-            return True
-    return False
+    return any(
+        isinstance(member, type) and issubclass(member, pulumi.Output)
+        for member in _members(annotation)
+    )
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -599,7 +593,9 @@ def _provider_keys(values: Mapping[str, Any], source: StackSource) -> list[tuple
         if namespace == NAMESPACE:
             continue  # ours: checked against the models and secretEnv
         credential = key in PROVIDER_SECRET_KEYS or _SAYS_SECRET.search(name)
-        if credential and not source.is_secret(key) and values[key] not in (None, ""):
+        # A credential is text; `kubernetes:enableSecretMutable: true` is a switch.
+        text = isinstance(values[key], str) and values[key] != ""
+        if credential and text and not source.is_secret(key):
             problems.append(
                 (
                     key,

@@ -126,3 +126,31 @@ def test_yaml_is_resolved_as_yaml_v3_resolves_it(tmp_path):
         "p:j": 5,
         "p:k": "12:30",
     }
+
+
+def test_secret_leaves_on_input_fields_become_secret_outputs():
+    """Generic: a field typed ``Input[T]`` can carry a secret; the value becomes an Output
+    marked secret in a copy of the (frozen) model, wherever it sits."""
+    import pulumi
+
+    from infra.config.stack import _replace, accepts_output
+    from webplatform._model import Args, Input, Items
+
+    class Leaf(Args):
+        host: Input[str]
+        port: int = 1
+
+    class Root(Args):
+        leaves: Items[Leaf]
+        named: dict[str, Leaf]
+
+    root = Root.model_validate(
+        {"leaves": [{"host": "a"}], "named": {"x": {"host": "b"}}}, by_alias=True
+    )
+    changed = _replace(root, ("named", "x", "host"), pulumi.Output.secret)
+    changed = _replace(changed, ("leaves", 0, "host"), pulumi.Output.secret)
+    assert isinstance(changed.named["x"].host, pulumi.Output)
+    assert isinstance(changed.leaves[0].host, pulumi.Output)
+    assert root.named["x"].host == "b"  # the original is untouched
+    assert accepts_output(Leaf.model_fields["host"].annotation)
+    assert not accepts_output(Leaf.model_fields["port"].annotation)
