@@ -64,7 +64,7 @@ def _write_plain(tmp_path):
 
 def test_the_whole_key_is_secret_for_the_engine_but_one_leaf_for_the_program(tmp_path):
     path = _dev_with_secret_env_leaf(tmp_path)
-    tree, secure = read(path, "webplatform")
+    _tree, secure = read(path, "webplatform")
     assert secure == [("webplatform:apps", ("web", "env", "API_KEY"))]
     engine = from_file(path, "webplatform", CANARY)
     source = combine(path, "webplatform", engine.flat, frozenset({"webplatform:apps"}))
