@@ -316,9 +316,9 @@ def _step(node: Any, part: Any) -> tuple[Any, Any] | None:
         origin = get_origin(member)
         if origin in (dict, Mapping) and isinstance(part, str):
             return part, get_args(member)[1] if get_args(member) else Any
-        if origin in (list, tuple) and isinstance(part, int):
+        if origin in (list, tuple) and (isinstance(part, int) or str(part).isdigit()):
             args = get_args(member)
-            return part, args[0] if args else Any
+            return int(part), args[0] if args else Any
     return None
 
 
@@ -502,15 +502,17 @@ def parse(
     structured = {k: v for k, v in ours.items() if k in fields}
     extra_keys = {k for k in ours if k not in fields}
     problems = _provider_keys(values, source)
-    problems += _app_names(structured.get("apps"))
+    names = _app_names(structured.get("apps"))
     try:
         text = json.dumps(structured, allow_nan=False)
         config = StackConfig.model_validate_json(text, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
-        problems = _problems(exc, source) + problems
+        problems = _problems(exc, source) + problems + _unheard(names, exc)
         problems += _unknown_top_level(extra_keys, referenced_secret_keys(values))
         raise StackConfigError(source.file, _scrub(problems, source)) from None
 
+    if not all(hasattr(app, "check_names") for app in config.apps.values()):
+        problems += names  # else the app models have checked their names themselves
     problems += _secret_refs(config, ours, fields, source)
     problems += _unknown_top_level(
         extra_keys,
@@ -567,6 +569,12 @@ def _secret_refs(
                     )
                 )
     return problems
+
+
+def _unheard(problems: list[tuple[str, str]], error: ValidationError) -> list[tuple[str, str]]:
+    """Name problems found on the raw config that validation did not already report."""
+    reported = {path for path, _ in _problems(error)}
+    return [p for p in problems if p[0] not in reported]
 
 
 def _app_names(apps: Any) -> list[tuple[str, str]]:
@@ -775,7 +783,8 @@ def _derived_names(config: StackConfig) -> list[tuple[str, str]]:
             owners.setdefault((kind, object_name), []).append("(the stack)")
     for app_name, app in config.apps.items():
         names = object_names(app_name, app, config)
-        too_long = sorted(
+        checked = hasattr(app, "check_names")  # an app model that checks its own lengths
+        too_long = [] if checked else sorted(
             {f"{kind} {n}" for kind, ns in names.items() for n in ns if len(n) > MAX_NAME}
         )
         if too_long:
