@@ -10,6 +10,10 @@ written. ``--diff`` prints what changed against an older synth, property by
 property. No cloud, no credentials, no passphrase: values marked ``secure:``
 in the stack file are replaced by a placeholder, and so are secrets an app
 references that the stack file does not hold yet (``pulumi up`` refuses those).
+
+The stack file is read strictly, as the Pulumi CLI reads it (``infra.config._source``),
+and the program reads it again itself, as under ``pulumi up``: synth only plays the
+engine's part (the flat config map). Errors name the file as given to ``--config-file``.
 """
 
 from __future__ import annotations
