@@ -784,8 +784,12 @@ def _derived_names(config: StackConfig) -> list[tuple[str, str]]:
     for app_name, app in config.apps.items():
         names = object_names(app_name, app, config)
         checked = hasattr(app, "check_names")  # an app model that checks its own lengths
-        too_long = [] if checked else sorted(
-            {f"{kind} {n}" for kind, ns in names.items() for n in ns if len(n) > MAX_NAME}
+        too_long = (
+            []
+            if checked
+            else sorted(
+                {f"{kind} {n}" for kind, ns in names.items() for n in ns if len(n) > MAX_NAME}
+            )
         )
         if too_long:
             longest = max(len(n) for ns in names.values() for n in ns)
