@@ -154,3 +154,13 @@ def test_secret_leaves_on_input_fields_become_secret_outputs():
     assert root.named["x"].host == "b"  # the original is untouched
     assert accepts_output(Leaf.model_fields["host"].annotation)
     assert not accepts_output(Leaf.model_fields["port"].annotation)
+
+
+def test_without_the_stack_file_the_engine_config_is_validated(tmp_path):
+    """A stack whose file is not next to Pulumi.yaml (config from an ESC environment, say):
+    the engine's values are validated, a note says so, and a secret key is secret whole."""
+    flat = dict(from_file(ROOT / "Pulumi.dev.yaml", "webplatform", CANARY).flat)
+    source = combine(tmp_path / "Pulumi.dev.yaml", "webplatform", flat, frozenset({"x:y"}))
+    assert source.tree is None and "does not exist" in source.notes[0]
+    assert source.values()["webplatform:apps"]["web"]["replicas"] == 1
+    assert source.is_secret("x:y", ("any", "path"))
