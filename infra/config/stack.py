@@ -40,6 +40,7 @@ from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import CdnSpec
 from infra.config.secrets import SecretsSpec
+from infra import review
 from webplatform.cluster.addons import ClusterIssuerArgs
 
 
@@ -260,6 +261,7 @@ def parse(
     providers and are ignored. Raises :class:`StackConfigError`.
     """
     file = stack_file(stack)
+    raw = review.apply(stack, raw)  # review stacks (dev-pr-<N>): names derived, collisions refused
     ours = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")}
     fields = {f.alias or n for n, f in StackConfig.model_fields.items()}
     structured = {k: _decode(v) for k, v in ours.items() if k in fields}
