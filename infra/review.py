@@ -261,7 +261,7 @@ def collisions(mine: Footprint, others: Iterable[Footprint]) -> list[tuple[str, 
     return problems
 
 
-def apply(stack: str, raw: Mapping[str, Any], root: Path = ROOT) -> dict[str, Any]:
+def apply(stack: str, raw: Mapping[str, Any], root: Path | None = None) -> dict[str, Any]:
     """The hook ``parse`` calls first: derive a review stack's names, refuse a collision.
 
     Any other stack passes through unchanged, without ``webplatform:review``, which only
@@ -281,7 +281,9 @@ def apply(stack: str, raw: Mapping[str, Any], root: Path = ROOT) -> dict[str, An
             )
         return {k: v for k, v in raw.items() if k != REVIEW_KEY}
     derived = derive(stack, raw)
-    problems = collisions(footprint(stack, derived), committed_footprints(root, exclude=stack))
+    problems = collisions(
+        footprint(stack, derived), committed_footprints(root or ROOT, exclude=stack)
+    )
     if problems:
         raise StackConfigError(f"Pulumi.{stack}.yaml", problems)
     return derived

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from infra import review
 from infra.config._base import (
     _DNS_LABEL,
     NAMESPACE,
@@ -40,7 +41,6 @@ from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import CdnSpec
 from infra.config.secrets import SecretsSpec
-from infra import review
 from webplatform.cluster.addons import ClusterIssuerArgs
 
 

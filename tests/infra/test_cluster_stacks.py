@@ -9,7 +9,11 @@ import pytest
 from infra import synth
 from tests.conftest import ROOT, load_stack_file
 
-EKS_STACKS = {"staging": "webplatform-staging", "prod": "webplatform-production"}
+EKS_STACKS = {
+    "staging": "webplatform-staging",
+    "uat": "webplatform-uat",
+    "prod": "webplatform-production",
+}
 
 
 @pytest.fixture(scope="module")
