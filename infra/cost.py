@@ -1,7 +1,8 @@
 """What a stack costs per month, before usage: from its offline synth and a committed price table.
 
     python3 dev.py cost --stack prod [--config-file FILE] [--resources FILE]
-                        [--date YYYY-MM-DD] [--format markdown|json]
+                        [--date YYYY-MM-DD] [--format markdown|json|row]
+                        [--base-resources OLD_resources.json]
 
 Reads ``resources.json`` (``python -m infra.synth``; synthesized here unless
 ``--resources`` names one) and prices what runs by the hour or the month:
@@ -526,6 +527,24 @@ def as_json(estimate: Estimate) -> dict[str, Any]:
     }
 
 
+def difference(new: Decimal, old: Decimal) -> str:
+    delta = new - old
+    sign = "+" if delta > 0 else "-" if delta < 0 else "±"
+    return f"{sign}{money(abs(delta))}"
+
+
+def row(estimate: Estimate, base: Estimate | None) -> str:
+    """One row of the pull request's cost table: stack, base, head, difference (and ceilings)."""
+    head = f"{money(estimate.low)} (to {money(estimate.high)})"
+    if base is None:
+        return f"| `{estimate.stack}` | (new stack) | {head} | {difference(estimate.low, Decimal(0))} |"
+    return (
+        f"| `{estimate.stack}` | {money(base.low)} (to {money(base.high)}) | {head} "
+        f"| {difference(estimate.low, base.low)} (to {difference(estimate.high, base.high)}) |"
+    )
+
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py cost", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", required=True)
@@ -537,7 +556,12 @@ def main(argv: list[str] | None = None) -> int:
         default=datetime.now(UTC).date(),
         help="the day to price (Kubernetes support status); default today",
     )
-    parser.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    parser.add_argument(
+        "--base-resources",
+        type=Path,
+        help="with --format row: the base commit's resources.json, to show the difference",
+    )
+    parser.add_argument("--format", choices=["markdown", "json", "row"], default="markdown")
     args = parser.parse_args(argv)
     try:
         if args.resources is not None:
@@ -551,11 +575,18 @@ def main(argv: list[str] | None = None) -> int:
             except (StackConfigError, SynthInputError) as exc:
                 print(str(exc), file=sys.stderr)
                 return EXIT_INVALID
-        result = estimate(args.stack, document, Prices.load(), args.date)
+        prices = Prices.load()
+        result = estimate(args.stack, document, prices, args.date)
+        base = None
+        if args.base_resources is not None:
+            base_document = json.loads(args.base_resources.read_text())
+            base = estimate(args.stack, base_document, prices, args.date)
     except (CostError, OSError, json.JSONDecodeError) as exc:
         print(f"cost: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    if args.format == "json":
+    if args.format == "row":
+        print(row(result, base))
+    elif args.format == "json":
         print(json.dumps(as_json(result), indent=2))
     else:
         print(markdown(result))
