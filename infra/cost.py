@@ -544,7 +544,6 @@ def row(estimate: Estimate, base: Estimate | None) -> str:
     )
 
 
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 dev.py cost", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", required=True)
