@@ -478,6 +478,16 @@ def total(estimate: Estimate) -> str:
     return f"{money(estimate.low)} (up to {money(estimate.high)} at the autoscalers' ceilings)"
 
 
+def arithmetic(estimate: Estimate) -> str:
+    """The total as a sum of the lines (unrounded lines, so the cents may differ by one)."""
+    terms = " + ".join(money(line.low) for line in estimate.lines)
+    line = f"Monthly: {terms} = **{money(estimate.low)}**."
+    if estimate.high != estimate.low:
+        highs = " + ".join(money(line.high) for line in estimate.lines)
+        line += f" At the ceilings: {highs} = {money(estimate.high)}."
+    return line
+
+
 def markdown(estimate: Estimate) -> str:
     p = estimate.prices
     out = [
@@ -496,6 +506,7 @@ def markdown(estimate: Estimate) -> str:
             f"| {line.note} |"
         )
     out.append(f"| **total** | | | **{money(estimate.low)}** | **{money(estimate.high)}** | |")
+    out += ["", arithmetic(estimate)]
     if estimate.usage:
         out += ["", "Billed by usage, not estimated (the stack does not say the volume):"]
         out += [f"- {item}" for item in estimate.usage]
