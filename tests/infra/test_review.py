@@ -232,3 +232,50 @@ def test_only_devs_file_may_say_how_review_stacks_are_made(write_stack, tmp_path
     code, err = synthesize("staging", path, tmp_path / "out", capsys)
     assert code == synth.EXIT_INVALID
     assert "  webplatform:review: only Pulumi.dev.yaml may say" in err
+
+
+# --- UAT ----------------------------------------------------------------------------------
+
+#: Where UAT must differ from prod: its identity (names, hosts, addresses), not its shape.
+IDENTITY = {
+    "webplatform:environment",
+    "webplatform:namespace",
+    "webplatform:cluster.name",
+    "webplatform:cluster.vpc.cidr",
+    "webplatform:secrets.clusterName",
+    "webplatform:apps.web.ingress.host",
+    "webplatform:cdn.host",
+    "webplatform:cdn.aliases",
+    "webplatform:cdn.originHost",
+    "webplatform:cdn.cloudfront.accessLogs.prefix",
+}
+
+
+def _leaves(value, prefix=""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def test_every_way_uat_differs_from_prod_is_explained_on_its_line():
+    """Issue 16: UAT is prod's shape, smaller where safe, each difference explained in the
+    file: every value that differs carries a `# prod: ...` comment on its line (or on its
+    parent's, when the key itself differs)."""
+    prod = dict(_leaves(load_stack_file("prod")["config"]))
+    uat = dict(_leaves(load_stack_file("uat")["config"]))
+    lines = (ROOT / "Pulumi.uat.yaml").read_text().splitlines()
+    differing = sorted(
+        p for p in prod.keys() | uat.keys() if prod.get(p) != uat.get(p) and p not in IDENTITY
+    )
+    assert differing, "UAT is smaller than prod somewhere"
+    for path in differing:
+        # the deepest key of the path that UAT's file has, e.g. disruptionBudget for
+        # prod's disruptionBudget.minAvailable
+        parts = path.split(".")
+        prefixes = {".".join(q.split(".")[:i]) for q in uat for i in range(1, q.count(".") + 2)}
+        depth = max(i for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in prefixes)
+        keys = {parts[depth - 1].split(":")[-1], parts[max(depth - 2, 0)].split(":")[-1]}
+        explained = [ln for ln in lines if ln.strip().split(":")[0] in keys and "# prod:" in ln]
+        assert explained, f"{path}: UAT {uat.get(path)!r} vs prod {prod.get(path)!r}, no '# prod:'"
