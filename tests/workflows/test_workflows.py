@@ -242,6 +242,11 @@ def test_the_synth_diff_needs_no_credentials_and_diffs_against_the_base():
     script = (SCRIPTS / "synth-diff.sh").read_text()
     assert 'git -C "$root" worktree add' in script
     assert 'python3 dev.py synth --stack "$stack" --out "$head_out" "${diff_args[@]}"' in script
+    # each stack's monthly cost at the base and the head, and the difference
+    assert '--resources "$head_out/resources.json" --format row' in script
+    assert 'cost_args+=(--base-resources "$base_out/resources.json")' in script
+    assert 'python3 dev.py cost "${cost_args[@]}"' in script
+    assert 'echo "### Monthly cost"' in script
 
 
 def test_preview_runs_every_stack_with_the_policy_pack_and_comments():
