@@ -26,6 +26,21 @@ def synthesize(stack: str, config_file: Path, out: Path, capsys) -> tuple[int, s
     return code, capsys.readouterr().err
 
 
+def public_hosts(rendered: list[dict]) -> set[str]:
+    """Host names the rendered objects serve (Ingress rules and TLS, Gateway API routes)."""
+    hosts = set()
+    for o in rendered:
+        spec = o.get("spec") or {}
+        if o["kind"] == "Ingress":
+            hosts |= {r["host"] for r in spec.get("rules", [])}
+            hosts |= {h for t in spec.get("tls", []) for h in t.get("hosts", [])}
+        elif o["kind"] == "HTTPRoute":
+            hosts |= set(spec.get("hostnames", []))
+        elif o["kind"] == "Gateway":
+            hosts |= {li["hostname"] for li in spec.get("listeners", []) if "hostname" in li}
+    return hosts
+
+
 def objects(out: Path) -> list[dict]:
     return list(yaml.safe_load_all((out / "kubernetes.yaml").read_text()))
 
@@ -96,11 +111,13 @@ def test_a_review_stack_from_devs_file_unchanged_gets_its_own_namespace_host_and
     assert code == 0, err
     rendered = objects(tmp_path / "out")
     namespaced = [o for o in rendered if o["kind"] != "Namespace"]
-    assert namespaced and {o["metadata"]["namespace"] for o in namespaced} == {"dev-pr-7"}
     assert [o["metadata"]["name"] for o in rendered if o["kind"] == "Namespace"] == ["dev-pr-7"]
-    (ingress,) = [o for o in rendered if o["kind"] == "Ingress"]
-    assert [r["host"] for r in ingress["spec"]["rules"]] == ["dev-pr-7.example.com"]
-    assert ingress["spec"]["tls"][0]["hosts"] == ["dev-pr-7.example.com"]
+    # Everything in the review namespace, but the stack's own Gateway, which lives in the
+    # gateway implementation's namespace under a name derived from the stack's namespace.
+    elsewhere = [o for o in namespaced if o["metadata"]["namespace"] != "dev-pr-7"]
+    assert len(elsewhere) < len(namespaced)
+    assert all(o["kind"] == "Gateway" and "dev-pr-7" in o["metadata"]["name"] for o in elsewhere)
+    assert public_hosts(rendered) == {"dev-pr-7.example.com"}
     text = (tmp_path / "out" / "kubernetes.yaml").read_text()
     assert "web-dev" not in text and "dev.example.com" not in text.replace("dev-pr-7.", "")
     resources = json.loads((tmp_path / "out" / "resources.json").read_text())["resources"]
@@ -142,11 +159,25 @@ def test_the_committed_stacks_claim_disjoint_namespaces_and_hosts():
 # --- refusal ----------------------------------------------------------------------------
 
 
+def _app_host_key() -> str:
+    """Where an app's public host lives in today's stack files (Ingress, or Gateway API route)."""
+    app = load_stack_file("staging")["config"]["webplatform:apps"]["web"]
+    return (
+        "webplatform:apps.web.route.hosts.0"
+        if "route" in app
+        else "webplatform:apps.web.ingress.host"
+    )
+
+
 def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> None:
     document = load_stack_file("staging")
     config = document["config"]
     config["webplatform:namespace"] = namespace
-    config["webplatform:apps"]["web"]["ingress"]["host"] = hosts[0]
+    app = config["webplatform:apps"]["web"]
+    if "route" in app:
+        app["route"]["hosts"] = [hosts[0]]
+    else:
+        app["ingress"]["host"] = hosts[0]
     config["webplatform:cdn"]["host"] = hosts[-1]
     (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
 
@@ -165,14 +196,14 @@ def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> N
         (
             "demo",
             ["dev-pr-7.example.com", "b.example.org"],
-            "webplatform:apps.web.ingress.host",
+            "APP_HOST",
             ["host 'dev-pr-7.example.com'", "stack 'demo'", "dev-pr-7.example.com"],
         ),
         # another stack's CDN serves a wildcard that covers the review host
         (
             "demo",
             ["a.example.org", "*.example.com"],
-            "webplatform:apps.web.ingress.host",
+            "APP_HOST",
             ["host 'dev-pr-7.example.com'", "*.example.com"],
         ),
     ],
@@ -184,7 +215,7 @@ def test_a_review_stack_touching_another_stacks_names_is_refused_before_anything
     code, err = synthesize("dev-pr-7", DEV, tmp_path / "out", capsys)
     assert code == synth.EXIT_INVALID
     assert "Pulumi.dev-pr-7.yaml: invalid stack configuration" in err
-    assert f"  {key}: " in err
+    assert f"  {_app_host_key() if key == 'APP_HOST' else key}: " in err
     assert all(w in err for w in words), err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
@@ -244,6 +275,7 @@ IDENTITY = {
     "webplatform:cluster.vpc.cidr",
     "webplatform:secrets.clusterName",
     "webplatform:apps.web.ingress.host",
+    "webplatform:apps.web.route.hosts",
     "webplatform:cdn.host",
     "webplatform:cdn.aliases",
     "webplatform:cdn.originHost",
