@@ -233,3 +233,18 @@ def test_the_readme_shows_prods_cost_table_and_the_arithmetic_of_its_total():
     assert match[2] == table + "\n", "README's prod cost is stale: regenerate (see docstring)"
     assert f"--date {PRICES.as_of}" in text
     assert "Monthly: $" in table and " = **$" in table
+
+
+def test_a_gateway_and_a_service_of_type_load_balancer_each_count_as_a_load_balancer():
+    document = fixture("1.35")
+    document["resources"] = [
+        r for r in document["resources"] if r["type"] != "kubernetes:helm.sh/v3:Release"
+    ]
+    document["resources"] += [
+        k8s("Gateway", "web-prod", {"listeners": []}, namespace="envoy-gateway-system"),
+        k8s("Service", "legacy", {"type": "LoadBalancer"}),
+        k8s("Service", "web", {"type": "ClusterIP"}),
+    ]
+    line = lines(cost.estimate("s", document, PRICES, AFTER))["Load balancers"]
+    assert line.quantity == "2 x 730 h" and line.low == Decimal("0.0225") * 730 * 2
+    assert "Gateway `web-prod`" in line.note and "Service `legacy`" in line.note

@@ -311,3 +311,29 @@ def test_every_way_uat_differs_from_prod_is_explained_on_its_line():
         keys = {parts[depth - 1].split(":")[-1], parts[max(depth - 2, 0)].split(":")[-1]}
         explained = [ln for ln in lines if ln.strip().split(":")[0] in keys and "# prod:" in ln]
         assert explained, f"{path}: UAT {uat.get(path)!r} vs prod {prod.get(path)!r}, no '# prod:'"
+
+
+def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
+    raw = flat(load_stack_file("dev"))
+    apps = json.loads(raw["webplatform:apps"])
+    apps["web"]["route"] = {"hosts": ["dev.example.com", "www.dev.example.com"]}
+    apps["api"] = {"ingress": {"host": "api.example.com"}}
+    raw["webplatform:apps"] = json.dumps(apps)
+    raw["webplatform:cdn"] = json.dumps(
+        {"provider": "cloudfront", "host": "cdn.dev.example.com", "aliases": ["dev.example.org"]}
+    )
+    mine = review.footprint("dev-pr-9", review.derive("dev-pr-9", raw))
+    assert mine.hosts == {
+        "dev-pr-9.example.com": "webplatform:apps.web.route.hosts.0",
+        "www.dev-pr-9.example.com": "webplatform:apps.web.route.hosts.1",
+        "dev-pr-9-api.example.com": "webplatform:apps.api.ingress.host",
+        "cdn.dev-pr-9.example.com": "webplatform:cdn.host",
+        "dev-pr-9.example.org": "webplatform:cdn.aliases.0",
+    }
+    assert review.primary_url("dev-pr-9", raw) == "https://cdn.dev-pr-9.example.com"
+
+
+def test_other_review_stacks_files_are_not_committed_stacks(committed):
+    shutil.copy(DEV, committed / "Pulumi.dev-pr-3.yaml")  # a leftover review copy
+    stacks = {f.stack for f in review.committed_footprints(committed, exclude="dev-pr-7")}
+    assert "dev-pr-3" not in stacks and {"dev", "staging", "uat", "prod"} <= stacks
