@@ -40,22 +40,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from webplatform.cluster import _checks
+
 PRICES = Path(__file__).resolve().parent / "prices.toml"
 EXIT_INVALID = 2
 
-#: End of EKS standard support per Kubernetes minor (EKS release calendar). After it, a cluster
-#: pays the extended-support rate. The cluster code keeps the same calendar for its version
-#: check (issue 15); this table should become that one once both are merged (one calendar).
-#: Dated: a minor released after 1.35 is missing until someone adds it here.
-EKS_STANDARD_SUPPORT_ENDS: dict[str, date] = {
-    "1.29": date(2025, 3, 23),
-    "1.30": date(2025, 7, 23),
-    "1.31": date(2025, 11, 26),
-    "1.32": date(2026, 3, 23),
-    "1.33": date(2026, 7, 29),
-    "1.34": date(2026, 12, 2),
-    "1.35": date(2027, 3, 27),
-}
+#: End of EKS standard support per Kubernetes minor: the cluster code's calendar, one table for
+#: the version check and for the price (after that date, the extended-support rate).
+EKS_STANDARD_SUPPORT_ENDS: dict[str, date] = _checks.EKS_STANDARD_SUPPORT_ENDS
 
 
 class CostError(Exception):
@@ -167,8 +159,8 @@ def _control_planes(resources: list[dict[str, Any]], p: Prices, on: date) -> Ite
         if minor not in EKS_STANDARD_SUPPORT_ENDS:
             raise CostError(
                 f"cluster {inputs.get('name')!r}: Kubernetes {minor} has no end-of-standard-"
-                f"support date in infra/cost.py EKS_STANDARD_SUPPORT_ENDS; add it from the EKS "
-                "release calendar"
+                "support date in webplatform.cluster._checks.EKS_STANDARD_SUPPORT_ENDS; add it "
+                "from the EKS release calendar"
             )
         ends = EKS_STANDARD_SUPPORT_ENDS[minor]
         policy = (inputs.get("upgradePolicy") or {}).get("supportType", "EXTENDED")
@@ -319,7 +311,8 @@ def _node_pools(resources: list[dict[str, Any]], p: Prices) -> Iterable[Line]:
             floor_cores * low_rate * scale,
             ceiling_cores * high_rate * scale,
             "low: the apps' minimum CPU requests on the cheapest allowed type; high: the pool's "
-            "cpu limit on the dearest; the cluster's own pods (system pool) come on top",
+            "cpu limit on the dearest type. Not in the low figure: the add-ons' own pods "
+            "(their requests are in their charts, not in the synth) and each node's EBS volume",
         )
 
 
