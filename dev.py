@@ -8,6 +8,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py test [pytest args]    # the whole test suite
     python3 dev.py lint                  # ruff (lint + format check) and mypy
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
+    python3 dev.py schema                # regenerate schema/stack.schema.json from the models
     python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
     python3 dev.py wheel                 # build the wheel into dist/ and check what it holds
     python3 dev.py lock                  # re-pin requirements.lock from pyproject.toml
@@ -137,6 +138,8 @@ def main(argv: list[str]) -> int:
     if task == "snapshots":
         os.environ["WEBPLATFORM_UPDATE_SNAPSHOTS"] = "1"
         return run("-m", "pytest", "tests/infra/test_snapshots.py", *rest)
+    if task == "schema":
+        return run("-m", "infra.config.schema", *rest)
     if task == "wheel":
         return run("tools/check_wheel.py")
     if task == "bench":
@@ -154,7 +157,7 @@ def main(argv: list[str]) -> int:
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
-        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, bench, wheel, lock, scan, scan-lock, cost"
+        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, lock, scan, scan-lock, cost"
     )
     return 2
 

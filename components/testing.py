@@ -477,18 +477,25 @@ def run(
     config: Mapping[str, Any] | None = None,
     secret_keys: Iterable[str] = (),
     mocks: pulumi.runtime.Mocks | None = None,
+    root_directory: str | None = None,
+    recording: Recording | None = None,
 ) -> Recording:
     """Run ``program`` as a fresh Pulumi program under mocks and return what it registered.
 
     ``config`` is the flat map Pulumi hands a program (``{"webplatform:apps": "<json>"}``);
-    ``secret_keys`` are the keys among them that are secrets. Exceptions raised
-    by the program propagate after the runtime has shut down cleanly.
+    ``secret_keys`` are the keys among them that are secrets. ``root_directory`` is what
+    ``pulumi.get_root_directory()`` answers (where Pulumi.yaml is; default none). Exceptions
+    raised by the program propagate after the runtime has shut down cleanly; pass
+    ``recording`` to see what was registered before one was raised.
     """
     set_all_config(dict(config or {}), list(secret_keys))
     monitor = RecordingMonitor(mocks or RecordingMocks())
+    if recording is not None:
+        monitor.recording = recording
     # A fresh root stack per run: set_mocks only creates one when none exists.
     _settings.ROOT.set(None)
     _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _settings.SETTINGS.root_directory = root_directory
     _settings.SETTINGS.rpc_manager.clear()
     _settings.SETTINGS.outputs.clear()
 

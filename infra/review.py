@@ -26,6 +26,7 @@ only the base stack (dev) may carry it. The one hook is in
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -34,8 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
-from infra.config._base import NAMESPACE, StackConfigError
+# infra.config's stack model composes ReviewSpec, so this module must not import infra.config
+# at import time: the errors come from it lazily (_error), the namespace is spelled here (a
+# test checks it equals infra.config's).
+NAMESPACE = "webplatform"
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The stack review stacks are made from.
@@ -49,6 +54,24 @@ _APPS_KEY = f"{NAMESPACE}:apps"
 _CDN_KEY = f"{NAMESPACE}:cdn"
 _ENVIRONMENT_KEY = f"{NAMESPACE}:environment"
 _CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,252}$")
+
+
+class ReviewSpec(BaseModel):
+    """``webplatform:review``: how review stacks are made from this file (dev's only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    context: str = Field(
+        pattern=_CONTEXT.pattern,
+        description="kubeconfig context of the shared dev cluster review stacks deploy to; "
+        "required: dev itself renders YAML.",
+    )
+
+
+def _error(file: str, problems: list[tuple[str, str]]) -> Exception:
+    from infra.config._base import StackConfigError
+
+    return StackConfigError(file, problems)
 
 
 def review_number(stack: str) -> int | None:
@@ -170,7 +193,7 @@ def _set(document: Any, path: tuple[Any, ...], value: Any) -> None:
 def derive(stack: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     """A review stack's config: dev's, with namespace, hosts and cluster target derived.
 
-    Raises :class:`StackConfigError` when the file is not dev's kind of file
+    Raises ``StackConfigError`` when the file is not dev's kind of file
     (``webplatform:review.context`` missing, an environment other than dev).
     """
     file = f"Pulumi.{stack}.yaml"
@@ -197,24 +220,31 @@ def derive(stack: str, raw: Mapping[str, Any]) -> dict[str, Any]:
             )
         )
     if problems:
-        raise StackConfigError(file, problems)
+        raise _error(file, problems)
 
-    derived = {k: v for k, v in raw.items() if k != REVIEW_KEY}
+    derived = dict(raw)
     derived[_NAMESPACE_KEY] = stack
     kubernetes = _decode(raw.get(_KUBERNETES_KEY))
     if isinstance(kubernetes, dict):
         target = {k: v for k, v in kubernetes.items() if k not in ("renderYamlToDirectory",)}
         target["context"] = context
-        derived[_KUBERNETES_KEY] = json.dumps(target)
-    apps, cdn = _decode(raw.get(_APPS_KEY)), _decode(raw.get(_CDN_KEY))
+        derived[_KUBERNETES_KEY] = _like(raw.get(_KUBERNETES_KEY), target)
+    # Copies: with typed values (the stack file as read) the originals are the source's own.
+    apps = copy.deepcopy(_decode(raw.get(_APPS_KEY)))
+    cdn = copy.deepcopy(_decode(raw.get(_CDN_KEY)))
     documents = {"apps": apps, "cdn": cdn}
     for path, host in _host_slots(apps, cdn):
         _set(documents, path, derive_host(host, stack))
     if isinstance(apps, dict):
-        derived[_APPS_KEY] = json.dumps(apps)
+        derived[_APPS_KEY] = _like(raw.get(_APPS_KEY), apps)
     if isinstance(cdn, dict):
-        derived[_CDN_KEY] = json.dumps(cdn)
+        derived[_CDN_KEY] = _like(raw.get(_CDN_KEY), cdn)
     return derived
+
+
+def _like(original: Any, value: Any) -> Any:
+    """``value`` in the form the original had: JSON text (the engine's flat map) or typed."""
+    return json.dumps(value) if isinstance(original, str) else value
 
 
 # --- refusing ------------------------------------------------------------------------------
@@ -264,12 +294,12 @@ def collisions(mine: Footprint, others: Iterable[Footprint]) -> list[tuple[str, 
 def apply(stack: str, raw: Mapping[str, Any], root: Path | None = None) -> dict[str, Any]:
     """The hook ``parse`` calls first: derive a review stack's names, refuse a collision.
 
-    Any other stack passes through unchanged, without ``webplatform:review``, which only
-    the base stack may carry.
+    Any other stack passes through unchanged; only the base stack may carry
+    ``webplatform:review`` (validated by :class:`ReviewSpec` in the stack model).
     """
     if review_number(stack) is None:
         if REVIEW_KEY in raw and stack != BASE_STACK:
-            raise StackConfigError(
+            raise _error(
                 f"Pulumi.{stack}.yaml",
                 [
                     (
@@ -279,13 +309,13 @@ def apply(stack: str, raw: Mapping[str, Any], root: Path | None = None) -> dict[
                     )
                 ],
             )
-        return {k: v for k, v in raw.items() if k != REVIEW_KEY}
+        return dict(raw)
     derived = derive(stack, raw)
     problems = collisions(
         footprint(stack, derived), committed_footprints(root or ROOT, exclude=stack)
     )
     if problems:
-        raise StackConfigError(f"Pulumi.{stack}.yaml", problems)
+        raise _error(f"Pulumi.{stack}.yaml", problems)
     return derived
 
 
@@ -303,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from infra.synth import read_stack_file
 
-    flat, _ = read_stack_file(ROOT / f"Pulumi.{BASE_STACK}.yaml", NAMESPACE)
-    print(primary_url(stack, flat))
+    source = read_stack_file(ROOT / f"Pulumi.{BASE_STACK}.yaml", NAMESPACE)
+    print(primary_url(stack, source.values()))
     return 0
 
 

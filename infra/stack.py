@@ -7,6 +7,7 @@ arguments and the Kubernetes provider through ``opts``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -19,7 +20,8 @@ from infra.config import (
     ClusterSpec,
     KubernetesSpec,
     StackConfig,
-    from_pulumi,
+    load,
+    with_secrets,
 )
 from webplatform import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
 from webplatform.secrets.external import (
@@ -137,10 +139,8 @@ def _app_args(
         resources=app.resources.to_args(),
         service_port=app.service_port,
         metrics_port=app.metrics_port,
-        env=app.env,
-        secret_env={}
-        if external_secret_name is not None
-        else {env: secret(key) for env, key in app.secret_env.items()},
+        env=plain_env(app),
+        secret_env={} if external_secret_name is not None else secret_env(app, secret),
         external_secret_name=external_secret_name,
         max_surge=app.rolling_update.max_surge,
         max_unavailable=app.rolling_update.max_unavailable,
@@ -389,9 +389,29 @@ def external_secrets(
     return names
 
 
-def main() -> None:
-    """The program: validate everything first, so a bad stack file registers nothing."""
-    config = from_pulumi()
+def secret_env(app: AppSpec, secret: SecretLookup) -> dict[str, pulumi.Input[str]]:
+    """The app's secret settings: values of the keys its ``secretEnv`` names, and ``env``
+    values the stack file holds as secrets (``pulumi config set --secret --path
+    'webplatform:apps.<app>.env.VAR'``; :func:`with_secrets` made them Outputs). They go to
+    the app's Secret, never to its ConfigMap or the ConfigMap's checksum."""
+    found: dict[str, pulumi.Input[str]] = {env: secret(key) for env, key in app.secret_env.items()}
+    found.update({env: v for env, v in app.env.items() if isinstance(v, pulumi.Output)})
+    return found
+
+
+def plain_env(app: AppSpec) -> dict[str, str]:
+    """The app's plain settings (its ConfigMap): ``env`` without the secret values."""
+    return {env: v for env, v in app.env.items() if not isinstance(v, pulumi.Output)}
+
+
+def main(config_file: Path | None = None, shown: str | None = None) -> None:
+    """The program: validate everything first, so a bad stack file registers nothing.
+
+    ``config_file``: the stack file to read (synth's ``--config-file``); by default the
+    one next to Pulumi.yaml, or ``$WEBPLATFORM_CONFIG_FILE`` (see ``infra.config.load``).
+    """
+    config, source = load(config_file, shown)
+    config = with_secrets(config, source)
     settings = pulumi.Config(NAMESPACE)
     for key, value in build(config, settings.require_secret).items():
         pulumi.export(key, value)

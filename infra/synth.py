@@ -10,6 +10,10 @@ written. ``--diff`` prints what changed against an older synth, property by
 property. No cloud, no credentials, no passphrase: values marked ``secure:``
 in the stack file are replaced by a placeholder, and so are secrets an app
 references that the stack file does not hold yet (``pulumi up`` refuses those).
+
+The stack file is read strictly, as the Pulumi CLI reads it (``infra.config._source``),
+and the program reads it again itself, as under ``pulumi up``: synth only plays the
+engine's part (the flat config map). Errors name the file as given to ``--config-file``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from typing import Any
 
 import yaml
 
-from infra.config import NAMESPACE, StackConfigError, referenced_secret_keys
+from infra.config import (
+    AWS_REGIONS,
+    NAMESPACE,
+    StackConfigError,
+    StackSource,
+    referenced_secret_keys,
+)
+from infra.config._source import SourceError, UnreadableError, from_file
 from webplatform import testing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,48 +98,15 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def _contains_secure(value: Any) -> bool:
-    if isinstance(value, dict):
-        return ("secure" in value and len(value) == 1) or any(map(_contains_secure, value.values()))
-    if isinstance(value, list):
-        return any(map(_contains_secure, value))
-    return False
-
-
-def _strip_secure(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "secure" in value and len(value) == 1:
-            return PLACEHOLDER
-        return {k: _strip_secure(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strip_secure(v) for v in value]
-    return value
-
-
-def read_stack_file(path: Path, project: str) -> tuple[dict[str, str], set[str]]:
-    """The flat config map Pulumi would hand the program, and which keys are secret.
-
-    Keys without a namespace belong to the project (``replicas`` is
-    ``webplatform:replicas``); objects are passed as JSON text, like the engine does.
-    """
-    if not path.is_file():
-        raise SynthInputError(f"{path.name}: no such stack file ({path})")
+def read_stack_file(path: Path, project: str, shown: str | None = None) -> StackSource:
+    """The stack file read strictly, as the program reads it (see ``infra.config._source``);
+    ``secure:`` values replaced by :data:`PLACEHOLDER`. Raises :class:`StackConfigError`."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SynthInputError(f"{path.name}: not valid YAML: {exc}") from None
-    config = document.get("config", {}) if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise SynthInputError(f"{path.name}: 'config' must be a map of keys to values")
-    flat: dict[str, str] = {}
-    secret: set[str] = set()
-    for key, value in config.items():
-        full = str(key) if ":" in str(key) else f"{project}:{key}"
-        if _contains_secure(value):
-            secret.add(full)
-            value = _strip_secure(value)
-        flat[full] = value if isinstance(value, str) else json.dumps(value)
-    return flat, secret
+        return from_file(path, project, PLACEHOLDER, shown=shown)
+    except SourceError as exc:
+        raise StackConfigError(exc.file, exc.problems) from None
+    except UnreadableError as exc:
+        raise SynthInputError(str(exc)) from None
 
 
 def project_name() -> str:
@@ -137,19 +115,33 @@ def project_name() -> str:
 
 
 def synthesize(stack: str, config_file: Path | None = None) -> Synth:
-    """Run the program for ``stack``; raises :class:`StackConfigError` on invalid config."""
+    """Run the program for ``stack``; raises :class:`StackConfigError` on invalid config.
+
+    The program reads the stack file itself, as under ``pulumi up``; synth hands it the
+    engine's side: the flat config (secrets as placeholders) built from the same file.
+    """
     from infra.stack import main as program
 
     project = project_name()
-    flat, secret = read_stack_file(config_file or ROOT / f"Pulumi.{stack}.yaml", project)
+    path = config_file or ROOT / f"Pulumi.{stack}.yaml"
+    shown = str(config_file) if config_file is not None else path.name
+    source = read_stack_file(path, project, shown)
+    flat, secret = dict(source.flat), set(source.secret_keys)
     missing = sorted({f"{NAMESPACE}:{k}" for k in referenced_secret_keys(flat)} - set(flat))
     for key in missing:
         flat[key] = PLACEHOLDER
         secret.add(key)
     # AWS mocks answer in the stack's region, so ARNs and endpoints look like the real ones.
-    mocks = testing.RecordingMocks(region=flat.get("aws:region") or "us-west-2")
+    region = flat.get("aws:region")
+    mocks = testing.RecordingMocks(region=region if region in AWS_REGIONS else "us-west-2")
     recording = testing.run(
-        program, project=project, stack=stack, config=flat, secret_keys=secret, mocks=mocks
+        lambda: program(config_file=path, shown=shown),
+        project=project,
+        stack=stack,
+        config=flat,
+        secret_keys=secret,
+        mocks=mocks,
+        root_directory=str(ROOT),
     )
     return Synth(stack=stack, project=project, recording=recording, placeholders=missing)
 

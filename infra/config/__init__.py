@@ -13,6 +13,7 @@ from infra.config._base import (
     Environment,
     StackConfigError,
 )
+from infra.config._source import StackSource
 from infra.config.apps import (
     AnalysisSpec,
     AppSpec,
@@ -37,15 +38,23 @@ from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import AccessLogsSpec, CdnProvider, CdnSpec, CloudflareSpec, CloudFrontSpec
 from infra.config.secrets import SecretDelivery, SecretsSpec, ValueSource
 from infra.config.stack import (
+    AWS_REGIONS,
+    CONFIG_FILE_ENV,
     PROVIDER_SECRET_KEYS,
     StackConfig,
     from_pulumi,
+    load,
+    object_names,
     parse,
+    read_source,
     referenced_secret_keys,
     stack_file,
+    with_secrets,
 )
 
 __all__ = [
+    "AWS_REGIONS",
+    "CONFIG_FILE_ENV",
     "MAX_KUBERNETES_MINOR",
     "MIN_KUBERNETES_MINOR",
     "NAMESPACE",
@@ -79,10 +88,15 @@ __all__ = [
     "SecretsSpec",
     "StackConfig",
     "StackConfigError",
+    "StackSource",
     "Strategy",
     "ValueSource",
     "from_pulumi",
+    "load",
+    "object_names",
     "parse",
+    "read_source",
     "referenced_secret_keys",
     "stack_file",
+    "with_secrets",
 ]

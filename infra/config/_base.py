@@ -12,6 +12,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from webplatform._model import FieldError
+
 NAMESPACE = "webplatform"
 MIN_KUBERNETES_MINOR = 30
 MAX_KUBERNETES_MINOR = 37
@@ -23,7 +25,9 @@ Environment = Literal["dev", "staging", "uat", "production"]
 
 
 class StackConfigError(pulumi.RunError):
-    """Invalid stack configuration. ``pulumi up`` prints the message without a traceback."""
+    """Invalid stack configuration. ``pulumi up`` prints the message without a traceback
+    (a ``RunError``), and synth prints it and exits 2. ``problems`` are ``(key path,
+    message)``; the key path is camelCase, as in the stack file."""
 
     def __init__(self, stack_file: str, problems: list[tuple[str, str]]) -> None:
         self.stack_file = stack_file
@@ -34,12 +38,16 @@ class StackConfigError(pulumi.RunError):
 
 
 class _Model(BaseModel):
+    """Base of the stack-level models (StackConfig and what composes the areas). Validated
+    strictly, by alias only (see ``infra.config.stack.parse``); built on first use
+    (``defer_build``), so importing ``infra.config`` does not pay for every class."""
+
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         alias_generator=to_camel,
         populate_by_name=True,
-        str_strip_whitespace=True,
+        defer_build=True,
     )
 
 
@@ -52,16 +60,9 @@ def _set_fields(model: BaseModel, *skip: str) -> dict[str, Any]:
     }
 
 
-class _LocatedError(ValueError):
-    """A cross-field error that knows the key it belongs to (pydantic would blame the parent).
-
-    ``loc`` is relative to the model whose validator raised it.
-    """
-
-    def __init__(self, loc: tuple[str, ...], message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
+# Old spelling of webplatform._model.FieldError/at: loc may name fields or their camelCase keys.
+_LocatedError = FieldError
 
 
-def _at(loc: tuple[str, ...], message: str) -> _LocatedError:
-    return _LocatedError(loc, message)
+def _at(loc: tuple[str, ...], message: str) -> FieldError:
+    return FieldError(loc, message)

@@ -176,7 +176,7 @@ CASES = {
     "node-pool-unknown-category": (
         "prod",
         set_([C, "nodePool", "instanceCategories"], ["g"]),
-        "webplatform:cluster.nodePool.instanceCategories.0",
+        "webplatform:cluster.nodePool.instanceCategories[0]",
         "'c', 'm', 'r' or 't'",
     ),
     "node-pool-snake-case-key": (

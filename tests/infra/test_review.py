@@ -134,11 +134,10 @@ def test_two_review_stacks_share_no_namespace_and_no_host():
     assert set(a.hosts) == {"dev-pr-7.example.com"} and set(b.hosts) == {"dev-pr-8.example.com"}
 
 
-def test_the_dev_stack_itself_is_unchanged_and_loses_only_the_review_key():
+def test_the_dev_stack_itself_is_unchanged():
     raw = flat(load_stack_file("dev"))
-    applied = review.apply("dev", raw)
-    assert review.REVIEW_KEY not in applied
-    assert applied == {k: v for k, v in raw.items() if k != review.REVIEW_KEY}
+    assert review.apply("dev", raw) == raw
+    assert json.loads(raw[review.REVIEW_KEY]) == {"context": "webplatform-dev"}
 
 
 def test_the_workflow_reads_the_url_to_comment(capsys):
@@ -337,3 +336,9 @@ def test_other_review_stacks_files_are_not_committed_stacks(committed):
     shutil.copy(DEV, committed / "Pulumi.dev-pr-3.yaml")  # a leftover review copy
     stacks = {f.stack for f in review.committed_footprints(committed, exclude="dev-pr-7")}
     assert "dev-pr-3" not in stacks and {"dev", "staging", "uat", "prod"} <= stacks
+
+
+def test_the_review_module_spells_the_config_namespace_as_the_stack_model_does():
+    from infra.config._base import NAMESPACE
+
+    assert review.NAMESPACE == NAMESPACE

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from infra import synth
+from infra.config import StackSource
 from infra.stack import main as program
 from tests.conftest import ROOT, STACKS, load_stack_file
 from webplatform import testing
@@ -178,7 +179,8 @@ def test_two_apps_get_two_secrets_and_one_policy_naming_both(write_stack):
 
 def _leak_config(stack, *, value_source=None):
     """The committed stack file as Pulumi would hand it over, with CANARY as the secret's value."""
-    flat, secret_keys = synth.read_stack_file(ROOT / f"Pulumi.{stack}.yaml", "webplatform")
+    source = synth.read_stack_file(ROOT / f"Pulumi.{stack}.yaml", "webplatform")
+    flat, secret_keys = dict(source.flat), set(source.secret_keys)
     if value_source is not None:
         secrets = json.loads(flat["webplatform:secrets"])
         secrets["valueSource"] = value_source
@@ -205,7 +207,11 @@ LEAK_CASES = [("dev", None), ("staging", None), ("prod", "config")]
 def test_a_secret_value_leaks_nowhere(stack, value_source, monkeypatch, tmp_path, capfd):
     flat, secret_keys = _leak_config(stack, value_source=value_source)
     monkeypatch.setattr(
-        synth, "read_stack_file", lambda _path, _project: (dict(flat), set(secret_keys))
+        synth,
+        "read_stack_file",
+        lambda _path, _project, _shown=None: StackSource(
+            file="Pulumi.test.yaml", flat=dict(flat), secret_keys=frozenset(secret_keys)
+        ),
     )
 
     # The whole CLI path: program run, both files written, counts printed.

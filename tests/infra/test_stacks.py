@@ -155,7 +155,8 @@ def test_invalid_config_registers_nothing():
             Counting.created += 1
             return super().new_resource(args)
 
-    flat, secret = synth.read_stack_file(synth.ROOT / "Pulumi.prod.yaml", "webplatform")
+    source = synth.read_stack_file(synth.ROOT / "Pulumi.prod.yaml", "webplatform")
+    flat, secret = dict(source.flat), set(source.secret_keys)
     apps = json.loads(flat["webplatform:apps"])
     apps["web"]["replicas"] = 1
     flat["webplatform:apps"] = json.dumps(apps)
