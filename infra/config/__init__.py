@@ -46,7 +46,14 @@ from infra.config.cluster import (
     NodeGroupSpec,
     VpcSpec,
 )
-from infra.config.edge import AccessLogsSpec, CdnProvider, CdnSpec, CloudflareSpec, CloudFrontSpec
+from infra.config.edge import (
+    Cdn,
+    CdnProvider,
+    CloudflareEdgeSpec,
+    CloudFrontCdnSpec,
+    NoCdn,
+    route_hosts,
+)
 from infra.config.secrets import (
     SecretDelivery,
     SecretRotationSpec,
@@ -68,7 +75,6 @@ __all__ = [
     "MIN_KUBERNETES_MINOR",
     "NAMESPACE",
     "PROVIDER_SECRET_KEYS",
-    "AccessLogsSpec",
     "AccessSpec",
     "AddonsSpec",
     "AnalysisSpec",
@@ -78,12 +84,12 @@ __all__ = [
     "AutoscalingSpec",
     "BackendSpec",
     "BlueGreenSpec",
+    "Cdn",
     "CdnProvider",
-    "CdnSpec",
     "CertManagerSpec",
     "ChartSpec",
-    "CloudFrontSpec",
-    "CloudflareSpec",
+    "CloudFrontCdnSpec",
+    "CloudflareEdgeSpec",
     "ClusterSpec",
     "ColorSpec",
     "DisruptionBudgetSpec",
@@ -94,6 +100,7 @@ __all__ = [
     "KubernetesSpec",
     "MonitoringSpec",
     "NetworkPolicySpec",
+    "NoCdn",
     "NodeGroupSpec",
     "ProbeSpec",
     "Quantities",
@@ -113,5 +120,6 @@ __all__ = [
     "from_pulumi",
     "parse",
     "referenced_secret_keys",
+    "route_hosts",
     "stack_file",
 ]

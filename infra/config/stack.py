@@ -38,9 +38,11 @@ from infra.config._base import (
 )
 from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
-from infra.config.edge import CdnSpec
+from infra.config.edge import Cdn, NoCdn, route_hosts
 from infra.config.secrets import SecretsSpec
+from webplatform._model import FieldError, camel
 from webplatform.cluster.addons import ClusterIssuerArgs
+from webplatform.edge import _checks as _edge
 
 
 class StackConfig(_Model):
@@ -57,9 +59,9 @@ class StackConfig(_Model):
         default_factory=SecretsSpec,
         description="Where secretEnv values live and how pods get them.",
     )
-    cdn: CdnSpec = Field(
-        default_factory=lambda: CdnSpec(provider="none"),
-        description="The CDN in front of the app; default none.",
+    cdn: Cdn = Field(
+        default_factory=lambda: NoCdn(provider="none"),
+        description="The CDN in front of one app; default none.",
     )
 
     @field_validator("apps")
@@ -85,6 +87,31 @@ class StackConfig(_Model):
                     f"{installed!r} (its ACME server is cluster.addons.certManager.issuer.server); "
                     "use that name, or issuerKind: Issuer for a namespaced one",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _cdn_fronts_a_routed_app(self) -> StackConfig:
+        """``cdn.app`` is an app of this stack with a route: the CDN's origin is derived from
+        the route's hosts, so it always names what the route serves and its certificate covers."""
+        cdn = self.cdn
+        if isinstance(cdn, NoCdn):
+            return self
+        if cdn.app not in self.apps:
+            raise _at(
+                ("cdn", "app"),
+                f"{cdn.app!r} is not an app of this stack; use one of {sorted(self.apps)}",
+            )
+        hosts = route_hosts(self.apps, cdn.app)
+        if not hosts:
+            raise _at(
+                ("cdn", "app"),
+                f"app {cdn.app!r} has no public route; the CDN's origin is its route's host: "
+                f"set apps.{cdn.app}.route.hosts, or front another app",
+            )
+        problem = _edge.origin_problem(cdn.origin(hosts), cdn.public_names(hosts))
+        if problem is not None:
+            key = type(cdn).model_fields.get(cdn.origin_key)
+            raise _at(("cdn", (key.alias if key else None) or cdn.origin_key), problem)
         return self
 
     @model_validator(mode="after")
@@ -228,6 +255,9 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
     for item in error.errors():
         loc = tuple(item["loc"])
         ctx_error = (item.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, FieldError):  # a component model's: loc in field names
+            problems.append((_path(loc + tuple(map(camel, ctx_error.loc))), str(ctx_error)))
+            continue
         if isinstance(ctx_error, _LocatedError):
             problems.append((_path(loc + ctx_error.loc), str(ctx_error)))
             continue
