@@ -64,7 +64,8 @@ def _listed(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Input = pulumi.Input
+    from pulumi import Input as Input
+
     Items = tuple[T, ...]
 else:
 

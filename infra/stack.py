@@ -25,8 +25,8 @@ from infra.config import (
     from_pulumi,
     route_hosts,
 )
-from webplatform._model import Args
 from webplatform import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
+from webplatform._model import Args
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,

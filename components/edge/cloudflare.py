@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pulumi
 from pydantic import field_validator, model_validator
 
-from webplatform._model import Args, Input, Items, at
+from webplatform._model import Input, Items, at
 from webplatform.edge import _checks as _edge
 from webplatform.edge._checks import EdgeHeaders, Hostname
 
@@ -268,7 +268,6 @@ class CloudflareEdge(pulumi.ComponentResource):
     ) -> cloudflare.Ruleset:
         """The zone's one entry-point ruleset of the response-header phase: the security headers."""
         import pulumi_cloudflare as cloudflare
-
 
         def set_(value: str) -> cloudflare.RulesetRuleActionParametersHeadersArgs:
             return cloudflare.RulesetRuleActionParametersHeadersArgs(operation="set", value=value)

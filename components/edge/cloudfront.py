@@ -62,7 +62,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pulumi
 from pydantic import AfterValidator, Field, InstanceOf, field_validator, model_validator
@@ -301,7 +301,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
             opts=child,
         )
         if args.hosted_zone_id is not None:
-            self._alias_records(distribution, args.hosted_zone_id, child)
+            self._alias_records(distribution, self._zone, child)
 
         self.domain_name = distribution.domain_name
         self.hosted_zone_id = distribution.hosted_zone_id
@@ -318,6 +318,12 @@ class CloudFrontCdn(pulumi.ComponentResource):
                 "validation_records": self.validation_records,
             }
         )
+
+    @property
+    def _zone(self) -> pulumi.Input[str]:
+        """The hosted zone, once known to be set (``Input[str | None]`` keeps pydantic's
+        union flat; mypy needs the narrowing)."""
+        return cast("pulumi.Input[str]", self._args.hosted_zone_id)
 
     def _certificate(self, east: pulumi.ResourceOptions) -> pulumi.Output[str]:
         """The certificate, its DNS validation, and the validated ARN (what CloudFront may use)."""
@@ -363,7 +369,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
                 record = aws.route53.Record(
                     f"{name}-validation-{_edge.slug(domain)}",
                     aws.route53.RecordArgs(
-                        zone_id=args.hosted_zone_id,
+                        zone_id=self._zone,
                         name=option.apply(lambda o: o.resource_record_name or ""),
                         type=option.apply(lambda o: o.resource_record_type or "CNAME"),
                         records=[option.apply(lambda o: o.resource_record_value or "")],
@@ -537,9 +543,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
             response_headers_policy_id=headers.id,
         )
 
-    def _default_cache_policy(
-        self, child: pulumi.ResourceOptions
-    ) -> aws.cloudfront.CachePolicy:
+    def _default_cache_policy(self, child: pulumi.ResourceOptions) -> aws.cloudfront.CachePolicy:
         """The origin's Cache-Control decides (min 0, default 0: no header, not cached; at most a
         year); query strings are in the key, Host and cookies are not (see the module docstring)."""
         return self._cache_policy(

@@ -16,13 +16,14 @@ the route's hosts. That rule lives in ``infra/config/stack.py`` (it needs the ap
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import Field, ValidationError, WrapValidator
+from pydantic import AfterValidator, Field, ValidationError, WrapValidator
 from pydantic_core import InitErrorDetails
 
-from infra.config._base import _DNS_LABEL
+from infra.config._base import _DNS_LABEL, _LocatedError
 from webplatform._model import Args
 from webplatform.edge.cloudflare import CloudflareSettings
 from webplatform.edge.cloudfront import CloudFrontSettings
@@ -33,8 +34,14 @@ if TYPE_CHECKING:
 CdnProvider = Literal["cloudfront", "cloudflare", "none"]
 
 
+def _app_name(value: str) -> str:
+    if not re.match(_DNS_LABEL, value):
+        raise ValueError(f"{value!r} is not an app name (a key of apps: lowercase, digits, '-')")
+    return value
+
+
 class _Fronts(Args):
-    app: str = Field(pattern=_DNS_LABEL)
+    app: Annotated[str, AfterValidator(_app_name)]
     """The app the CDN fronts (a key of ``apps``); its route's hosts give the origin."""
 
 
@@ -91,15 +98,51 @@ def _without_tag(value: Any, handler: Any) -> Any:
     except ValidationError as error:
         details = []
         for item in error.errors():
-            loc = item["loc"]
-            if loc and loc[0] in ("cloudfront", "cloudflare", "none"):
-                loc = loc[1:]
+            loc, tag = item["loc"], None
+            if loc and loc[0] in _MEMBERS:
+                tag, loc = str(loc[0]), loc[1:]
+            if any(str(part).startswith(_OUTPUT_MEMBER) for part in loc):
+                continue  # Input[T]: the "or an Output" half; a stack file holds plain values
+            loc = tuple(part for part in loc if part not in _PLAIN_MEMBERS)
+            if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                wrong = _LocatedError(
+                    ("provider",),
+                    "must be cloudfront, cloudflare or none (no CDN)"
+                    + (" and is missing" if item["type"] == "union_tag_not_found" else ""),
+                )
+                details.append(
+                    InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": wrong})
+                )
+                continue
+            if item["type"] == "extra_forbidden" and tag is not None and len(loc) == 1:
+                # Name the keys this provider allows (the generic report cannot tell which
+                # member of the union the key was checked against).
+                fields = _MEMBERS[tag].model_fields
+                names = sorted(fields, key=lambda n: n not in ("provider", "app"))  # those first
+                allowed = [fields[n].alias or n for n in names]
+                unknown = _LocatedError(
+                    (str(loc[0]),), f"unknown key for provider {tag}; allowed: {', '.join(allowed)}"
+                )
+                details.append(
+                    InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": unknown})
+                )
+                continue
             detail = InitErrorDetails(type=item["type"], loc=loc, input=item.get("input"))
             if "ctx" in item:
                 detail["ctx"] = item["ctx"]
             details.append(detail)
         raise ValidationError.from_exception_data(error.title, details) from None
 
+
+#: Union members pydantic names in an error's location for ``Input[T]`` fields.
+_OUTPUT_MEMBER = ("json-or-python[", "is-instance[")
+_PLAIN_MEMBERS = ("str", "int", "bool")
+
+_MEMBERS: dict[str, type[Args]] = {
+    "cloudfront": CloudFrontCdnSpec,
+    "cloudflare": CloudflareEdgeSpec,
+    "none": NoCdn,
+}
 
 Cdn = Annotated[
     Union[CloudFrontCdnSpec, CloudflareEdgeSpec, NoCdn],  # noqa: UP007 - a runtime type object
