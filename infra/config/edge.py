@@ -114,9 +114,13 @@ def _without_tag(value: Any, handler: Any) -> Any:
                     InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": wrong})
                 )
                 continue
-            if item["type"] == "extra_forbidden" and tag is not None and len(loc) == 1:
+            misspelt = (
+                len(loc) == 1 and str(loc[0]) not in _MEMBERS.get(tag or "", NoCdn).model_fields
+            )
+            if item["type"] == "extra_forbidden" and tag is not None and misspelt:
                 # Name the keys this provider allows (the generic report cannot tell which
-                # member of the union the key was checked against).
+                # member of the union the key was checked against). A field's snake_case name
+                # stays a plain unknown key: the generic report suggests its camelCase.
                 fields = _MEMBERS[tag].model_fields
                 names = sorted(fields, key=lambda n: n not in ("provider", "app"))  # those first
                 allowed = [fields[n].alias or n for n in names]

@@ -344,10 +344,19 @@ def test_snake_case_keys_are_refused_in_stack_files(key):
         del document["contentSecurityPolicy"]
     with pytest.raises(ValidationError) as error:
         as_stack_file(document)
-    problems = {(e["loc"], e["type"]) for e in error.value.errors()}
-    unknown = next(e for e in error.value.errors() if e["loc"] == ())
-    assert unknown["ctx"]["error"].loc == (key,), problems
-    assert "unknown key for provider cloudfront" in str(unknown["ctx"]["error"])
+    extra = [e for e in error.value.errors() if e["type"] == "extra_forbidden"]
+    # the key as written, without the union's tag: the report suggests its camelCase spelling
+    assert [e["loc"] for e in extra] == [(key,)]
+
+
+def test_a_misspelt_key_names_the_keys_its_provider_allows():
+    with pytest.raises(ValidationError) as error:
+        as_stack_file({**CLOUDFRONT, "wafRateLimits": 5})
+    (problem,) = error.value.errors()
+    assert problem["ctx"]["error"].loc == ("wafRateLimits",)
+    message = str(problem["ctx"]["error"])
+    assert message.startswith("unknown key for provider cloudfront; allowed: app, provider")
+    assert "wafRateLimit," in message and "zoneId" not in message
 
 
 def test_snake_case_names_still_work_from_python():
