@@ -94,23 +94,41 @@ def covered_by_a_route(rec, name):
     )
 
 
-def test_prod_cloudfront_origin_is_a_route_host_its_certificate_covers(synths):
-    rec = synths["prod"].recording
-    (origin,) = rec.one(DIST).inputs["origins"]
-    assert public_routes(rec), "prod has a public route"
-    assert covered_by_a_route(rec, origin["domainName"]), origin["domainName"]
-    # and the viewer names are the distribution's, not the origin's
-    assert origin["domainName"] not in rec.one(DIST).inputs["aliases"]
+CDN_STACKS = sorted(
+    path.name.split(".")[1]
+    for path in ROOT.glob("Pulumi.*.yaml")
+    if (yaml_cdn := load_stack_file(path.name.split(".")[1])["config"].get(CDN))
+    and yaml_cdn.get("provider", "none") != "none"
+)
 
 
-def test_staging_cloudflare_proxies_route_hosts_their_certificate_covers(synths):
-    """SSL strict: Cloudflare sends the proxied name as SNI; the route's certificate must cover it."""
-    rec = synths["staging"].recording
-    names = [r.inputs["name"] for r in rec.by_type(DNS_RECORD)]
-    assert names
+def names_sent_to_the_origin(rec):
+    """The host names the CDN sends the origin as SNI and Host: CloudFront's origin domain,
+    or each name Cloudflare proxies (SSL strict sends the proxied name)."""
+    dists = rec.by_type(DIST)
+    if dists:
+        return [o["domainName"] for d in dists for o in d.inputs["origins"]]
+    return [r.inputs["name"] for r in rec.by_type(DNS_RECORD) if r.inputs["proxied"]]
+
+
+def test_every_cdn_stack_is_checked():
+    assert CDN_STACKS == ["prod", "staging"]  # a new CDN stack joins the test below by itself
+
+
+@pytest.mark.parametrize("stack", CDN_STACKS)
+def test_the_cdn_origin_is_a_route_host_its_certificate_covers(stack, synths):
+    rec = synths[stack].recording if stack in synths else synth.synthesize(stack).recording
+    names = names_sent_to_the_origin(rec)
+    assert names, "the CDN sends at least one name"
+    assert public_routes(rec), f"{stack} has a public route"
     for name in names:
         assert covered_by_a_route(rec, name), name
-    assert all(r.inputs["proxied"] for r in rec.by_type(DNS_RECORD))
+
+
+def test_cloudfront_viewer_names_are_not_the_origin(synths):
+    dist = synths["prod"].recording.one(DIST).inputs
+    (origin,) = dist["origins"]
+    assert origin["domainName"] not in dist["aliases"]
 
 
 def test_the_route_check_fails_when_origin_and_route_disagree(synths):
