@@ -72,7 +72,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from webplatform._model import Input, Items, at
 from webplatform.edge import _checks as _edge
@@ -89,7 +89,7 @@ class CloudflareSettings(EdgeHeaders):
     """Everything a stack may choose about the Cloudflare edge; :class:`CloudflareEdgeArgs`
     adds the host names it proxies (in a stack, the app's route hosts)."""
 
-    zone_id: Input[str]
+    zone_id: Input[str] = Field(json_schema_extra={"pattern": "^[0-9a-f]{32}$"})
     """The Cloudflare zone (32 hex characters) holding the host names; required."""
     origin_address: Input[str]
     """DNS name the proxied records point to (a CNAME target): the load balancer in front of

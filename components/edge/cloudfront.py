@@ -150,7 +150,9 @@ class CloudFrontSettings(EdgeHeaders):
     certificate_domain: CertificateDomain | None = None
     """The certificate's main name; default the host. May be a wildcard (``*.example.com``)
     that covers the host; aliases it does not cover become subject alternative names."""
-    hosted_zone_id: Input[str | None] = None
+    hosted_zone_id: Input[str | None] = Field(
+        default=None, json_schema_extra={"type": "string", "pattern": "^Z[A-Z0-9]{1,31}$"}
+    )
     """Route 53 hosted zone of the host names; default none: the validation records are
     an output to create by hand, and no alias records are made."""
     price_class: PriceClass = "PriceClass_100"
