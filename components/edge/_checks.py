@@ -137,23 +137,19 @@ class EdgeHeaders(Args):
     """The settings both CDN components share: the security headers and the assets' TTL."""
 
     content_security_policy: str
-    """The ``Content-Security-Policy`` header; required (no safe default fits every app);
-    one line that sets ``default-src``."""
+    """The ``Content-Security-Policy`` header, with ``default-src``; required: no default fits."""
     assets_ttl_seconds: int = Field(default=ONE_YEAR_SECONDS, ge=1, le=ONE_YEAR_SECONDS)
-    """How long fingerprinted assets stay at the edge and in browsers; default one year
-    (the longest Cloudflare's browser TTL and the ``immutable`` convention allow)."""
+    """Edge and browser TTL of assets; default (and at most) one year, ``immutable``'s span."""
     hsts_max_age_seconds: int = Field(default=ONE_YEAR_SECONDS, ge=1)
     """HSTS max-age; default one year, what the browsers' preload lists ask for."""
     hsts_include_subdomains: bool = True
     """HSTS includeSubDomains; default true: every name under the host is HTTPS-only too."""
     hsts_preload: bool = False
-    """HSTS preload; default false: preloading commits the whole domain and is slow to
-    undo, so it is opted into, not implied."""
+    """HSTS preload; default false: it commits the whole domain and is slow to undo."""
     frame_options: FrameOptions = "DENY"
     """``X-Frame-Options``; default DENY (no framing; SAMEORIGIN allows the site itself)."""
     referrer_policy: ReferrerPolicy = "strict-origin-when-cross-origin"
-    """``Referrer-Policy``; default strict-origin-when-cross-origin (the browsers' default,
-    made explicit)."""
+    """``Referrer-Policy``; default strict-origin-when-cross-origin (browsers' own default)."""
 
     @field_validator("content_security_policy")
     @classmethod

@@ -92,14 +92,11 @@ class CloudflareSettings(EdgeHeaders):
     zone_id: Input[str] = Field(json_schema_extra={"pattern": "^[0-9a-f]{32}$"})
     """The Cloudflare zone (32 hex characters) holding the host names; required."""
     origin_address: Input[str]
-    """DNS name the proxied records point to (a CNAME target): the load balancer in front of
-    the cluster's Gateway; required. Only an address: Cloudflare sends the proxied name as SNI
-    and Host, so no certificate needs to cover this name."""
+    """CNAME target of the proxied records (the Gateway's load balancer); required; never SNI."""
     min_tls_version: Literal["1.2", "1.3"] = "1.2"
     """Zone minimum TLS version for viewers; default 1.2 (1.0 and 1.1 are deprecated)."""
     assets_path_prefix: str = "/assets/"
-    """Path prefix of fingerprinted, immutable files, cached a year at the edge and in
-    browsers; default ``/assets/``."""
+    """Path prefix of fingerprinted files, cached for the assets TTL; default ``/assets/``."""
 
     @field_validator("zone_id")
     @classmethod

@@ -124,8 +124,7 @@ class AccessLogs(Args):
     """CloudFront standard (legacy S3) access logs."""
 
     bucket: Annotated[str, AfterValidator(_bucket_name)]
-    """S3 bucket *name* for the logs; the bucket needs ACLs enabled (legacy logging writes
-    with the awslogsdelivery account's ACL)."""
+    """S3 bucket *name* (not URL) for the logs; required; the bucket needs ACLs enabled."""
     prefix: str = ""
     """Prefix of the log objects, e.g. ``cdn/prod/``; default none."""
     include_cookies: bool = False
@@ -148,25 +147,21 @@ class CloudFrontSettings(EdgeHeaders):
     aliases: Items[Hostname] = ()
     """Other host names served by the distribution (e.g. the apex); default none."""
     certificate_domain: CertificateDomain | None = None
-    """The certificate's main name; default the host. May be a wildcard (``*.example.com``)
-    that covers the host; aliases it does not cover become subject alternative names."""
+    """The certificate's main name, may be ``*.example.com``; default the host; must cover it."""
     hosted_zone_id: Input[str | None] = Field(
         default=None, json_schema_extra={"type": "string", "pattern": "^Z[A-Z0-9]{1,31}$"}
     )
-    """Route 53 hosted zone of the host names; default none: the validation records are
-    an output to create by hand, and no alias records are made."""
+    """Route 53 zone of the host names; default none: validation records become an output."""
     price_class: PriceClass = "PriceClass_100"
     """Edge locations used; default PriceClass_100 (North America and Europe, the cheapest)."""
     minimum_protocol_version: MinimumProtocolVersion = "TLSv1.2_2021"
     """Viewer TLS security policy; default TLSv1.2_2021 (TLS 1.2+, no CBC ciphers)."""
     waf_rate_limit: int = Field(default=2000, ge=10, le=2_000_000_000)
-    """Requests per 5 minutes from one IP before WAF blocks it; default 2000 (WAF's range
-    is 10 to 2e9)."""
+    """Requests per 5 minutes per IP before WAF blocks; default 2000 (WAF allows 10 to 2e9)."""
     access_logs: AccessLogs | None = None
     """Standard access logs to an S3 bucket; default none: no access logs."""
     assets_path_pattern: str = "/assets/*"
-    """Path of fingerprinted, immutable files, cached a year whatever the origin says;
-    default ``/assets/*``."""
+    """Path of fingerprinted files, cached for the assets TTL; default ``/assets/*``."""
 
     @field_validator("hosted_zone_id")
     @classmethod
@@ -215,11 +210,9 @@ class CloudFrontCdnArgs(CloudFrontSettings):
     """The settings plus what the caller wires in: the origin, the us-east-1 provider, tags."""
 
     origin_host: Hostname
-    """Host name of the origin (the app's public route); it must serve HTTPS with a
-    certificate for this name: CloudFront sends it as SNI and Host."""
+    """The origin's host name (a route host); required; sent as SNI and Host, so certified."""
     us_east_1_provider: InstanceOf[pulumi.ProviderResource]
-    """An ``aws.Provider`` for us-east-1, used for the certificate and the web ACL (CloudFront
-    only reads both from there). The caller builds it: components never build providers."""
+    """An ``aws.Provider`` for us-east-1 (certificate, web ACL); required: we build none."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags on the certificate, web ACL and distribution; default none."""
 
