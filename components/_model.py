@@ -64,6 +64,7 @@ def _listed(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
+    # Imported, not `Input = pulumi.Input`: mypy would see an alias with no parameter.
     from pulumi import Input as Input
 
     Items = tuple[T, ...]
