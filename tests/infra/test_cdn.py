@@ -586,7 +586,7 @@ BAD_STACKS = {
         "prod",
         set_([CDN, "aliases"], "example.com"),
         "cdn.aliases",
-        "valid tuple",
+        "Input should be a valid",
     ),
     "certificate-domain-not-the-host": (
         "prod",
