@@ -38,7 +38,15 @@ from typing import Any
 
 from webplatform._quantity import parse_cpu, parse_memory
 from webplatform.edge._checks import MINIMUM_PROTOCOL_VERSIONS
-from webplatform.workloads.workload import check_image
+
+try:  # the models' shared image type (issue 14); until it lands, the workload module's check
+    from webplatform._types import check_image as _check_image_value
+
+    def check_image(field: str, image: str) -> None:
+        _check_image_value(image)
+
+except ImportError:
+    from webplatform.workloads.workload import check_image
 
 #: Environments in which mutable image references (``:latest``, no tag) are tolerated by default.
 DEFAULT_MUTABLE_TAG_ENVIRONMENTS: tuple[str, ...] = ("dev",)
