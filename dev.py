@@ -91,6 +91,9 @@ def _uv_env() -> dict[str, str]:
 def bootstrap() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - runs under any python3 to say this
         sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
+    # Every task's subprocesses (pytest, and the Pulumi CLI that tests/e2e runs) find the
+    # pinned uv: `toolchain: uv` in Pulumi.yaml makes the language host look for it on PATH.
+    os.environ["PATH"] = str(UV_BIN) + os.pathsep + os.environ.get("PATH", "")
     wanted = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
