@@ -8,8 +8,10 @@ the workflows that put it on PATH for Pulumi.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -63,11 +65,11 @@ def test_the_dev_tools_are_a_group_that_pulumi_install_also_installs():
 def test_each_lock_is_current_with_its_pyproject(project):
     """What `uv sync --locked` checks before installing; offline, from the lock alone."""
     done = subprocess.run(
-        [str(UV), "lock", "--check", "--offline", "--quiet"],
+        [str(UV), "lock", "--check", "--offline", "--quiet", "--python", sys.executable],
         cwd=project,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "UV_PYTHON_DOWNLOADS": "never"},
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
     )
     assert done.returncode == 0, done.stderr
 
