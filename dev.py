@@ -17,8 +17,8 @@ Python 3.11+ needs nothing else:
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
 the same interpreter and packages). uv installs it, exactly as `uv.lock` pins
 and hashes (`uv sync --locked`), only when `pyproject.toml` or `uv.lock`
-change. uv itself is a pinned, hashed PyPI wheel (`requirements-uv.txt`) in
-its own `.venv-uv`, made by this file on first use. The scanner, checkov, has
+change. uv itself is a pinned, hashed PyPI wheel (`requirements-uv.txt`),
+installed by this file on first use once per machine (`.venv-uv` links to it). The scanner, checkov, has
 its own `.venv-scan` (its pins conflict with ours), reinstalled when
 `requirements-scan.lock` changes.
 """
@@ -26,7 +26,9 @@ its own `.venv-scan` (its pins conflict with ours), reinstalled when
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,7 +45,8 @@ SCAN_LOCK = ROOT / "requirements-scan.lock"
 CHECKOV_VERSION = "3.3.30"
 #: uv, pinned with every wheel's hash; installed from PyPI into its own small virtualenv.
 UV_REQUIREMENTS = ROOT / "requirements-uv.txt"
-UV_VENV = ROOT / ".venv-uv"
+UV_VENV = ROOT / ".venv-uv"  # a link to the shared install in CACHE
+CACHE = Path(os.environ.get("WEBPLATFORM_CACHE") or Path.home() / ".cache" / "webplatform")
 UV_BIN = UV_VENV / ("Scripts" if os.name == "nt" else "bin")
 #: The projects `python3 dev.py lock` re-locks: the library and program, and the policy pack.
 LOCKED_PROJECTS = (ROOT, ROOT / "policy")
@@ -58,26 +61,46 @@ def _fingerprint() -> str:
 
 
 def uv() -> str:
-    """The pinned uv: from `.venv-uv`, installed there on first use by pip with hashes checked.
+    """The pinned uv, installed on first use by pip with every hash checked.
 
     uv comes from PyPI like every other package (a wheel per platform, hashed in
-    `requirements-uv.txt`), never from a download script. `PATH` is not consulted: a
-    different uv may write a different lock format.
+    `requirements-uv.txt`), never from a download script. It is installed once per
+    machine and pin, in `$WEBPLATFORM_CACHE/uv-<hash>` (default `~/.cache/webplatform`),
+    which `.venv-uv` links to: a fresh clone then pays nothing for it. `PATH` is not
+    consulted: a different uv may write a different lock format.
     """
-    exe = UV_BIN / ("uv.exe" if os.name == "nt" else "uv")
-    stamp = UV_VENV / ".webplatform-installed"
-    wanted = hashlib.sha256(UV_REQUIREMENTS.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == wanted and exe.exists():
-        return str(exe)
-    print("dev.py: installing uv into .venv-uv ...", flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(UV_VENV)
-    subprocess.run(
-        [str(UV_BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q", "install",
-         "--require-hashes", "--only-binary", ":all:", "-r", str(UV_REQUIREMENTS)],
-        check=True,
-    )  # fmt: skip
-    stamp.write_text(wanted)
-    return str(exe)
+    pin = hashlib.sha256(UV_REQUIREMENTS.read_bytes()).hexdigest()[:16]
+    home = CACHE / f"uv-{pin}"
+    name = "uv.exe" if os.name == "nt" else "uv"
+    if not (home / "bin" / name).exists():
+        print("dev.py: installing uv (pinned, hashed) ...", flush=True)
+        work = CACHE / f"uv-{pin}.{os.getpid()}.tmp"
+        shutil.rmtree(work, ignore_errors=True)
+        python = sys.executable
+        if importlib.util.find_spec("pip") is None:  # e.g. Debian's python3 without python3-pip
+            venv.EnvBuilder(with_pip=True).create(work / "pip")
+            python = str(work / "pip" / ("Scripts" if os.name == "nt" else "bin") / "python")
+        subprocess.run(
+            [python, "-m", "pip", "--disable-pip-version-check", "-q", "install",
+             "--require-hashes", "--only-binary", ":all:", "--no-deps", "--target", str(work),
+             "-r", str(UV_REQUIREMENTS)],
+            env={**os.environ, "PIP_ROOT_USER_ACTION": "ignore"}, check=True,
+        )  # fmt: skip
+        shutil.rmtree(work / "pip", ignore_errors=True)
+        try:
+            work.rename(home)  # atomic: a concurrent clone's install wins or this one does
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)
+    if not (UV_VENV.is_symlink() and UV_VENV.resolve() == home.resolve()):
+        if UV_VENV.is_symlink() or UV_VENV.is_file():
+            UV_VENV.unlink()
+        elif UV_VENV.exists():
+            shutil.rmtree(UV_VENV)
+        try:
+            UV_VENV.symlink_to(home, target_is_directory=True)
+        except OSError:  # no symlinks (Windows without the privilege): a copy of the binary
+            shutil.copytree(home, UV_VENV)
+    return str(UV_BIN / name)
 
 
 def _uv_env() -> dict[str, str]:
@@ -93,6 +116,7 @@ def bootstrap() -> None:
         sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
     # Every task's subprocesses (pytest, and the Pulumi CLI that tests/e2e runs) find the
     # pinned uv: `toolchain: uv` in Pulumi.yaml makes the language host look for it on PATH.
+    exe = uv()
     os.environ["PATH"] = str(UV_BIN) + os.pathsep + os.environ.get("PATH", "")
     wanted = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
@@ -103,7 +127,7 @@ def bootstrap() -> None:
     # The project itself is installed editable, so `import webplatform` works under
     # `pulumi up` as under pytest; the `dev` group comes with it, as `pulumi install` does.
     done = subprocess.run(
-        [uv(), "sync", "--locked", "--python", sys.executable, "--quiet"],
+        [exe, "sync", "--locked", "--python", sys.executable, "--quiet"],
         cwd=ROOT, env=_uv_env(),
     )  # fmt: skip
     if done.returncode:

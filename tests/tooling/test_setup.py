@@ -85,13 +85,16 @@ def test_the_pinned_uv_is_one_version_with_every_wheel_hashed():
         assert version.split()[1] == pins[0][1]
     dev = (ROOT / "dev.py").read_text()
     assert "--require-hashes" in dev and "curl" not in dev
+    if UV.exists():  # one install per machine and pin, linked from each clone
+        assert (ROOT / ".venv-uv").is_symlink()
 
 
 def test_dev_py_installs_with_uv_sync_locked_and_stays_stdlib_only():
     dev = (ROOT / "dev.py").read_text()
     assert '"sync", "--locked"' in dev
     imports = set(re.findall(r"^(?:import|from) (\w+)", dev, re.M))
-    assert imports <= {"__future__", "hashlib", "os", "subprocess", "sys", "venv", "pathlib"}
+    stdlib = {"__future__", "hashlib", "importlib", "os", "pathlib", "shutil", "subprocess", "sys"}
+    assert imports <= stdlib | {"venv"}
     readme = (ROOT / "README.md").read_text()
     assert "python3 dev.py synth" in readme and "python3 dev.py test" in readme
 
