@@ -48,7 +48,7 @@ try:  # the models' shared image type (issue 14); until it lands, the workload m
 except ImportError:
     from webplatform.workloads.workload import check_image
 
-#: Environments in which mutable image references (``:latest``, no tag) are tolerated by default.
+#: Environments in which ``:latest`` is tolerated by default (an untagged image never is).
 DEFAULT_MUTABLE_TAG_ENVIRONMENTS: tuple[str, ...] = ("dev",)
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -252,6 +252,11 @@ def restricted_security_context(resource: Resource, _: Context) -> list[str]:
 # --- requests and limits ----------------------------------------------------------------
 
 
+def _quantity(value: Any) -> Any:
+    """The API accepts a quantity as a number too (``cpu: 1``); the library parses text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 def requests_and_limits(resource: Resource, _: Context) -> list[str]:
     """CPU and memory requests and limits on every container, init containers included.
 
@@ -281,8 +286,8 @@ def requests_and_limits(resource: Resource, _: Context) -> list[str]:
             continue
         for unit, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
             try:
-                request = parse(_map(resources.get("requests")).get(unit))
-                limit = parse(_map(resources.get("limits")).get(unit))
+                request = parse(_quantity(_map(resources.get("requests")).get(unit)))
+                limit = parse(_quantity(_map(resources.get("limits")).get(unit)))
             except ValueError as error:
                 problems.append(f"{where}: resources.{{requests,limits}}.{unit}: {error}")
                 continue
@@ -493,7 +498,7 @@ POLICIES: tuple[Policy, ...] = (
                 "type": "array",
                 "items": {"type": "string"},
                 "default": list(DEFAULT_MUTABLE_TAG_ENVIRONMENTS),
-                "description": "Environments in which :latest / untagged images are allowed.",
+                "description": "Environments in which :latest images are allowed (untagged ones never are).",
             }
         },
     ),

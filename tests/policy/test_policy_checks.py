@@ -246,6 +246,18 @@ def test_quantities_are_judged_by_the_librarys_own_parsers(deployment, requests,
     )
 
 
+def test_numeric_quantities_are_quantities_too(deployment):
+    """The API server takes ``cpu: 1`` and ``memory: 536870912``: so does the policy."""
+    container(deployment)["resources"] = {
+        "requests": {"cpu": 0.5, "memory": 268435456},
+        "limits": {"cpu": 1, "memory": "512Mi"},
+    }
+    assert messages("container-requests-and-limits", [deployment]) == []
+    container(deployment)["resources"]["requests"]["cpu"] = 2
+    (message,) = messages("container-requests-and-limits", [deployment])
+    assert "requests.cpu exceeds limits.cpu" in message
+
+
 def test_the_quantity_rule_is_the_librarys(monkeypatch, deployment):
     """A change to the library's parser changes the policy: there is one rule, not two."""
     calls: list[str] = []
