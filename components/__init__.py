@@ -63,7 +63,8 @@ if TYPE_CHECKING:
         ClusterIssuerArgs,
         HelmChart,
     )
-    from webplatform.cluster.eks import EksCluster, EksClusterArgs, NodeGroupArgs
+    from webplatform.cluster.eks import ClusterAccessArgs, EksCluster, EksClusterArgs, EndpointArgs
+    from webplatform.cluster.node_pool import NodePool, NodePoolArgs
     from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
     from webplatform.cluster.vpc import Vpc, VpcArgs
     from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs
@@ -79,7 +80,10 @@ _LAZY = {
     "CloudflareEdgeArgs": "webplatform.edge.cloudflare",
     "EksCluster": "webplatform.cluster.eks",
     "EksClusterArgs": "webplatform.cluster.eks",
-    "NodeGroupArgs": "webplatform.cluster.eks",
+    "ClusterAccessArgs": "webplatform.cluster.eks",
+    "EndpointArgs": "webplatform.cluster.eks",
+    "NodePool": "webplatform.cluster.node_pool",
+    "NodePoolArgs": "webplatform.cluster.node_pool",
     "ClusterAddons": "webplatform.cluster.addons",
     "ClusterAddonsArgs": "webplatform.cluster.addons",
     "ClusterIssuerArgs": "webplatform.cluster.addons",
@@ -126,6 +130,7 @@ __all__ = [
     "CloudFrontCdnArgs",
     "CloudflareEdge",
     "CloudflareEdgeArgs",
+    "ClusterAccessArgs",
     "ClusterAddons",
     "ClusterAddonsArgs",
     "ClusterIssuerArgs",
@@ -137,6 +142,7 @@ __all__ = [
     "DisruptionPolicy",
     "EksCluster",
     "EksClusterArgs",
+    "EndpointArgs",
     "ExternalSecretSync",
     "ExternalSecretSyncArgs",
     "ExternalSecretsOperator",
@@ -151,7 +157,8 @@ __all__ = [
     "Namespace",
     "NamespaceArgs",
     "NetworkAccess",
-    "NodeGroupArgs",
+    "NodePool",
+    "NodePoolArgs",
     "PodIdentity",
     "PodIdentityArgs",
     "Resources",

@@ -64,7 +64,9 @@ def _listed(value: Any) -> Any:
 
 
 if TYPE_CHECKING:
-    Input = pulumi.Input
+    # Imported, not `Input = pulumi.Input`: mypy would see an alias with no parameter.
+    from pulumi import Input as Input
+
     Items = tuple[T, ...]
 else:
 

@@ -357,6 +357,26 @@ def _args_only(
 # The CDN resources' computed outputs need only the mock args.
 AWS_COMPUTED.update({token: _args_only(compute) for token, compute in _CDN_COMPUTED.items()})
 
+#: Newest version EKS publishes per managed add-on and Kubernetes minor (a stand-in for
+#: ``DescribeAddonVersions``): the build number follows the minor, so a test can see that the
+#: version chosen moves with the cluster's.
+MOCK_ADDON_VERSIONS = {"metrics-server": "v0.8.1", "eks-node-monitoring-agent": "v1.4.0"}
+
+
+def _addon_version(args: Mapping[str, Any]) -> dict[str, Any]:
+    addon = str(args.get("addonName", ""))
+    kubernetes = str(args.get("kubernetesVersion", ""))
+    minor = kubernetes.split(".")[-1] if kubernetes else "0"
+    return {
+        "id": addon,
+        "addonName": addon,
+        "kubernetesVersion": kubernetes,
+        "mostRecent": bool(args.get("mostRecent")),
+        "region": "",
+        "version": f"{MOCK_ADDON_VERSIONS.get(addon, 'v1.0.0')}-eksbuild.{minor}",
+    }
+
+
 #: Provider function token -> its result.
 AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda m, a: {
@@ -378,6 +398,7 @@ AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dic
         "endpoint": f"ec2.{m.region}.amazonaws.com",
         "description": "mock region",
     },
+    "aws:eks/getAddonVersion:getAddonVersion": lambda m, a: _addon_version(a.args),
     "aws:index/getPartition:getPartition": lambda m, a: {
         "id": "aws",
         "partition": "aws",

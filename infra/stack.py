@@ -6,7 +6,6 @@ arguments and the Kubernetes provider through ``opts``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from webplatform.secrets.manager import AppSecrets, AppSecretsArgs
 if TYPE_CHECKING:  # the AWS components import pulumi_aws; only EKS stacks load them
     from webplatform.cluster.addons import ClusterAddons
     from webplatform.cluster.eks import EksCluster
+    from webplatform.cluster.node_pool import NodePool
 
 SecretLookup = Callable[[str], pulumi.Output[str]]
 
@@ -60,65 +60,58 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
 
 
 def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
-    """VPC and EKS cluster of an ``eks`` stack (imported here: dev never loads pulumi_aws)."""
-    from webplatform.cluster.eks import EksCluster, EksClusterArgs, NodeGroupArgs
+    """VPC and EKS cluster of an ``eks`` stack (imported here: dev never loads pulumi_aws).
+
+    The settings are the components' own models from the stack file; this adds only the
+    wiring (names, subnets, the one ``protect`` setting).
+    """
+    from webplatform.cluster.eks import EksCluster, EksClusterArgs
     from webplatform.cluster.vpc import Vpc, VpcArgs
 
-    assert spec.name and spec.vpc and spec.node_group and spec.access and spec.log_retention_days
+    assert spec.name and spec.vpc and spec.access  # validated (mode eks)
     vpc = Vpc(
         spec.name,
-        VpcArgs(
-            cidr=spec.vpc.cidr,
-            az_count=spec.vpc.availability_zones,
-            nat="per_az" if spec.vpc.nat_gateways == "perAz" else "single",
-            flow_log_retention_days=spec.vpc.flow_log_retention_days,
-            cluster_names=[spec.name],
-            protect=spec.protect,
-        ),
+        VpcArgs(**dict(spec.vpc), cluster_names=(spec.name,), protect=spec.protect),
     )
-    nodes = spec.node_group
+    optional = {
+        key: getattr(spec, key)
+        for key in ("endpoint", "log_retention_days")
+        if getattr(spec, key) is not None  # unset: the component's default
+    }
     return EksCluster(
         spec.name,
         EksClusterArgs(
             cluster_name=spec.name,
             version=version,
-            private_subnet_ids=vpc.private_subnet_ids,
-            deployer_role_arn=spec.access.ci_role_arn,
-            admin_role_arns=spec.access.admin_role_arns,
-            node_group=NodeGroupArgs(
-                instance_types=nodes.instance_types,
-                min_size=nodes.min_size,
-                desired_size=nodes.desired_size,
-                max_size=nodes.max_size,
-                disk_size_gib=nodes.disk_size_gib,
-            ),
-            public_access_cidrs=spec.endpoint.public_access_cidrs,
-            allow_open_public_endpoint=spec.endpoint.allow_open_to_internet,
-            log_retention_days=spec.log_retention_days,
+            private_subnet_ids=tuple(vpc.private_subnet_ids),
+            access=spec.access,
             protect=spec.protect,
+            **optional,
         ),
     )
 
 
-def cluster_addons(spec: ClusterSpec, provider: k8s.Provider) -> ClusterAddons:
-    """ingress-nginx, cert-manager + ClusterIssuer, metrics-server, optionally Argo Rollouts."""
-    from webplatform.cluster.addons import ClusterAddons, ClusterAddonsArgs, ClusterIssuerArgs
+def node_pool(spec: ClusterSpec, provider: k8s.Provider) -> NodePool:
+    """The Auto Mode NodePool the apps (and the add-ons) run on."""
+    from webplatform.cluster.node_pool import NodePool
 
-    assert spec.addons is not None
-    addons = spec.addons
+    assert spec.node_pool is not None  # validated (mode eks)
+    return NodePool(
+        spec.node_pool.name, spec.node_pool, opts=pulumi.ResourceOptions(provider=provider)
+    )
+
+
+def cluster_addons(
+    spec: ClusterSpec, provider: k8s.Provider, after: list[pulumi.Resource]
+) -> ClusterAddons:
+    """Envoy Gateway + GatewayClass, cert-manager + ClusterIssuer, optionally Argo Rollouts."""
+    from webplatform.cluster.addons import ClusterAddons
+
+    assert spec.addons is not None  # validated (mode eks)
     return ClusterAddons(
         "cluster-addons",
-        ClusterAddonsArgs(
-            ingress_nginx_version=addons.ingress_nginx.version,
-            cert_manager_version=addons.cert_manager.version,
-            metrics_server_version=addons.metrics_server.version,
-            cluster_issuer=ClusterIssuerArgs(
-                email=addons.cert_manager.issuer.email, server=addons.cert_manager.issuer.server
-            ),
-            argo_rollouts=addons.argo_rollouts.enabled,
-            argo_rollouts_version=addons.argo_rollouts.version,
-        ),
-        opts=pulumi.ResourceOptions(provider=provider),
+        spec.addons,
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=after),
     )
 
 
@@ -265,9 +258,10 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     provider = kubernetes_provider(config.kubernetes, cluster)
     after: list[pulumi.Resource] = []
     if cluster is not None:
-        # Apps wait for the add-ons: Ingresses need the controller and issuer, Rollouts
-        # the Argo CRDs, autoscalers the metrics server.
-        after.append(cluster_addons(config.cluster, provider))
+        # Pods need nodes: the add-ons wait for the NodePool, the apps for the add-ons
+        # (routes need the Gateway API CRDs and the issuer, Rollouts the Argo CRDs).
+        pool = node_pool(config.cluster, provider)
+        after.append(cluster_addons(config.cluster, provider, [pool]))
     opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
     namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
     if any(app.network_policy is not None for app in config.apps.values()):
@@ -279,7 +273,8 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         )
     external: dict[str, pulumi.Output[str]] = {}
     if config.secrets.delivery == "external-secrets":
-        external = external_secrets(config, namespace.name, provider, secret)
+        assert cluster is not None  # validated: external-secrets needs cluster.mode eks
+        external = external_secrets(config, cluster, namespace.name, provider, secret)
     apps = {
         name: WebApp(
             name, _app_args(config, namespace.name, spec, secret, external.get(name)), opts=opts
@@ -312,6 +307,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
 
 def external_secrets(
     config: StackConfig,
+    cluster: EksCluster,
     namespace: pulumi.Input[str],
     provider: k8s.Provider,
     secret: SecretLookup,
@@ -320,25 +316,24 @@ def external_secrets(
     and an ExternalSecret that writes ``<app>-secrets``; once per stack, the operator and its
     Pod Identity role reading exactly those secrets. Returns app -> Kubernetes Secret name.
 
-    Order matters on a live cluster: the Pod Identity association exists before the
-    operator's pods start (EKS injects credentials only into pods created after it), and
-    the ExternalSecrets come after the operator. The operator install and the role are
-    cluster add-ons: they move to the cluster component when there is one (issue 6).
+    Order matters on a live cluster: the Pod Identity association takes the cluster's name
+    as an output (:meth:`EksCluster.pod_identity`), so it is created once the cluster
+    exists; it exists before the operator's pods start (EKS injects credentials only into
+    pods created after it); the ExternalSecrets come after the operator.
     """
+    from webplatform.secrets.external import ExternalSecretsOperatorArgs, SyncSettings
+    from webplatform.secrets.manager import SecretSettings
+
     spec = config.secrets
-    assert spec.operator is not None and spec.cluster_name is not None  # validated
-    tuning: dict[str, Any] = {}
-    if spec.recovery_window_days is not None:
-        tuning["recovery_window_days"] = spec.recovery_window_days
-    if spec.value_version is not None:
-        tuning["value_version"] = spec.value_version
-    if spec.rotation is not None:
-        tuning["rotation"] = spec.rotation.to_args()
+    assert spec.operator is not None  # validated
+    # The stack's secret settings, as the components declare them (unset: their defaults).
+    stored_settings = {key: getattr(spec, key) for key in SecretSettings.model_fields}
+    sync_settings = {key: getattr(spec, key) for key in SyncSettings.model_fields}
     stored: dict[str, AppSecrets] = {}
     for app_name, app in config.apps.items():
         if not app.secret_env:
             continue
-        values = (
+        values: dict[str, pulumi.Input[str]] | None = (
             {env: secret(key) for env, key in app.secret_env.items()} if spec.from_config else None
         )
         stored[app_name] = AppSecrets(
@@ -346,31 +341,34 @@ def external_secrets(
             AppSecretsArgs(
                 app=app_name,
                 secret_name=f"{config.namespace}/{app_name}",
-                keys=sorted(app.secret_env),
+                keys=tuple(sorted(app.secret_env)),
                 values=values,
                 tags={"webplatform.io/environment": config.environment},
-                **tuning,
+                protect=config.cluster.protect,
+                **stored_settings,
             ),
         )
     if not stored:
         return {}
-    operator_args = spec.operator.to_args(config.namespace)
-    identity = pod_identity_role(
+    operator_settings = spec.operator
+    identity = cluster.pod_identity(
         "external-secrets",
-        cluster_name=spec.cluster_name,
-        namespace=operator_args.namespace,
-        service_account=operator_args.service_account,
-        statements=pulumi.Output.all(*(s.read_statements for s in stored.values())).apply(
+        namespace=operator_settings.namespace,
+        service_account=operator_settings.service_account,
+        policy_statements=pulumi.Output.all(*(s.read_statements for s in stored.values())).apply(
             lambda found: [statement for group in found for statement in group]
+        ),
+        # Was the program's own stand-in (issue 6): the role and its policy keep their state.
+        opts=pulumi.ResourceOptions(
+            aliases=[pulumi.Alias(type_="webplatform:stack:PodIdentityRole")]
         ),
     )
     operator = ExternalSecretsOperator(
         "external-secrets",
-        dataclasses.replace(operator_args, identity=identity),
+        ExternalSecretsOperatorArgs(
+            **dict(operator_settings), watch_namespace=config.namespace, identity=identity
+        ),
         opts=pulumi.ResourceOptions(provider=provider),
-    )
-    sync_tuning = (
-        {} if spec.refresh_interval is None else {"refresh_interval": spec.refresh_interval}
     )
     names: dict[str, pulumi.Output[str]] = {}
     for app_name, app_secrets in stored.items():
@@ -380,108 +378,15 @@ def external_secrets(
                 app=app_name,
                 namespace=namespace,
                 remote_secret_name=app_secrets.secret_name,
-                keys=sorted(config.apps[app_name].secret_env),
+                keys=tuple(sorted(config.apps[app_name].secret_env)),
                 region=app_secrets.region,
                 operator=operator,
-                **sync_tuning,
+                **sync_settings,
             ),
             opts=pulumi.ResourceOptions(provider=provider),
         )
         names[app_name] = sync.secret_name
     return names
-
-
-class PodIdentityRole(pulumi.ComponentResource):
-    """Stand-in for the cluster component's Pod Identity helper (issue 6); see :func:`pod_identity_role`."""
-
-    role_arn: pulumi.Output[str]
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        cluster_name: pulumi.Input[str],
-        namespace: str,
-        service_account: str,
-        statements: pulumi.Input[list[dict[str, Any]]],
-    ) -> None:
-        super().__init__("webplatform:stack:PodIdentityRole", name)
-        import pulumi_aws as aws  # here: a stack without AWS never loads it
-
-        opts = pulumi.ResourceOptions(parent=self)
-        trust = pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "EksPodIdentity",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "pods.eks.amazonaws.com"},
-                        "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        "Condition": {
-                            "StringEquals": {
-                                "aws:RequestTag/eks-cluster-name": cluster_name,
-                                "aws:RequestTag/kubernetes-namespace": namespace,
-                                "aws:RequestTag/kubernetes-service-account": service_account,
-                            }
-                        },
-                    }
-                ],
-            }
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                assume_role_policy=trust,
-                description=f"EKS Pod Identity of {namespace}/{service_account}",
-            ),
-            opts=opts,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(
-                role=role.id,
-                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
-            ),
-            opts=opts,
-        )
-        aws.eks.PodIdentityAssociation(
-            f"{name}-pod-identity",
-            aws.eks.PodIdentityAssociationArgs(
-                cluster_name=cluster_name,
-                namespace=namespace,
-                service_account=service_account,
-                role_arn=role.arn,
-            ),
-            opts=opts,
-        )
-        self.role_arn = role.arn
-        self.register_outputs({"role_arn": self.role_arn})
-
-
-def pod_identity_role(
-    name: str,
-    *,
-    cluster_name: pulumi.Input[str],
-    namespace: str,
-    service_account: str,
-    statements: pulumi.Input[list[dict[str, Any]]],
-) -> pulumi.Resource:
-    """An IAM role that only pods of ``namespace``/``service_account`` in ``cluster_name`` can
-    assume through EKS Pod Identity, allowed exactly ``statements`` (an inline policy), and its
-    association. Returns what to depend on before starting those pods.
-
-    The seam for the cluster component's Pod Identity helper (issue 6): same inputs; swap it
-    in here. The trust policy also checks the session tags Pod Identity sets, so the role is
-    useless to any other association that might name it.
-    """
-    return PodIdentityRole(
-        name,
-        cluster_name=cluster_name,
-        namespace=namespace,
-        service_account=service_account,
-        statements=statements,
-    )
 
 
 def main() -> None:

@@ -1,27 +1,37 @@
-"""What every cluster needs before apps: ingress, certificates, metrics, optionally Argo Rollouts.
+"""What every cluster needs before apps: the Gateway API, certificates, metrics, optionally Argo Rollouts.
 
 Installed with Helm at versions pinned by the caller (the stack file), each in
 its own namespace with Pod Security Admission labels:
 
-- ``ingress-nginx`` behind an AWS Network Load Balancer, two replicas,
-  snippet annotations off (they let an Ingress author inject nginx config);
-  namespace ``baseline`` (the controller adds ``NET_BIND_SERVICE``), with
-  ``restricted`` audited and warned;
-- ``cert-manager`` with its CRDs, and a ``ClusterIssuer`` (ACME, HTTP-01
-  through the nginx ingress class) that Ingresses name for their TLS
-  certificates; namespace ``restricted``;
-- ``metrics-server`` in ``kube-system``: the HPA reads CPU and memory from it;
-- the Argo Rollouts controller, only when ``argo_rollouts`` is set (blue-green
-  and canary apps need it); namespace ``baseline``, ``restricted`` warned.
+- **Envoy Gateway** (``oci://docker.io/envoyproxy/gateway-helm``), the Gateway
+  API implementation: its chart brings the Gateway API CRDs (standard channel)
+  and the controller, which turns each ``Gateway`` into an Envoy deployment
+  and an AWS load balancer. This component adds the ``GatewayClass``
+  (:data:`GATEWAY_CLASS`) the stack's Gateway names. It replaces ingress-nginx,
+  retired by Kubernetes SIG Network in March 2026 (no releases, no CVE fixes).
+  Namespace ``envoy-gateway-system``, ``baseline`` (the proxies bind low
+  ports), ``restricted`` audited and warned;
+- **cert-manager** with its CRDs and its Gateway API support on
+  (``config.gatewayAPI.enabled``; ``enableGatewayAPI`` is its deprecated
+  spelling since 1.21), and a ``ClusterIssuer`` (ACME, HTTP-01 answered
+  through an HTTPRoute on the stack's Gateway) that routes' certificates come
+  from; installed after the Gateway API CRDs exist (cert-manager reads them at
+  start); namespace ``restricted``;
+- **metrics-server** in ``kube-system`` when asked for: the HPA reads CPU and
+  memory from it. On EKS it is the managed add-on instead (its version follows
+  the cluster's, see :mod:`webplatform.cluster.eks`), so EKS stacks leave it out;
+- the **Argo Rollouts** controller, only when ``argo_rollouts.enabled`` (blue-green
+  and canary apps need it), with the Gateway API traffic-router plugin
+  (``argoproj-labs/gatewayAPI``) so a canary shifts weights on the app's
+  HTTPRoute; namespace ``baseline``, ``restricted`` warned.
 
 Why ``helm.v3.Release`` and not ``helm.v4.Chart``: a Release is one resource
 whose inputs (chart, pinned version, values) our tests and the offline synth
 can read; ``v4.Chart`` is a provider-side component whose children mocks never
 see, so nothing about it could be asserted offline. A Release also runs the
-chart's own hooks and upgrade logic (cert-manager's CRD handling, the
-ingress-nginx admission webhook jobs) exactly as Helm does, and ``atomic``
-rolls a failed upgrade back. The price is a coarser diff (values, not
-objects); ``pulumi preview`` still shows value changes.
+chart's own hooks and upgrade logic (cert-manager's CRD handling) exactly as
+Helm does, and ``atomic`` rolls a failed upgrade back. The price is a coarser
+diff (values, not objects); ``pulumi preview`` still shows value changes.
 
 New charts (the External Secrets Operator, for one) are one more
 :class:`HelmChart` in :meth:`ClusterAddons._charts`, or passed in
@@ -31,122 +41,167 @@ New charts (the External Secrets Operator, for one) are one more
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
+from webplatform._model import Args, Items, at
+from webplatform.cluster._checks import ChartVersion, duplicates
 from webplatform.guardrails.namespace import Namespace, NamespaceArgs, PodSecurityLevel
 
 LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
-_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+#: Where Envoy Gateway runs, and where it puts each Gateway's Envoy proxies.
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+#: The GatewayClass this component creates; the stack's Gateway names it.
+GATEWAY_CLASS = "envoy-gateway"
+ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
+#: The Argo Rollouts traffic-router plugin for the Gateway API (argoproj-labs), pinned:
+#: the controller downloads it at start. Bump with the argo-rollouts chart.
+GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
+GATEWAY_API_PLUGIN_VERSION = "v0.16.0"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_BUILT_IN = ("ingress-nginx", "cert-manager", "metrics-server", "argo-rollouts")
+_BUILT_IN = ("envoy-gateway", "cert-manager", "metrics-server", "argo-rollouts")
 
 
-def check_chart_version(field: str, version: str) -> None:
-    """A chart version must be exact: a range would let an upgrade in unreviewed."""
-    if not isinstance(version, str) or not _VERSION.match(version):
-        raise ValueError(
-            f"{field}={version!r}: must be an exact chart version like '4.12.1' or 'v1.17.2'"
-        )
+def _dns_label(value: str) -> str:
+    _validation.dns_label("name", value)
+    return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class HelmChart:
+def _release_name(value: str) -> str:
+    _validation.dns_label("name", value, max_length=53)  # Helm's release name limit
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError("must be an https:// URL")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+
+
+class HelmChart(Args):
     """One chart to install as a Helm release."""
 
-    name: str
+    name: Annotated[str, AfterValidator(_release_name)]
     """Release name, and the suffix of its Pulumi resources (frozen once released)."""
     chart: str
-    """Chart name in the repository."""
-    repo: str
-    """Chart repository URL (https)."""
-    version: str
+    """Chart name in ``repo``, or a full OCI reference (``oci://registry/path/chart``)."""
+    version: ChartVersion
     """Exact chart version."""
-    namespace: str
+    namespace: DnsLabel
     """Namespace of the release."""
-    values: Mapping[str, Any] = field(default_factory=dict)
+    repo: Annotated[str, AfterValidator(_https)] | None = None
+    """Chart repository URL (https); default none, for a chart given as an OCI reference."""
+    values: dict[str, Any] = Field(default_factory=dict)
     """Chart values; default none."""
     pod_security: PodSecurityLevel | None = "restricted"
     """Pod Security level enforced on the namespace, which this component creates; ``None``
     for an existing namespace (``kube-system``). Audit and warn are always ``restricted``."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("name", self.name, max_length=53)  # Helm's release name limit
-        _validation.dns_label("namespace", self.namespace)
-        check_chart_version(f"{self.name}.version", self.version)
-        if not self.repo.startswith("https://"):
-            raise ValueError(f"repo={self.repo!r}: must be an https:// chart repository")
+    @model_validator(mode="after")
+    def _source(self) -> HelmChart:
+        if (self.repo is None) != self.chart.startswith("oci://"):
+            raise at(
+                "repo",
+                message="give an https:// repo with a chart name, or no repo with an "
+                "oci:// chart reference",
+            )
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class ClusterIssuerArgs:
-    """The ACME ``ClusterIssuer`` Ingresses get their certificates from."""
+class ChartArgs(Args):
+    """One pinned chart of the cluster's add-ons."""
 
-    email: str
+    version: ChartVersion
+    """Exact chart version; required (an upgrade is a reviewed change of the stack file)."""
+
+
+class ClusterIssuerArgs(Args):
+    """The ACME ``ClusterIssuer`` routes get their certificates from (``certManager.issuer``)."""
+
+    email: Annotated[str, AfterValidator(_email)]
     """Contact for expiry and revocation notices from the ACME server; required."""
-    server: str = LETSENCRYPT_PRODUCTION
+    server: Annotated[str, AfterValidator(_https)] = LETSENCRYPT_PRODUCTION
     """ACME directory URL; default Let's Encrypt production. Use :data:`LETSENCRYPT_STAGING`
     where untrusted certificates are fine (it has far higher rate limits)."""
-    name: str = "letsencrypt"
-    """The issuer's name, which Ingresses reference; default ``letsencrypt``."""
-    ingress_class: str = "nginx"
-    """Ingress class that serves HTTP-01 challenges; default ``nginx``."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.email, str) or not _EMAIL.match(self.email):
-            raise ValueError(f"email={self.email!r}: not an email address")
-        if not self.server.startswith("https://"):
-            raise ValueError(f"server={self.server!r}: an ACME directory URL starts with https://")
-        _validation.dns_label("name", self.name)
+    name: DnsLabel = "letsencrypt"
+    """The issuer's name, which routes' certificates reference; default ``letsencrypt``."""
+    gateway_name: DnsLabel = "public"
+    """The Gateway (in :data:`GATEWAY_NAMESPACE`) whose HTTP listener answers HTTP-01
+    challenges; default ``public``, the stack's one Gateway."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class ClusterAddonsArgs:
-    ingress_nginx_version: str
-    """ingress-nginx chart version; required (pinned per stack)."""
-    cert_manager_version: str
-    """cert-manager chart version; required."""
-    metrics_server_version: str
-    """metrics-server chart version; required."""
-    cluster_issuer: ClusterIssuerArgs
+class CertManagerArgs(ChartArgs):
+    """cert-manager's chart and its ClusterIssuer (``addons.certManager``)."""
+
+    issuer: ClusterIssuerArgs
     """The ACME issuer; required (the email is yours to give)."""
-    argo_rollouts: bool = False
-    """Install the Argo Rollouts controller; default false (only blue-green/canary apps need it)."""
-    argo_rollouts_version: str | None = None
-    """argo-rollouts chart version; required when ``argo_rollouts`` is set."""
-    ingress_replicas: int = 2
-    """ingress-nginx controller replicas; default 2, so a node drain keeps ingress up."""
-    extra_charts: Sequence[HelmChart] = ()
+
+
+class ArgoRolloutsArgs(Args):
+    """The Argo Rollouts controller (``addons.argoRollouts``); off unless an app needs it."""
+
+    enabled: bool = False
+    """Install the controller; default false (only argoBlueGreen/argoCanary apps need it)."""
+    version: ChartVersion | None = None
+    """Exact argo-rollouts chart version; required when enabled."""
+
+    @model_validator(mode="after")
+    def _version(self) -> ArgoRolloutsArgs:
+        if self.enabled and self.version is None:
+            raise at("version", message="required when enabled is true (an exact chart version)")
+        return self
+
+
+class ClusterAddonsArgs(Args):
+    """The cluster's shared controllers, each pinned (``cluster.addons``)."""
+
+    envoy_gateway: ChartArgs
+    """Envoy Gateway chart (``gateway-helm``, a v1.x tag such as ``v1.9.1``); required."""
+    cert_manager: CertManagerArgs
+    """cert-manager chart and its ClusterIssuer; required."""
+    metrics_server: ChartArgs | None = None
+    """metrics-server chart; default none (on EKS the managed add-on provides it). Set it on
+    a cluster where nothing else serves the metrics API."""
+    argo_rollouts: ArgoRolloutsArgs = Field(default_factory=ArgoRolloutsArgs)
+    """Argo Rollouts controller; default off."""
+    gateway_controller_replicas: int = Field(default=2, ge=1, le=5)
+    """Envoy Gateway controller replicas; default 2, so a node drain keeps Gateway changes
+    and certificate routes flowing."""
+    extra_charts: Items[HelmChart] = ()
     """More charts to install after cert-manager; default none."""
 
-    def __post_init__(self) -> None:
-        check_chart_version("ingress_nginx_version", self.ingress_nginx_version)
-        check_chart_version("cert_manager_version", self.cert_manager_version)
-        check_chart_version("metrics_server_version", self.metrics_server_version)
-        if self.argo_rollouts:
-            if self.argo_rollouts_version is None:
-                raise ValueError("argo_rollouts_version=None: required when argo_rollouts is true")
-            check_chart_version("argo_rollouts_version", self.argo_rollouts_version)
-        if isinstance(self.ingress_replicas, bool) or self.ingress_replicas < 1:
-            raise ValueError(f"ingress_replicas={self.ingress_replicas!r}: must be 1 or more")
+    @model_validator(mode="after")
+    def _names(self) -> ClusterAddonsArgs:
         names = [c.name for c in self.extra_charts]
-        clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(_BUILT_IN)))
+        clash = sorted(set(duplicates(names)) | (set(names) & set(_BUILT_IN)))
         if clash:
-            raise ValueError(f"extra_charts: release names {clash} are used twice")
+            raise at("extra_charts", message=f"release names {clash} are used twice")
+        return self
 
 
 class ClusterAddons(pulumi.ComponentResource):
-    """Helm releases of the cluster's shared controllers, and cert-manager's ClusterIssuer."""
+    """Helm releases of the cluster's shared controllers, the GatewayClass and the ClusterIssuer."""
 
     releases: dict[str, k8s.helm.v3.Release]
-    """Release name -> release, for ``depends_on`` (an Ingress needs ingress-nginx's webhook)."""
+    """Release name -> release, for ``depends_on`` (a route needs the Gateway API CRDs)."""
     cluster_issuer_name: str
+    gateway_class_name: str
 
     def __init__(
         self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
@@ -154,10 +209,23 @@ class ClusterAddons(pulumi.ComponentResource):
         super().__init__("webplatform:cluster_addons:ClusterAddons", name, None, opts)
         self.releases = {}
         for chart in self._charts(args):
-            after = [self.releases["cert-manager"]] if chart.name not in _BUILT_IN else []
+            if chart.name == "envoy-gateway":
+                after: list[pulumi.Resource] = []
+            elif chart.name == "cert-manager":
+                after = [self.releases["envoy-gateway"]]  # reads the Gateway API CRDs at start
+            else:
+                after = [self.releases["cert-manager"]]
             self.releases[chart.name] = self._release(name, chart, after)
 
-        issuer = args.cluster_issuer
+        k8s.apiextensions.CustomResource(
+            f"{name}-gateway-class",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="GatewayClass",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_CLASS),
+            spec={"controllerName": ENVOY_GATEWAY_CONTROLLER},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["envoy-gateway"]]),
+        )
+        issuer = args.cert_manager.issuer
         k8s.apiextensions.CustomResource(
             f"{name}-cluster-issuer",
             api_version="cert-manager.io/v1",
@@ -169,7 +237,20 @@ class ClusterAddons(pulumi.ComponentResource):
                     "server": issuer.server,
                     "privateKeySecretRef": {"name": f"{issuer.name}-account-key"},
                     "solvers": [
-                        {"http01": {"ingress": {"ingressClassName": issuer.ingress_class}}}
+                        {
+                            "http01": {
+                                "gatewayHTTPRoute": {
+                                    "parentRefs": [
+                                        {
+                                            "group": "gateway.networking.k8s.io",
+                                            "kind": "Gateway",
+                                            "name": issuer.gateway_name,
+                                            "namespace": GATEWAY_NAMESPACE,
+                                        }
+                                    ]
+                                }
+                            }
+                        }
                     ],
                 }
             },
@@ -177,10 +258,12 @@ class ClusterAddons(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.releases["cert-manager"]]),
         )
         self.cluster_issuer_name = issuer.name
+        self.gateway_class_name = GATEWAY_CLASS
         self.register_outputs(
             {
                 "releases": {n: r.status for n, r in self.releases.items()},
                 "cluster_issuer_name": self.cluster_issuer_name,
+                "gateway_class_name": self.gateway_class_name,
             }
         )
 
@@ -188,54 +271,77 @@ class ClusterAddons(pulumi.ComponentResource):
     def _charts(args: ClusterAddonsArgs) -> list[HelmChart]:
         charts = [
             HelmChart(
-                name="ingress-nginx",
-                chart="ingress-nginx",
-                repo="https://kubernetes.github.io/ingress-nginx",
-                version=args.ingress_nginx_version,
-                namespace="ingress-nginx",
+                name="envoy-gateway",
+                chart=ENVOY_GATEWAY_CHART,
+                version=args.envoy_gateway.version,
+                namespace=GATEWAY_NAMESPACE,
                 pod_security="baseline",
                 values={
-                    "controller": {
-                        "replicaCount": args.ingress_replicas,
-                        "allowSnippetAnnotations": False,
-                        "metrics": {"enabled": True},
-                        "service": {
-                            "externalTrafficPolicy": "Local",  # keep client IPs for rate limits
-                            "annotations": {
-                                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                            },
-                        },
-                    }
+                    # Envoy Gateway's CRDs and the Gateway API's (standard channel), upgraded
+                    # with the chart (its default, written out: the routes depend on it).
+                    "crds": {"enabled": True},
+                    "deployment": {"replicas": args.gateway_controller_replicas},
+                    # A drain keeps one controller (the chart's default budget is 0).
+                    "podDisruptionBudget": {
+                        "minAvailable": min(1, args.gateway_controller_replicas - 1)
+                    },
                 },
             ),
             HelmChart(
                 name="cert-manager",
                 chart="cert-manager",
                 repo="https://charts.jetstack.io",
-                version=args.cert_manager_version,
+                version=args.cert_manager.version,
                 namespace="cert-manager",
-                values={"crds": {"enabled": True, "keep": True}},
-            ),
-            HelmChart(
-                name="metrics-server",
-                chart="metrics-server",
-                repo="https://kubernetes-sigs.github.io/metrics-server",
-                version=args.metrics_server_version,
-                namespace="kube-system",
-                pod_security=None,
+                values={
+                    "crds": {"enabled": True, "keep": True},
+                    "config": {
+                        "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                        "kind": "ControllerConfiguration",
+                        # Since 1.21 the key; `enableGatewayAPI: true` is its deprecated form.
+                        "gatewayAPI": {"enabled": True},
+                    },
+                },
             ),
         ]
-        if args.argo_rollouts:
-            assert args.argo_rollouts_version is not None  # checked in ClusterAddonsArgs
+        if args.metrics_server is not None:
+            charts.append(
+                HelmChart(
+                    name="metrics-server",
+                    chart="metrics-server",
+                    repo="https://kubernetes-sigs.github.io/metrics-server",
+                    version=args.metrics_server.version,
+                    namespace="kube-system",
+                    pod_security=None,
+                )
+            )
+        argo = args.argo_rollouts
+        if argo.enabled:
+            assert argo.version is not None  # checked in ArgoRolloutsArgs
             charts.append(
                 HelmChart(
                     name="argo-rollouts",
                     chart="argo-rollouts",
                     repo="https://argoproj.github.io/argo-helm",
-                    version=args.argo_rollouts_version,
+                    version=argo.version,
                     namespace="argo-rollouts",
                     pod_security="baseline",
-                    values={"installCRDs": True, "dashboard": {"enabled": False}},
+                    values={
+                        "installCRDs": True,
+                        "dashboard": {"enabled": False},
+                        "controller": {
+                            "trafficRouterPlugins": [
+                                {
+                                    "name": GATEWAY_API_PLUGIN,
+                                    "location": "https://github.com/argoproj-labs/"
+                                    "rollouts-plugin-trafficrouter-gatewayapi/releases/download/"
+                                    f"{GATEWAY_API_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64",
+                                }
+                            ]
+                        },
+                        # The plugin edits HTTPRoute weights with the controller's RBAC.
+                        "providerRBAC": {"enabled": True, "providers": {"gatewayAPI": True}},
+                    },
                 )
             )
         return [*charts, *args.extra_charts]
@@ -256,7 +362,9 @@ class ClusterAddons(pulumi.ComponentResource):
                 name=chart.name,
                 chart=chart.chart,
                 version=chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+                repository_opts=None
+                if chart.repo is None
+                else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
                 namespace=namespace,
                 values=dict(chart.values),
                 atomic=True,

@@ -1,4 +1,4 @@
-"""An EKS cluster built from pulumi-aws primitives, secure by default.
+"""An EKS cluster in Auto Mode, built from pulumi-aws primitives, secure by default.
 
 Why not ``pulumi-eks``: its ``Cluster`` is a remote (multi-language)
 component; mocks see one opaque resource and none of its children, so none
@@ -7,29 +7,48 @@ of the settings below could be asserted by a test. Here every child is an
 
 What it sets, and why:
 
+- **Nodes: EKS Auto Mode** (``compute_config``, ``storage_config`` and
+  ``kubernetes_network_config.elastic_load_balancing``, all three on, as EKS
+  requires). Chosen over Karpenter: Auto Mode *is* Karpenter, run by AWS off
+  the cluster, so there is no controller to install, upgrade and keep
+  scheduled, no interruption queue and EventBridge rules, no controller IAM
+  role, and no managed node group to host the autoscaler. AWS also runs and
+  upgrades what our managed add-ons used to be (VPC CNI, kube-proxy, CoreDNS,
+  the Pod Identity agent, EBS CSI) and patches the nodes (Bottlerocket, read
+  only root, SELinux, IMDSv2 with one hop, no SSH); a node lives at most 21
+  days. The price is a management fee on each Auto Mode instance (about 12 %
+  of its EC2 price); Karpenter would save it and cost a controller to run.
+  Only the built-in ``system`` node pool is on (CriticalAddonsOnly); the apps
+  run on a custom NodePool with CPU and memory limits (:mod:`.node_pool`),
+  which bound the bill and which the stack checks its autoscaler maxima
+  against, so no pod could exist that the pool would refuse to place.
+- **Version**: ``upgrade_policy`` is ``STANDARD``, set explicitly: at the end
+  of standard support AWS upgrades the cluster instead of billing extended
+  support (six times the control-plane price). Versions EKS offers and their
+  end-of-standard-support dates are one table, :data:`.EKS_STANDARD_SUPPORT_ENDS`.
 - **Access**: authentication mode ``API`` (access entries only, no
   ``aws-auth`` ConfigMap) and ``bootstrap_cluster_creator_admin_permissions``
   off. The bootstrap flag grants admin to whoever happens to create the
   cluster, invisibly and once; instead the deploying role (CI) and the admin
   roles get explicit access entries with ``AmazonEKSClusterAdminPolicy``, so
-  who administers the cluster is in the code and in the state.
+  who administers the cluster is in the code and in the state. (EKS itself
+  adds the Auto Mode node role's entry.)
 - **Endpoint**: private access always on; public access off unless CIDRs are
-  given, and ``0.0.0.0/0`` only with ``allow_open_public_endpoint``.
+  given, and ``0.0.0.0/0`` only with ``allow_open_to_internet``.
 - **Secrets**: envelope encryption with a customer KMS key that rotates
-  yearly, 30-day deletion window; the key policy is explicit.
+  yearly, 30-day deletion window. The key policy lets the account administer
+  the key and *use* it only through EKS in this region (``kms:ViaService``),
+  never directly: no ``kms:*`` to the account root.
 - **Logs**: control-plane logs ``api``, ``audit`` and ``authenticator`` to a
   log group created first with a retention (left to EKS, the group would keep
   logs forever).
-- **Nodes**: one managed node group (Amazon Linux 2023) in the private
-  subnets, through a launch template that requires IMDSv2 with a hop limit of
-  1 (pods cannot reach the node's credentials; they use Pod Identity, see
-  :mod:`webplatform.cluster.pod_identity`) and encrypted gp3 root volumes.
-- **Add-ons**: ``bootstrap_self_managed_addons`` off, and ``vpc-cni``,
-  ``kube-proxy``, ``eks-pod-identity-agent`` and ``coredns`` as managed
-  ``eks.Addon`` resources, so their versions and configuration are in the
-  state rather than in self-managed manifests nobody upgrades. The first three
-  are created before the nodes (nodes are not Ready without a CNI); CoreDNS
-  after them (its pods need nodes to become ACTIVE).
+- **Add-ons**: ``bootstrap_self_managed_addons`` off (Auto Mode requires it).
+  Managed add-ons beyond what Auto Mode runs (default: ``metrics-server``, which
+  the HPA reads) get the most recent version EKS publishes for the cluster's
+  Kubernetes version (``aws.eks.get_addon_version``), so they move with the
+  cluster; pin one in ``addon_versions`` to hold it back.
+- **Protection**: ``protect`` covers every stateful resource here: the
+  cluster (plus EKS deletion protection), its KMS key and its log group.
 
 The component never builds a Kubernetes provider on its own: call
 :meth:`EksCluster.kubernetes_provider` to get one from its kubeconfig.
@@ -38,155 +57,246 @@ The component never builds a Kubernetes provider on its own: call
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from webplatform.cluster import _checks as _eks_checks
+from webplatform._kms import KEY_ADMIN_ACTIONS
+from webplatform._model import Args, Items, at
+from webplatform.cluster._checks import (
+    DEFAULT_KUBERNETES_VERSION,
+    EKS_STANDARD_SUPPORT_ENDS,
+    ClusterName,
+    EksVersion,
+    KmsDeletionWindowDays,
+    LogRetentionDays,
+    RoleArn,
+    Wired,
+    at_least,
+    duplicates,
+    role_name,
+)
 from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
 
-MIN_MINOR = _eks_checks.MIN_MINOR
-LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-REQUIRED_LOG_TYPES = ("api", "audit", "authenticator")
-#: Managed add-ons installed before the node group (nodes need them to become Ready).
-ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
-#: Managed add-ons installed once nodes exist (their pods must be scheduled to become ACTIVE).
-ADDONS_AFTER_NODES = ("coredns",)
+__all__ = [
+    "DEFAULT_KUBERNETES_VERSION",
+    "EKS_STANDARD_SUPPORT_ENDS",
+    "ClusterAccessArgs",
+    "EksCluster",
+    "EksClusterArgs",
+    "EndpointArgs",
+    "kubeconfig",
+]
+
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+REQUIRED_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator")
 ADMIN_POLICY = "cluster-access-policy/AmazonEKSClusterAdminPolicy"
-NODE_POLICIES = (
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEC2ContainerRegistryPullOnly",
-    # The VPC CNI runs on the host network with the node's role; moving it to Pod
-    # Identity needs the agent before the CNI, which the node bootstrap cannot order.
-    "AmazonEKS_CNI_Policy",
+#: What the cluster role needs for Auto Mode to run nodes, volumes, load balancers and pod
+#: networking for the cluster (AWS managed policies, "Learn about identity and access in EKS
+#: Auto Mode").
+CLUSTER_POLICIES = (
+    "AmazonEKSComputePolicy",
+    "AmazonEKSBlockStoragePolicy",
+    "AmazonEKSLoadBalancingPolicy",
+    "AmazonEKSNetworkingPolicy",
 )
-check_version = _eks_checks.kubernetes_version
-role_name = _eks_checks.role_name
+#: The Auto Mode node role: the minimal node policy and image pulls, nothing else (pods get
+#: AWS access through Pod Identity, never through the node).
+NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly")
+#: Built-in Auto Mode node pools: only ``system`` (tainted CriticalAddonsOnly). The built-in
+#: ``general-purpose`` pool has no limits, so apps would escape the capacity bound.
+BUILT_IN_NODE_POOLS = ("system",)
+_ADDON_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+
+if TYPE_CHECKING:  # imported where used: a stack without AWS never loads pulumi_aws
+    import pulumi_aws as aws
 
 
-@dataclass(frozen=True, kw_only=True)
-class NodeGroupArgs:
-    """Size and shape of the managed node group."""
+class ClusterAccessArgs(Args):
+    """Who administers the cluster (``cluster.access``): access entries, nothing implicit."""
 
-    instance_types: Sequence[str]
-    """EC2 instance types, e.g. ``["m6i.large"]``; required (cost and capacity are per stack)."""
-    min_size: int
-    """Fewest nodes; required."""
-    desired_size: int
-    """Nodes at creation; required, between min and max."""
-    max_size: int
-    """Most nodes; required."""
-    disk_size_gib: int = 50
-    """Root volume size (encrypted gp3); default 50 GiB."""
-    ami_type: str = "AL2023_x86_64_STANDARD"
-    """EKS AMI family; default Amazon Linux 2023 x86_64. Use ``AL2023_ARM_64_STANDARD`` with
-    Graviton instance types."""
+    ci_role_arn: RoleArn
+    """The IAM role ``pulumi up`` runs as (CI); cluster admin through an access entry, so it
+    can install the add-ons and apps. Required."""
+    admin_role_arns: Annotated[
+        Items[RoleArn],
+        at_least(1, "name at least one admin role (otherwise only CI could reach it)"),
+    ]
+    """IAM roles of the humans who administer the cluster (cluster admin through access
+    entries); required, at least one (otherwise only CI could reach the cluster)."""
 
-    def __post_init__(self) -> None:
-        _eks_checks.instance_types("instance_types", self.instance_types)
-        _eks_checks.node_sizes(self.min_size, self.desired_size, self.max_size)
-        if not 20 <= self.disk_size_gib <= 16384:
-            raise ValueError(f"disk_size_gib={self.disk_size_gib!r}: must be 20 to 16384")
-        if not self.ami_type.startswith("AL2023_"):
-            raise ValueError(
-                f"ami_type={self.ami_type!r}: must be an Amazon Linux 2023 type (AL2023_...); "
-                "Amazon Linux 2 is end of life for EKS"
+    @model_validator(mode="after")
+    def _one_entry_per_role(self) -> ClusterAccessArgs:
+        twice = duplicates([role_name(a) for a in (self.ci_role_arn, *self.admin_role_arns)])
+        if twice:
+            raise at(
+                "admin_role_arns",
+                message=f"roles {twice} are named twice (ciRoleArn and adminRoleArns "
+                "together); each role gets one access entry",
             )
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class EksClusterArgs:
-    cluster_name: str
+class EndpointArgs(Args):
+    """Who may reach the Kubernetes API from outside the VPC (``cluster.endpoint``)."""
+
+    public_access_cidrs: Items[str] = ()
+    """IPv4 CIDRs allowed to reach the public API endpoint; default none, and then the public
+    endpoint is off (reachable only from inside the VPC)."""
+    allow_open_to_internet: bool = False
+    """Accept ``0.0.0.0/0`` in ``public_access_cidrs``; default false (an explicit opt-in,
+    a strict boolean: ``"y"`` is an error, not a yes)."""
+
+    @model_validator(mode="after")
+    def _cidrs(self) -> EndpointArgs:
+        import ipaddress
+
+        for cidr in self.public_access_cidrs:
+            try:
+                network = ipaddress.IPv4Network(cidr)
+            except ValueError:
+                raise at(
+                    "public_access_cidrs",
+                    message=f"{cidr!r} is not an IPv4 CIDR (e.g. '203.0.113.0/24')",
+                ) from None
+            if network.prefixlen == 0 and not self.allow_open_to_internet:
+                raise at(
+                    "public_access_cidrs",
+                    message=f"{cidr!r} opens the Kubernetes API endpoint to the whole "
+                    "internet; list your CI and VPN egress CIDRs instead, or allow it "
+                    "explicitly (allowOpenToInternet: true)",
+                )
+        return self
+
+
+class EksClusterArgs(Args):
+    cluster_name: ClusterName
     """The EKS cluster's name; required (one cluster per environment, named after it)."""
-    version: str
-    """Kubernetes version ``MAJOR.MINOR``, at least 1.30; required."""
-    private_subnet_ids: Sequence[pulumi.Input[str]]
+    version: EksVersion = DEFAULT_KUBERNETES_VERSION
+    """Kubernetes minor as a string; default ``"1.35"`` (EKS standard support until
+    2027-03-27). One of :data:`EKS_STANDARD_SUPPORT_ENDS`."""
+    private_subnet_ids: Annotated[
+        Items[Wired[str]], at_least(2, "EKS needs subnets in at least 2 availability zones")
+    ]
     """Private subnets in 2+ zones: the control plane's interfaces and every node go here."""
-    deployer_role_arn: str
-    """The IAM role ``pulumi up`` runs as (CI); gets cluster admin through an access entry, so
-    it can install the add-ons and apps. Required."""
-    admin_role_arns: Sequence[str]
-    """IAM roles of the humans who administer the cluster; cluster admin through access entries.
-    Required, at least one (otherwise only CI could reach the cluster)."""
-    node_group: NodeGroupArgs
-    """Size and shape of the managed node group; required."""
-    public_access_cidrs: Sequence[str] = ()
-    """CIDRs allowed to reach the public API endpoint; default none, and then the public
-    endpoint is off (only reachable from inside the VPC)."""
-    allow_open_public_endpoint: bool = False
-    """Allow ``0.0.0.0/0`` in ``public_access_cidrs``; default false."""
-    log_retention_days: int = 90
+    access: ClusterAccessArgs
+    """CI and admin roles (access entries); required."""
+    endpoint: EndpointArgs = Field(default_factory=EndpointArgs)
+    """Public API endpoint access; default none (private endpoint only)."""
+    log_retention_days: LogRetentionDays = 90
     """Retention of the control-plane log group; default 90 days."""
-    log_types: Sequence[str] = REQUIRED_LOG_TYPES
-    """Control-plane log types; default api, audit, authenticator (required ones); may add
-    controllerManager and scheduler."""
-    addon_versions: Mapping[str, str] = field(default_factory=dict)
-    """Managed add-on name -> version; default none: EKS installs the default version for the
-    cluster's Kubernetes version."""
-    kms_deletion_window_days: int = 30
+    log_types: Items[LogType] = REQUIRED_LOG_TYPES
+    """Control-plane log types; default api, audit, authenticator (all three required); may
+    add controllerManager and scheduler."""
+    managed_addons: Items[str] = ("metrics-server",)
+    """EKS managed add-ons beyond what Auto Mode runs itself; default ``metrics-server`` (the
+    HPA's metrics; an EKS community add-on). Each gets the most recent version for the
+    cluster's Kubernetes version unless pinned in ``addon_versions``."""
+    addon_versions: dict[str, str] = Field(default_factory=dict)
+    """Managed add-on name -> exact version (``v0.8.1-eksbuild.1``) to hold it back; default
+    none: the most recent version for the cluster's Kubernetes version."""
+    kms_deletion_window_days: KmsDeletionWindowDays = 30
     """Days a deleted Secrets key waits before it is gone; default 30, the maximum."""
     protect: bool = False
-    """Protect the cluster (and turn on EKS deletion protection) and its KMS key; default false.
-    The node group and add-ons stay replaceable."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+    """Protect the cluster (and turn on EKS deletion protection), its KMS key and its log
+    group; default false. Node pools and add-ons stay replaceable."""
+    tags: dict[str, str] = Field(default_factory=dict)
     """Tags on every AWS resource; default none."""
 
-    def __post_init__(self) -> None:
-        _eks_checks.cluster_name("cluster_name", self.cluster_name)
-        check_version("version", self.version)
-        if len(self.private_subnet_ids) < 2:
-            raise ValueError(
-                f"private_subnet_ids: {len(self.private_subnet_ids)} given; EKS needs subnets "
-                "in at least 2 availability zones"
+    @model_validator(mode="after")
+    def _lists(self) -> EksClusterArgs:
+        missing = [t for t in REQUIRED_LOG_TYPES if t not in self.log_types]
+        if missing:
+            raise at(
+                "log_types",
+                message=f"must include {', '.join(REQUIRED_LOG_TYPES)} (missing "
+                f"{', '.join(missing)}); controllerManager and scheduler are optional",
             )
-        role_name("deployer_role_arn", self.deployer_role_arn)
-        if not self.admin_role_arns:
-            raise ValueError("admin_role_arns=[]: name at least one admin role")
-        for arn in self.admin_role_arns:
-            role_name("admin_role_arns", arn)
-        _eks_checks.distinct_roles(
-            "deployer_role_arn and admin_role_arns", [self.deployer_role_arn, *self.admin_role_arns]
-        )
-        _eks_checks.public_cidrs(
-            "public_access_cidrs", self.public_access_cidrs, self.allow_open_public_endpoint
-        )
-        _eks_checks.log_retention("log_retention_days", self.log_retention_days)
-        unknown = sorted(set(self.log_types) - set(LOG_TYPES))
-        missing = sorted(set(REQUIRED_LOG_TYPES) - set(self.log_types))
-        if unknown or missing:
-            raise ValueError(
-                f"log_types={list(self.log_types)!r}: must include {', '.join(REQUIRED_LOG_TYPES)} "
-                f"and only use {', '.join(LOG_TYPES)}"
+        bad = [a for a in self.managed_addons if not _ADDON_NAME.match(a)]
+        if bad or duplicates(list(self.managed_addons)):
+            raise at(
+                "managed_addons",
+                message="EKS add-on names, each once (lowercase letters, digits and '-')",
             )
-        unknown = sorted(set(self.addon_versions) - {*ADDONS_BEFORE_NODES, *ADDONS_AFTER_NODES})
+        unknown = sorted(set(self.addon_versions) - set(self.managed_addons))
         if unknown:
-            raise ValueError(
-                f"addon_versions: {unknown} are not managed add-ons of this component "
-                f"({', '.join((*ADDONS_BEFORE_NODES, *ADDONS_AFTER_NODES))})"
+            raise at(
+                "addon_versions",
+                message=f"{unknown} are not in managedAddons "
+                f"({', '.join(self.managed_addons) or 'none'})",
             )
-        if not 7 <= self.kms_deletion_window_days <= 30:
-            raise ValueError(
-                f"kms_deletion_window_days={self.kms_deletion_window_days!r}: must be 7 to 30"
-            )
+        for addon, version in self.addon_versions.items():
+            if not _ADDON_VERSION.match(version):
+                raise at(
+                    "addon_versions",
+                    addon,
+                    message="must be an exact EKS add-on version such as 'v0.8.1-eksbuild.1'",
+                )
+        return self
 
 
 def _policy(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _service_role_policy(service: str) -> str:
-    return _policy(
-        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
-    )
+def _service_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",)) -> str:
+    action: str | list[str] = actions[0] if len(actions) == 1 else list(actions)
+    return _policy([{"Effect": "Allow", "Principal": {"Service": service}, "Action": action}])
 
 
 def _oidc_issuer(identities: Sequence[Any]) -> str:
     oidcs = identities[0].oidcs if identities else None
     return str(oidcs[0].issuer) if oidcs else ""
+
+
+def secrets_key_policy(account_id: str, partition: str, region: str) -> dict[str, Any]:
+    """The EKS secrets key's policy: the account administers the key; it uses it only via EKS.
+
+    No ``kms:*`` for the account root: administration (never data operations, never
+    ``CreateGrant``) is one statement; use is a second statement that holds only for
+    requests EKS makes in this region on the account's behalf (``kms:ViaService``), which
+    is how the cluster role encrypts Secrets. An IAM policy in the account cannot grant
+    itself direct decrypt on this key.
+    """
+    account = f"arn:{partition}:iam::{account_id}:root"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AdministerKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": account},
+                "Action": list(KEY_ADMIN_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "UseKeyOnlyThroughEks",
+                "Effect": "Allow",
+                "Principal": {"AWS": account},
+                "Action": [
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                    "kms:ListGrants",
+                    "kms:ReEncrypt*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"eks.{region}.amazonaws.com",
+                        "kms:CallerAccount": account_id,
+                    }
+                },
+            },
+        ],
+    }
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str, arn: str) -> str:
@@ -233,40 +343,74 @@ def kubeconfig(name: str, endpoint: str, ca_data: str, arn: str) -> str:
 
 
 class EksCluster(pulumi.ComponentResource):
-    """EKS control plane, KMS key, log group, access entries, node group and managed add-ons."""
+    """EKS control plane in Auto Mode, KMS key, log group, access entries and managed add-ons."""
 
     cluster_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     """A secret: the kubeconfig (``aws eks get-token`` exec auth) for this cluster."""
-    cluster: aws.eks.Cluster
-    node_group: aws.eks.NodeGroup
+    cluster: pulumi.CustomResource
+    """The ``aws.eks.Cluster``."""
+    addons: list[pulumi.CustomResource]
+    """The managed add-ons; they become ACTIVE once nodes run their pods, so nothing Kubernetes
+    waits for them (nodes come from the NodePool the Kubernetes provider creates)."""
     ready: list[pulumi.Resource]
-    """What Kubernetes objects must wait for: the node group, the managed add-ons and the
-    deployer's access. :meth:`kubernetes_provider` makes its provider depend on them."""
+    """What Kubernetes objects must wait for: the cluster and the deployer's access.
+    :meth:`kubernetes_provider` makes its provider depend on them."""
 
     def __init__(
         self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webplatform:cluster:EksCluster", name, None, opts)
+        import pulumi_aws as aws
+
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        partition = args.deployer_role_arn.split(":")[1]
+        partition = args.access.ci_role_arn.split(":")[1]
 
+        # Auto Mode: EKS tags the sessions it starts with this role (sts:TagSession).
         role = aws.iam.Role(
             f"{name}-cluster-role",
-            assume_role_policy=_service_role_policy("eks.amazonaws.com"),
+            assume_role_policy=_service_role_policy(
+                "eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
+            ),
             tags=tags,
             opts=child,
         )
-        attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-cluster-policy",
-            role=role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/AmazonEKSClusterPolicy",
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-cluster-policy",
+                role=role.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/AmazonEKSClusterPolicy",
+                opts=child,
+            ),
+            *(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-cluster-{policy}",
+                    role=role.name,
+                    policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
+                    opts=child,
+                )
+                for policy in CLUSTER_POLICIES
+            ),
+        ]
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=_service_role_policy("ec2.amazonaws.com"),
+            tags=tags,
             opts=child,
         )
-        key = self._secrets_key(name, args, role, tags)
+        attachments += [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}",
+                role=node_role.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
+                opts=child,
+            )
+            for policy in NODE_POLICIES
+        ]
+        key = self._secrets_key(name, args, tags)
         key_use = aws.iam.RolePolicy(
             f"{name}-cluster-encryption",
             role=role.id,
@@ -293,7 +437,7 @@ class EksCluster(pulumi.ComponentResource):
             name=f"/aws/eks/{args.cluster_name}/cluster",  # the name EKS writes to
             retention_in_days=args.log_retention_days,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         self.cluster = aws.eks.Cluster(
             f"{name}-cluster",
@@ -303,8 +447,8 @@ class EksCluster(pulumi.ComponentResource):
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=list(args.private_subnet_ids),
                 endpoint_private_access=True,
-                endpoint_public_access=bool(args.public_access_cidrs),
-                public_access_cidrs=list(args.public_access_cidrs) or None,
+                endpoint_public_access=bool(args.endpoint.public_access_cidrs),
+                public_access_cidrs=list(args.endpoint.public_access_cidrs) or None,
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
@@ -314,18 +458,31 @@ class EksCluster(pulumi.ComponentResource):
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
                 resources=["secrets"],
             ),
+            # EKS Auto Mode: compute, block storage and load balancing go together.
+            compute_config=aws.eks.ClusterComputeConfigArgs(
+                enabled=True,
+                node_pools=list(BUILT_IN_NODE_POOLS),
+                node_role_arn=node_role.arn,
+            ),
+            storage_config=aws.eks.ClusterStorageConfigArgs(
+                block_storage=aws.eks.ClusterStorageConfigBlockStorageArgs(enabled=True)
+            ),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                elastic_load_balancing=aws.eks.ClusterKubernetesNetworkConfigElasticLoadBalancingArgs(
+                    enabled=True
+                )
+            ),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             enabled_cluster_log_types=list(args.log_types),
             bootstrap_self_managed_addons=False,
             deletion_protection=args.protect,
             tags=tags,
             opts=pulumi.ResourceOptions(
-                parent=self, protect=args.protect, depends_on=[attachment, key_use, logs]
+                parent=self, protect=args.protect, depends_on=[*attachments, key_use, logs]
             ),
         )
         access = self._access_entries(name, args, partition)
-        early = [self._addon(name, addon, args, []) for addon in ADDONS_BEFORE_NODES]
-        self.node_group = self._node_group(name, args, partition, tags, early)
-        late = [self._addon(name, addon, args, [self.node_group]) for addon in ADDONS_AFTER_NODES]
+        self.addons = [self._addon(name, addon, args) for addon in args.managed_addons]
 
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
@@ -338,7 +495,7 @@ class EksCluster(pulumi.ComponentResource):
                 self.cluster.arn,
             ).apply(lambda v: kubeconfig(*v))
         )
-        self.ready = [self.node_group, *early, *late, *access]
+        self.ready = [self.cluster, *access]
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -353,9 +510,9 @@ class EksCluster(pulumi.ComponentResource):
     ) -> k8s.Provider:
         """A Kubernetes provider for this cluster, built only when asked for.
 
-        It depends on :attr:`ready`, so every object created with it waits for
-        nodes, CNI, CoreDNS and the deployer's access entry, and is deleted
-        before them (a LoadBalancer Service goes before the subnets it uses).
+        It depends on :attr:`ready`, so every object created with it waits for the
+        cluster and the deployer's access entry, and is deleted before them (a
+        LoadBalancer Service goes before the subnets it uses).
         """
         return k8s.Provider(
             name,
@@ -368,11 +525,13 @@ class EksCluster(pulumi.ComponentResource):
         name: str,
         namespace: str,
         service_account: str,
-        policy_statements: Sequence[Mapping[str, Any]],
+        policy_statements: pulumi.Input[Sequence[Mapping[str, Any]]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> PodIdentity:
         """AWS permissions for pods of ``namespace``/``service_account`` in this cluster: an IAM role
-        with ``policy_statements``, trusted by EKS Pod Identity, and its association. See
+        with ``policy_statements``, trusted by EKS Pod Identity, and its association. The
+        association takes :attr:`cluster_name` (an output of the cluster), so it is created
+        after the cluster exists: a first ``pulumi up`` cannot race it. See
         :class:`webplatform.cluster.pod_identity.PodIdentity`."""
         return PodIdentity(
             name,
@@ -385,31 +544,22 @@ class EksCluster(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _secrets_key(
-        self, name: str, args: EksClusterArgs, role: aws.iam.Role, tags: dict[str, str]
-    ) -> aws.kms.Key:
-        """A rotating customer key; the policy lets the account's IAM policies grant use of it
-        (the AWS default, written out so it is reviewable) and nothing else."""
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+    def _secrets_key(self, name: str, args: EksClusterArgs, tags: dict[str, str]) -> aws.kms.Key:
+        """A rotating customer key, usable only through EKS (:func:`secrets_key_policy`)."""
+        import pulumi_aws as aws
+
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke)
+        region = aws.get_region_output(opts=invoke)
         key = aws.kms.Key(
             f"{name}-secrets-key",
             description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {args.cluster_name}",
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=args.kms_deletion_window_days,
-            policy=pulumi.Output.all(partition.partition, identity.account_id).apply(
-                lambda v: _policy(
-                    [
-                        {
-                            "Sid": "AccountAdministersTheKeyThroughIam",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": f"arn:{v[0]}:iam::{v[1]}:root"},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        }
-                    ]
-                )
+            policy=pulumi.Output.all(identity.account_id, partition.partition, region.region).apply(
+                lambda v: json.dumps(secrets_key_policy(*v))
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
@@ -426,12 +576,15 @@ class EksCluster(pulumi.ComponentResource):
         self, name: str, args: EksClusterArgs, partition: str
     ) -> list[pulumi.Resource]:
         """One access entry and one cluster-admin association per role; returns the deployer's."""
+        import pulumi_aws as aws
+
+        cluster = cast("aws.eks.Cluster", self.cluster)
         deployer: list[pulumi.Resource] = []
-        for arn in (args.deployer_role_arn, *args.admin_role_arns):
-            role = role_name("role", arn)
+        for arn in (args.access.ci_role_arn, *args.access.admin_role_arns):
+            role = role_name(arn)
             entry = aws.eks.AccessEntry(
                 f"{name}-access-{role}",
-                cluster_name=self.cluster.name,
+                cluster_name=cluster.name,
                 principal_arn=arn,
                 type="STANDARD",
                 tags=dict(args.tags),
@@ -439,106 +592,39 @@ class EksCluster(pulumi.ComponentResource):
             )
             association = aws.eks.AccessPolicyAssociation(
                 f"{name}-access-{role}-admin",
-                cluster_name=self.cluster.name,
+                cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
                 policy_arn=f"arn:{partition}:eks::aws:{ADMIN_POLICY}",
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            if arn == args.deployer_role_arn:
+            if arn == args.access.ci_role_arn:
                 deployer = [entry, association]
         return deployer
 
-    def _addon(
-        self, name: str, addon: str, args: EksClusterArgs, after: list[pulumi.Resource]
-    ) -> aws.eks.Addon:
+    def _addon(self, name: str, addon: str, args: EksClusterArgs) -> aws.eks.Addon:
+        import pulumi_aws as aws
+
+        cluster = cast("aws.eks.Cluster", self.cluster)
+        version: pulumi.Input[str]
+        if addon in args.addon_versions:
+            version = args.addon_versions[addon]
+        else:
+            # The newest version EKS publishes for this Kubernetes minor: moves with the cluster.
+            version = aws.eks.get_addon_version_output(
+                addon_name=addon,
+                kubernetes_version=cluster.version,
+                most_recent=True,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            ).version
         return aws.eks.Addon(
             f"{name}-addon-{addon}",
-            cluster_name=self.cluster.name,
+            cluster_name=cluster.name,
             addon_name=addon,
-            addon_version=args.addon_versions.get(addon),
+            addon_version=version,
             # Pulumi owns the add-ons' configuration: overwrite drift rather than keep it.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
-        )
-
-    def _node_group(
-        self,
-        name: str,
-        args: EksClusterArgs,
-        partition: str,
-        tags: dict[str, str],
-        after: list[aws.eks.Addon],
-    ) -> aws.eks.NodeGroup:
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=_service_role_policy("ec2.amazonaws.com"),
-            tags=tags,
-            opts=child,
-        )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
-                role=role.name,
-                policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
-                opts=child,
-            )
-            for policy in NODE_POLICIES
-        ]
-        template = aws.ec2.LaunchTemplate(
-            f"{name}-nodes",
-            description=f"Nodes of EKS cluster {args.cluster_name}: IMDSv2 only, encrypted root",
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                # 1 hop: the node itself reaches IMDS, containers (one hop further) do not.
-                http_put_response_hop_limit=1,
-            ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name="/dev/xvda",
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_size=args.node_group.disk_size_gib,
-                        volume_type="gp3",
-                        encrypted="true",
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags={**tags, "Name": f"{args.cluster_name}-node"}
-                )
-                for kind in ("instance", "volume")
-            ],
-            update_default_version=True,
-            tags=tags,
-            opts=child,
-        )
-        # The managed node group registers its role as an EC2_LINUX access entry itself.
-        # Name left to Pulumi (random suffix), so a replacement can be created before the old
-        # group is deleted.
-        return aws.eks.NodeGroup(
-            f"{name}-nodes",
-            cluster_name=self.cluster.name,
-            version=self.cluster.version,
-            node_role_arn=role.arn,
-            subnet_ids=list(args.private_subnet_ids),
-            ami_type=args.node_group.ami_type,
-            capacity_type="ON_DEMAND",
-            instance_types=list(args.node_group.instance_types),
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.node_group.min_size,
-                desired_size=args.node_group.desired_size,
-                max_size=args.node_group.max_size,
-            ),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)
-            ),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*attachments, *after]),
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -10,14 +10,15 @@
   ``kubernetes.io/cluster/<name>: shared`` for each cluster named.
 - NAT: one gateway per zone by default, so losing a zone does not cut the
   others off; ``single`` trades that for cost (one gateway, ~1/3 the price).
-- Flow logs of all traffic go to a CloudWatch log group with a retention,
-  and the VPC's default security group is emptied (no rules), so nothing can
-  rely on its permissive defaults by accident.
+- Flow logs of all traffic go to a CloudWatch log group with a retention
+  (protected with the VPC), written by a role only VPC Flow Logs of this
+  account and region may assume; the VPC's default security group is emptied
+  (no rules), so nothing can rely on its permissive defaults by accident.
 - No instance gets a public IP on launch, not even in public subnets: load
   balancers and NAT gateways bring their own addresses.
 
 Subnet sizes come from the VPC CIDR: it is cut into eight equal blocks; the
-private subnets are the first ``az_count`` blocks (a /19 each in a /16, room
+private subnets are the first ``availability_zones`` blocks (a /19 each in a /16, room
 for pods, which take VPC addresses with the VPC CNI), and the public subnets
 are carved from the last block (a /22 each in a /16).
 """
@@ -26,21 +27,18 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pulumi
-import pulumi_aws as aws
+from pydantic import Field
 
-from webplatform import _validation
-from webplatform.cluster import _checks as _eks_checks
+from webplatform._model import Args, Items
+from webplatform.cluster._checks import ClusterName, LogRetentionDays, VpcCidr
 
-NatMode = Literal["single", "per_az"]
+NatGateways = Literal["single", "perAz"]
 
-
-def check_log_retention(field: str, days: int) -> None:
-    _eks_checks.log_retention(field, days)
+if TYPE_CHECKING:  # imported where used: a stack without AWS never loads pulumi_aws
+    import pulumi_aws as aws
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -52,33 +50,33 @@ def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     return private, public
 
 
-@dataclass(frozen=True, kw_only=True)
-class VpcArgs:
-    cidr: str
+class VpcSettings(Args):
+    """What a stack file says about its VPC (``cluster.vpc``); :class:`VpcArgs` adds the wiring."""
+
+    cidr: VpcCidr
     """The VPC's IPv4 CIDR, a private range from /16 to /20; required (it must not clash with
     networks you peer with, which only you know)."""
-    az_count: int = 3
-    """Availability zones to spread over, 2 or 3; default 3."""
-    nat: NatMode = "per_az"
-    """``per_az`` (default): one NAT gateway per zone, survives a zone outage. ``single``: one
-    gateway for all zones, cheaper, and a zone outage there cuts every private subnet off."""
-    flow_log_retention_days: int = 90
-    """Days VPC flow logs are kept in CloudWatch; default 90."""
-    cluster_names: Sequence[str] = ()
+    availability_zones: int = Field(default=3, ge=2, le=3)
+    """Availability zones to spread over, 2 or 3; default 3 (a zone outage leaves two)."""
+    nat_gateways: NatGateways = "perAz"
+    """``perAz`` (default): one NAT gateway per zone, survives a zone outage. ``single``: one
+    gateway for all zones, about a third of the price, and a zone outage there cuts every
+    private subnet off."""
+    flow_log_retention_days: LogRetentionDays = 90
+    """Days VPC flow logs are kept in CloudWatch; default 90 (a quarter, for investigations)."""
+
+
+class VpcArgs(VpcSettings):
+    """The VPC's settings plus what the program wires in (clusters, protection, tags)."""
+
+    cluster_names: Items[ClusterName] = ()
     """EKS clusters that use this VPC; each adds a ``kubernetes.io/cluster/<name>: shared`` tag
     to the subnets. Default none."""
     protect: bool = False
-    """Protect the VPC itself from deletion (``pulumi destroy`` fails until this is turned off);
-    default false. Subnets and gateways stay replaceable."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+    """Protect the VPC and its flow-log group from deletion (``pulumi destroy`` fails until
+    this is turned off); default false. Subnets and gateways stay replaceable."""
+    tags: dict[str, str] = Field(default_factory=dict)
     """Tags on every AWS resource; default none (set ``aws:defaultTags`` for stack-wide tags)."""
-
-    def __post_init__(self) -> None:
-        _eks_checks.vpc_cidr("cidr", self.cidr)
-        if isinstance(self.az_count, bool) or self.az_count not in (2, 3):
-            raise ValueError(f"az_count={self.az_count!r}: must be 2 or 3")
-        _validation.one_of("nat", self.nat, ("single", "per_az"))
-        check_log_retention("flow_log_retention_days", self.flow_log_retention_days)
 
 
 class Vpc(pulumi.ComponentResource):
@@ -89,12 +87,15 @@ class Vpc(pulumi.ComponentResource):
     """Where nodes and the cluster's network interfaces go."""
     public_subnet_ids: list[pulumi.Output[str]]
     """Where NAT gateways and internet-facing load balancers go."""
-    vpc: aws.ec2.Vpc
+    vpc: pulumi.CustomResource
+    """The ``aws.ec2.Vpc``."""
 
     def __init__(
         self, name: str, args: VpcArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webplatform:vpc:Vpc", name, None, opts)
+        import pulumi_aws as aws
+
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         cluster_tags = {f"kubernetes.io/cluster/{c}": "shared" for c in args.cluster_names}
@@ -107,7 +108,7 @@ class Vpc(pulumi.ComponentResource):
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        private_cidrs, public_cidrs = subnet_cidrs(args.cidr, args.az_count)
+        private_cidrs, public_cidrs = subnet_cidrs(args.cidr, args.availability_zones)
 
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -157,7 +158,7 @@ class Vpc(pulumi.ComponentResource):
                 opts=child,
             )
 
-        for i in range(args.az_count):
+        for i in range(args.availability_zones):
             public.append(new_subnet("public", i, public_cidrs[i], "elb"))
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{i}",
@@ -167,7 +168,7 @@ class Vpc(pulumi.ComponentResource):
             )
             private.append(new_subnet("private", i, private_cidrs[i], "internal-elb"))
 
-        nat_count = args.az_count if args.nat == "per_az" else 1
+        nat_count = args.availability_zones if args.nat_gateways == "perAz" else 1
         nats = []
         for i in range(nat_count):
             address = aws.ec2.Eip(
@@ -216,27 +217,25 @@ class Vpc(pulumi.ComponentResource):
     def _flow_logs(
         self, name: str, args: VpcArgs, vpc_id: pulumi.Output[str], tags: dict[str, str]
     ) -> None:
+        import pulumi_aws as aws
+
         child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=invoke)
+        region = aws.get_region_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke)
         group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
             retention_in_days=args.flow_log_retention_days,
             tags=tags,
-            opts=child,
+            # Evidence for an investigation: protected with the VPC.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         role = aws.iam.Role(
             f"{name}-flow-logs",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=pulumi.Output.all(
+                partition.partition, region.region, identity.account_id
+            ).apply(lambda v: json.dumps(flow_logs_trust_policy(*v))),
             tags=tags,
             opts=child,
         )
@@ -275,3 +274,30 @@ class Vpc(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+
+
+def flow_logs_trust_policy(partition: str, region: str, account_id: str) -> dict[str, object]:
+    """Only VPC Flow Logs may assume the role, and only for flow logs of this account and region.
+
+    The conditions are the ones the VPC user guide documents for this role ("IAM role for
+    publishing flow logs to CloudWatch Logs"): ``aws:SourceAccount`` is the flow log's owner,
+    ``aws:SourceArn`` the flow log's ARN (a wildcard for its id, which exists only after the
+    role), so another account's flow log cannot make the service write with this role
+    (the confused deputy).
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"
+                    },
+                },
+            }
+        ],
+    }

@@ -20,62 +20,117 @@ own pods get no AWS identity at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
 from webplatform._labels import app_labels
+from webplatform._model import Args, Input, Items, at
+from webplatform.cluster._checks import at_least
 from webplatform.guardrails.namespace import Namespace, NamespaceArgs
 
 API_VERSION = "external-secrets.io/v1"
 CHART = "external-secrets"
 CHART_REPOSITORY = "https://charts.external-secrets.io"
 _CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+s)?$")
+#: Go's ``time.ParseDuration`` syntax, which the operator parses ``refreshInterval`` with:
+#: one or more ``<number><unit>``, units ns, us, µs, ms, s, m, h (no sign: never negative).
+_GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExternalSecretsOperatorArgs:
-    chart_version: str
-    """Exact version of the ``external-secrets`` Helm chart, e.g. ``2.8.0``; required, so an
+def _chart_version(value: str) -> str:
+    if not _CHART_VERSION.match(value):
+        raise ValueError(
+            "must be an exact version MAJOR.MINOR.PATCH such as '2.10.0' (no ranges: an "
+            "upgrade is a reviewed change)"
+        )
+    return value
+
+
+def _go_duration(value: str) -> str:
+    if value != "0" and not _GO_DURATION.match(value):
+        raise ValueError(
+            "must be a Go duration such as '1h', '15m' or '1h30m' (units h, m, s, ms), "
+            "or '0' to read the secret once"
+        )
+    return value
+
+
+def _label(field: str, max_length: int = 63) -> Any:
+    def check(value: str) -> str:
+        _validation.dns_label(field, value, max_length=max_length)
+        return value
+
+    return AfterValidator(check)
+
+
+def _region(value: Any) -> Any:
+    if isinstance(value, str) and not _REGION.match(value):
+        raise ValueError("must be an AWS region such as 'us-west-2'")
+    return value
+
+
+def _env_names(values: tuple[str, ...]) -> tuple[str, ...]:
+    _validation.env_names("keys", values)
+    return values
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+
+
+class OperatorSettings(Args):
+    """The operator install a stack sets (``secrets.operator``)."""
+
+    chart_version: Annotated[str, AfterValidator(_chart_version)]
+    """Exact version of the ``external-secrets`` Helm chart, e.g. ``2.10.0``; required, so an
     upgrade is a reviewed change of the stack file, never a surprise at the next ``pulumi up``."""
-    watch_namespace: str
-    """The only namespace whose SecretStores and ExternalSecrets the controller serves
-    (``scopedNamespace`` with namespaced RBAC; cluster-wide stores off). Required: the
-    controller's AWS identity must not be usable from any other namespace."""
-    namespace: str = "external-secrets"
+    namespace: Annotated[str, _label("namespace")] = "external-secrets"
     """Namespace the operator runs in; default ``external-secrets`` (created, Pod Security
     ``restricted``)."""
-    service_account: str = "external-secrets"
+    service_account: Annotated[str, _label("service_account", 253)] = "external-secrets"
     """The controller's ServiceAccount, the one its Pod Identity association names; default
     ``external-secrets``."""
     repository: str = CHART_REPOSITORY
     """Helm repository; default the project's own, ``https://charts.external-secrets.io``."""
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=dict)
     """Extra chart values (e.g. ``replicaCount``); default none. They cannot override the
     scoping and service-account values this component sets."""
+
+    @model_validator(mode="after")
+    def _fixed(self) -> OperatorSettings:
+        clash = sorted(set(self.values) & set(_FIXED_KEYS))
+        if clash:
+            raise at(
+                "values", message=f"{clash} are set by the component (scoping, service account)"
+            )
+        return self
+
+
+class ExternalSecretsOperatorArgs(OperatorSettings):
+    """The operator's settings plus what the program wires in."""
+
+    watch_namespace: Annotated[str, _label("watch_namespace")]
+    """The only namespace whose SecretStores and ExternalSecrets the controller serves
+    (``scopedNamespace`` with namespaced RBAC; cluster-wide stores off). Required: the
+    controller's AWS identity must not be usable from any other namespace."""
     identity: pulumi.Resource | None = None
     """The controller's EKS Pod Identity (its association, or a component holding it): the chart
     is installed after it, because EKS injects credentials only into pods created once the
     association exists. Default none: credentials come from elsewhere."""
 
-    def __post_init__(self) -> None:
-        if not _CHART_VERSION.match(self.chart_version):
-            raise ValueError(
-                f"chart_version={self.chart_version!r}: must be an exact version MAJOR.MINOR.PATCH "
-                "(no ranges: an upgrade is a reviewed change)"
-            )
-        _validation.dns_label("watch_namespace", self.watch_namespace)
-        _validation.dns_label("namespace", self.namespace)
-        _validation.dns_label("service_account", self.service_account, max_length=253)
-        clash = sorted(set(self.values) & set(_fixed_values(self)))
-        if clash:
-            raise ValueError(f"values: {clash} are set by the component (scoping, service account)")
+
+_FIXED_KEYS = (
+    "installCRDs",
+    "scopedNamespace",
+    "scopedRBAC",
+    "processClusterStore",
+    "processClusterExternalSecret",
+    "serviceAccount",
+)
 
 
 def _fixed_values(args: ExternalSecretsOperatorArgs) -> dict[str, Any]:
@@ -141,37 +196,33 @@ class ExternalSecretsOperator(pulumi.ComponentResource):
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExternalSecretSyncArgs:
-    app: str
+class SyncSettings(Args):
+    """How the operator keeps apps' Secrets current (``secrets.refreshInterval``)."""
+
+    refresh_interval: GoDuration = "1h"
+    """How often the operator re-reads the secret (so a rotation reaches the Secret), as a Go
+    duration; default ``1h``. Pods read env vars at start: restart them to pick up a rotated
+    value."""
+
+
+class ExternalSecretSyncArgs(SyncSettings):
+    """One app's sync: :class:`SyncSettings` plus what only the program knows."""
+
+    app: Annotated[str, _label("app")]
     """The app's name; the Kubernetes Secret is ``<app>-secrets`` (what ``AppSettings`` would name it)."""
-    namespace: pulumi.Input[str]
+    namespace: Input[str]
     """Namespace of the store, the ExternalSecret and the Secret (the app's)."""
-    remote_secret_name: pulumi.Input[str]
+    remote_secret_name: Input[str]
     """Name (or ARN) of the Secrets Manager secret, a JSON object (``AppSecrets.secret_name``)."""
-    keys: Sequence[str]
+    keys: Annotated[
+        Items[str], AfterValidator(_env_names), at_least(1, "at least one key is required")
+    ]
     """Properties of that JSON object to copy; each becomes a key (an env var) of the Secret."""
-    region: pulumi.Input[str]
+    region: Annotated[Input[str], AfterValidator(_region)]
     """AWS region of the secret (``AppSecrets.region``)."""
-    refresh_interval: str = "1h"
-    """How often the operator re-reads the secret (so a rotation reaches the Secret); default
-    ``1h``. Pods read env vars at start: restart them to pick up a rotated value."""
     operator: pulumi.Resource | None = None
     """The ``ExternalSecretsOperator`` (or whatever installs its CRDs); both objects are created
     after it. Default none: the operator is already in the cluster."""
-
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        if not self.keys:
-            raise ValueError("keys: at least one key is required")
-        _validation.env_names("keys", self.keys)
-        if isinstance(self.region, str) and not _REGION.match(self.region):
-            raise ValueError(f"region={self.region!r}: must be an AWS region such as 'us-west-2'")
-        if not self.refresh_interval or not _DURATION.fullmatch(self.refresh_interval):
-            raise ValueError(
-                f"refresh_interval={self.refresh_interval!r}: must be a duration such as "
-                "'1h', '15m' or '1h30m'"
-            )
 
 
 class ExternalSecretSync(pulumi.ComponentResource):

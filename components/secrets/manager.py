@@ -23,37 +23,30 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
+from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
+from webplatform._kms import KEY_ADMIN_ACTIONS
+from webplatform._model import Args, Input, Items, at
+from webplatform.cluster._checks import Wired, at_least
+
+__all__ = [
+    "KEY_ADMIN_ACTIONS",
+    "AppSecrets",
+    "AppSecretsArgs",
+    "SecretRotation",
+    "SecretSettings",
+    "key_policy",
+    "read_statements",
+]
 
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (hour|hours|day|days)\)|cron\(.+\))$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[^:]+)?$")
 
-#: KMS actions of a key administrator: manage the key, never use it on data. Not ``kms:Create*``
-#: (AWS's default admin statement): it includes ``CreateGrant``, a way around ``kms:ViaService``.
-KEY_ADMIN_ACTIONS = (
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:Delete*",
-    "kms:Describe*",
-    "kms:Disable*",
-    "kms:Enable*",
-    "kms:Get*",
-    "kms:List*",
-    "kms:Put*",
-    "kms:Revoke*",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:Update*",
-)
 #: What Secrets Manager does with the key on a caller's behalf (write, read, rotate).
 KEY_USE_ACTIONS = (
     "kms:Decrypt",
@@ -67,85 +60,104 @@ READ_SECRET_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecre
 DECRYPT_ACTIONS = ("kms:Decrypt",)
 
 
-@dataclass(frozen=True, kw_only=True)
-class SecretRotation:
+def _schedule(value: str) -> str:
+    if not _SCHEDULE.match(value):
+        raise ValueError(
+            "must be 'rate(N days)', 'rate(N hours)' or 'cron(...)' (Secrets Manager rotation "
+            "schedule)"
+        )
+    return value
+
+
+def _lambda_arn(value: Any) -> Any:
+    if isinstance(value, str) and not _ARN.match(value):
+        raise ValueError(
+            "must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>)"
+        )
+    return value
+
+
+def _recovery_window(days: int) -> int:
+    if days != 0 and not 7 <= days <= 30:
+        raise ValueError("must be 0 (delete at once) or 7 to 30 (Secrets Manager)")
+    return days
+
+
+def _secret_name(value: str) -> str:
+    if not _SECRET_NAME.match(value):
+        raise ValueError(
+            "must be 1-512 characters of letters, digits and /_+=.@- (Secrets Manager names)"
+        )
+    return value
+
+
+def _env_names(values: tuple[str, ...]) -> tuple[str, ...]:
+    _validation.env_names("keys", values)
+    return values
+
+
+def _dns_label(value: str) -> str:
+    _validation.dns_label("app", value)
+    return value
+
+
+class SecretRotation(Args):
     """Rotation of the secret by a Lambda function that you provide (AWS templates exist per engine)."""
 
-    lambda_arn: pulumi.Input[str]
+    lambda_arn: Annotated[Input[str], AfterValidator(_lambda_arn)]
     """ARN of the rotation function; required. It needs ``kms:Decrypt``/``GenerateDataKey`` through
     Secrets Manager, which the key policy allows to principals of the account whose IAM says so."""
-    schedule_expression: str
+    schedule_expression: Annotated[str, AfterValidator(_schedule)]
     """``rate(N days)`` / ``rate(N hours)`` or ``cron(...)``; required (no sensible default)."""
 
-    def __post_init__(self) -> None:
-        if not _SCHEDULE.match(self.schedule_expression):
-            raise ValueError(
-                f"schedule_expression={self.schedule_expression!r}: must be 'rate(N days)', "
-                "'rate(N hours)' or 'cron(...)' (Secrets Manager rotation schedule)"
-            )
-        if isinstance(self.lambda_arn, str) and not _ARN.match(self.lambda_arn):
-            raise ValueError(
-                f"lambda_arn={self.lambda_arn!r}: must be a Lambda function ARN "
-                "(arn:aws:lambda:<region>:<account>:function:<name>)"
-            )
 
+class SecretSettings(Args):
+    """How every app's secret is kept: the settings a stack sets once (``webplatform:secrets``)."""
 
-@dataclass(frozen=True, kw_only=True)
-class AppSecretsArgs:
-    app: str
-    """The app's name (a DNS label); used in descriptions and tags."""
-    secret_name: str
-    """Name of the Secrets Manager secret, e.g. ``web-production/web``; required, because names
-    are unique per account and region and only the caller knows what is free."""
-    keys: Sequence[str]
-    """Environment variable names the secret holds, as properties of its JSON object; at least one."""
-    values: Mapping[str, pulumi.Input[str]] | None = None
-    """Values by key, e.g. from ``Config.require_secret``. Default ``None``: the value is set out of
-    band (``aws secretsmanager put-secret-value``) and never passes through Pulumi."""
-    value_version: int = 1
+    value_version: int = Field(default=1, ge=1)
     """Write-only values are not compared with what AWS holds: bump this (default 1) to write
     ``values`` again after changing them. Ignored when ``values`` is ``None``."""
-    recovery_window_days: int = 30
+    recovery_window_days: Annotated[int, AfterValidator(_recovery_window)] = 30
     """Days a deleted secret can still be restored; default 30 (the longest). 0 deletes at once
-    (allowed for throwaway stacks only; the program refuses it in production); else 7-30."""
-    key_rotation_period_days: int = 365
+    (for throwaway stacks only; the program refuses it in production); else 7-30."""
+    key_rotation_period_days: int = Field(default=365, ge=90, le=2560)
     """Automatic rotation period of the KMS key material; default 365 (AWS's default), 90-2560."""
-    key_deletion_window_days: int = 30
+    key_deletion_window_days: int = Field(default=30, ge=7, le=30)
     """Waiting period before a scheduled key deletion; default 30 (the longest), 7-30."""
     rotation: SecretRotation | None = None
     """Rotate the secret's value with a Lambda function on a schedule; default none."""
-    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AppSecretsArgs(SecretSettings):
+    """One app's secret: :class:`SecretSettings` plus what only the program knows."""
+
+    app: Annotated[str, AfterValidator(_dns_label)]
+    """The app's name (a DNS label); used in descriptions and tags."""
+    secret_name: Annotated[str, AfterValidator(_secret_name)]
+    """Name of the Secrets Manager secret, e.g. ``web-production/web``; required, because names
+    are unique per account and region and only the caller knows what is free."""
+    keys: Annotated[
+        Items[str], AfterValidator(_env_names), at_least(1, "at least one key is required")
+    ]
+    """Environment variable names the secret holds, as properties of its JSON object; at least
+    one (an empty secret serves no one)."""
+    values: dict[str, Wired[str]] | None = Field(default=None, repr=False)
+    """Values by key, e.g. from ``Config.require_secret``. Default ``None``: the value is set out of
+    band (``aws secretsmanager put-secret-value``) and never passes through Pulumi."""
+    protect: bool = False
+    """Protect the KMS key and the secret from deletion; default false. The stack sets it from
+    the same setting that protects its cluster."""
+    tags: dict[str, str] = Field(default_factory=dict)
     """Extra tags on the key and the secret; default none."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        if not _SECRET_NAME.match(self.secret_name):
-            raise ValueError(
-                f"secret_name={self.secret_name!r}: must be 1-512 characters of letters, digits "
-                "and /_+=.@- (Secrets Manager secret names)"
-            )
-        if not self.keys:
-            raise ValueError("keys: at least one key is required (an empty secret serves no one)")
-        _validation.env_names("keys", self.keys)
+    @model_validator(mode="after")
+    def _values_match_keys(self) -> AppSecretsArgs:
         if self.values is not None and set(self.values) != set(self.keys):
-            raise ValueError(
-                f"values: keys {sorted(self.values)} must be exactly keys {sorted(self.keys)}"
+            raise at(
+                "values",
+                message=f"keys {sorted(self.values)} must be exactly keys {sorted(self.keys)}",
             )
-        if isinstance(self.value_version, bool) or self.value_version < 1:
-            raise ValueError(f"value_version={self.value_version!r}: must be an integer >= 1")
-        days = self.recovery_window_days
-        if days != 0 and not 7 <= days <= 30:
-            raise ValueError(
-                f"recovery_window_days={days!r}: must be 0 (delete at once) or 7 to 30"
-            )
-        if not 90 <= self.key_rotation_period_days <= 2560:
-            raise ValueError(
-                f"key_rotation_period_days={self.key_rotation_period_days!r}: must be 90 to 2560"
-            )
-        if not 7 <= self.key_deletion_window_days <= 30:
-            raise ValueError(
-                f"key_deletion_window_days={self.key_deletion_window_days!r}: must be 7 to 30"
-            )
+        return self
 
 
 def key_policy(account_id: str, partition: str, region: str) -> dict[str, Any]:
@@ -249,7 +261,7 @@ class AppSecrets(pulumi.ComponentResource):
                 policy=policy,
                 tags=tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         secret = aws.secretsmanager.Secret(
             f"{name}-secret",
@@ -261,7 +273,7 @@ class AppSecrets(pulumi.ComponentResource):
                 recovery_window_in_days=args.recovery_window_days,
                 tags=tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         if args.values is not None:
             keys = sorted(args.values)

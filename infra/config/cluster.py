@@ -1,253 +1,217 @@
-"""Where the apps run: an existing cluster, or a VPC and EKS cluster this stack creates."""
+"""Where the apps run: an existing cluster, or a VPC and EKS cluster (Auto Mode) this stack creates.
+
+Every setting here is a component's model (``VpcSettings``, ``NodePoolArgs``,
+``ClusterAccessArgs``, ``EndpointArgs``, ``ClusterAddonsArgs``...), composed:
+defaults, bounds and docs live once, in the component. What this module adds is
+about a stack: which keys a mode needs, and the rules that read more than the
+cluster (:func:`check`: the Kubernetes version EKS offers, and whether every
+app at its autoscaler maximum fits the node pool).
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+import math
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import (
-    Field,
-    field_validator,
-    model_validator,
+from pydantic import model_validator
+
+from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
+from webplatform._model import Args, at
+from webplatform._quantity import parse_cpu, parse_memory
+from webplatform.cluster._checks import (
+    DEFAULT_KUBERNETES_VERSION,
+    EKS_STANDARD_SUPPORT_ENDS,
+    ClusterName,
+    LogRetentionDays,
 )
+from webplatform.cluster.addons import ClusterAddonsArgs
+from webplatform.cluster.eks import ClusterAccessArgs, EndpointArgs  # pulumi_aws loads lazily
+from webplatform.cluster.node_pool import NodePoolArgs
+from webplatform.cluster.vpc import VpcSettings
 
-from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, _at, _Model
-from webplatform.cluster import _checks as eks_checks
-from webplatform.cluster.addons import ClusterIssuerArgs, check_chart_version
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
 
 
-class KubernetesSpec(_Model):
-    version: str = Field(
-        description="The cluster's Kubernetes version, 'MAJOR.MINOR', 1.30 or newer; "
-        "manifests are validated against its schema."
-    )
-    context: str | None = Field(default=None, description="kubeconfig context to deploy to.")
-    render_yaml_to_directory: str | None = Field(
-        default=None,
-        description="Write manifests to this directory instead of applying them (no cluster needed).",
-    )
+class KubernetesSpec(Args):
+    """The cluster the stack deploys to (``webplatform:kubernetes``)."""
 
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        match = re.fullmatch(r"1\.(\d+)", value)
-        if not match or not MIN_KUBERNETES_MINOR <= int(match[1]) <= MAX_KUBERNETES_MINOR:
-            raise ValueError(
-                f"must be '1.{MIN_KUBERNETES_MINOR}' to '1.{MAX_KUBERNETES_MINOR}' "
-                "(Kubernetes 1.30+ as 'MAJOR.MINOR')"
-            )
-        return value
+    version: str = DEFAULT_KUBERNETES_VERSION
+    """The cluster's Kubernetes minor as a string, e.g. ``"1.35"`` (the default, the EKS
+    cluster's version too); manifests are validated against its schema."""
+    context: str | None = None
+    """kubeconfig context to deploy to; default the current one (mode existing only)."""
+    render_yaml_to_directory: str | None = None
+    """Write manifests to this directory instead of applying them (no cluster needed)."""
 
     @model_validator(mode="after")
-    def _one_target(self) -> KubernetesSpec:
+    def _version_and_target(self) -> KubernetesSpec:
+        major, _, minor = self.version.partition(".")
+        if (
+            major != "1"
+            or not minor.isdigit()
+            or not (MIN_KUBERNETES_MINOR <= int(minor) <= MAX_KUBERNETES_MINOR)
+        ):
+            raise at(
+                "version",
+                message=f"must be '1.{MIN_KUBERNETES_MINOR}' to '1.{MAX_KUBERNETES_MINOR}' "
+                f"as a quoted string 'MAJOR.MINOR' (e.g. \"{DEFAULT_KUBERNETES_VERSION}\")",
+            )
         if self.context and self.render_yaml_to_directory:
-            raise ValueError("set either context or renderYamlToDirectory, not both")
+            raise at("context", message="set either context or renderYamlToDirectory, not both")
         return self
 
 
-class VpcSpec(_Model):
-    cidr: str = Field(description="The VPC's IPv4 CIDR, a private /16 to /20.")
-    availability_zones: int = Field(ge=2, le=3, description="Zones to spread over: 2 or 3.")
-    nat_gateways: Literal["single", "perAz"] = Field(
-        description="'perAz': one NAT gateway per zone (survives a zone outage); 'single': one."
-    )
-    flow_log_retention_days: int = Field(description="Days VPC flow logs are kept.")
-
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, value: str) -> str:
-        eks_checks.vpc_cidr("cidr", value)
-        return value
-
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        eks_checks.log_retention("flowLogRetentionDays", value)
-        return value
+#: The keys ``mode: eks`` needs (field names).
+_EKS_REQUIRED = ("name", "vpc", "node_pool", "access", "addons")
 
 
-class NodeGroupSpec(_Model):
-    instance_types: list[str] = Field(min_length=1, description="EC2 instance types.")
-    min_size: int = Field(ge=0, description="Fewest nodes.")
-    desired_size: int = Field(ge=0, description="Nodes at creation.")
-    max_size: int = Field(ge=1, description="Most nodes.")
-    disk_size_gib: int = Field(ge=20, le=16384, description="Encrypted gp3 root volume, GiB.")
+class ClusterSpec(Args):
+    """Where the apps run (``webplatform:cluster``): an existing cluster (``kubernetes.context``
+    or ``renderYamlToDirectory``), or a VPC and an EKS Auto Mode cluster this stack creates."""
 
-    @field_validator("instance_types")
-    @classmethod
-    def _types(cls, value: list[str]) -> list[str]:
-        eks_checks.instance_types("instanceTypes", value)
-        return value
-
-    @model_validator(mode="after")
-    def _sizes(self) -> NodeGroupSpec:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                f"need minSize <= desiredSize <= maxSize (got {self.min_size}, "
-                f"{self.desired_size}, {self.max_size})"
-            )
-        return self
-
-
-class AccessSpec(_Model):
-    admin_role_arns: list[str] = Field(
-        min_length=1, description="IAM roles of the cluster's human admins (cluster admin)."
-    )
-    ci_role_arn: str = Field(
-        description="The IAM role `pulumi up` runs as (CI); cluster admin, to install add-ons and apps."
-    )
-
-    @field_validator("admin_role_arns")
-    @classmethod
-    def _admins(cls, value: list[str]) -> list[str]:
-        for arn in value:
-            eks_checks.role_name("adminRoleArns", arn)
-        eks_checks.distinct_roles("adminRoleArns", value)
-        return value
-
-    @field_validator("ci_role_arn")
-    @classmethod
-    def _ci(cls, value: str) -> str:
-        eks_checks.role_name("ciRoleArn", value)
-        return value
-
-    @model_validator(mode="after")
-    def _distinct(self) -> AccessSpec:
-        eks_checks.distinct_roles(
-            "ciRoleArn and adminRoleArns", [self.ci_role_arn, *self.admin_role_arns]
-        )
-        return self
-
-
-class EndpointSpec(_Model):
-    public_access_cidrs: list[str] = Field(
-        default_factory=list,
-        description="CIDRs that may reach the public API endpoint; empty: public endpoint off.",
-    )
-    allow_open_to_internet: bool = Field(
-        default=False, description="Accept 0.0.0.0/0 in publicAccessCidrs (explicit opt-in)."
-    )
-
-    @model_validator(mode="after")
-    def _cidrs(self) -> EndpointSpec:
-        try:
-            eks_checks.public_cidrs(
-                "publicAccessCidrs", self.public_access_cidrs, self.allow_open_to_internet
-            )
-        except ValueError as exc:
-            raise _at(
-                ("publicAccessCidrs",),
-                f"{str(exc).removeprefix('publicAccessCidrs: ')} (allowOpenToInternet: true)",
-            ) from None
-        return self
-
-
-class ChartSpec(_Model):
-    version: str = Field(description="Exact chart version, e.g. '4.12.1'.")
-
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        check_chart_version("version", value)
-        return value
-
-
-class IssuerSpec(_Model):
-    email: str = Field(description="ACME account contact (expiry notices).")
-    server: str = Field(description="ACME directory URL (Let's Encrypt staging or production).")
-
-
-class CertManagerSpec(ChartSpec):
-    issuer: IssuerSpec = Field(description="The ClusterIssuer Ingresses get certificates from.")
-
-    @model_validator(mode="after")
-    def _issuer(self) -> CertManagerSpec:
-        try:
-            ClusterIssuerArgs(email=self.issuer.email, server=self.issuer.server)
-        except ValueError as exc:
-            raise ValueError(f"issuer: {exc}") from None
-        return self
-
-
-class ArgoRolloutsSpec(_Model):
-    enabled: bool = Field(default=False, description="Install the Argo Rollouts controller.")
-    version: str | None = Field(
-        default=None, description="Exact chart version; needed when enabled."
-    )
-
-    @model_validator(mode="after")
-    def _version(self) -> ArgoRolloutsSpec:
-        if self.version is not None:
-            check_chart_version("version", self.version)
-        if self.enabled and self.version is None:
-            raise ValueError("enabled: true needs a chart version")
-        return self
-
-
-class AddonsSpec(_Model):
-    ingress_nginx: ChartSpec = Field(description="ingress-nginx chart.")
-    cert_manager: CertManagerSpec = Field(description="cert-manager chart and its ClusterIssuer.")
-    metrics_server: ChartSpec = Field(description="metrics-server chart (the HPA needs it).")
-    argo_rollouts: ArgoRolloutsSpec = Field(
-        default_factory=ArgoRolloutsSpec,
-        description="Argo Rollouts controller; default off.",
-    )
-
-
-_EKS_REQUIRED = ("name", "vpc", "node_group", "access", "log_retention_days", "addons")
-
-
-class ClusterSpec(_Model):
-    """Where the apps run: an existing cluster (``kubernetes.context`` or
-    ``renderYamlToDirectory``), or an EKS cluster this stack creates."""
-
-    mode: Literal["existing", "eks"] = Field(
-        default="existing",
-        description="'existing': deploy to the cluster `kubernetes` points at; "
-        "'eks': create VPC + EKS here; its version is `kubernetes.version`.",
-    )
-    name: str | None = Field(default=None, description="EKS cluster name (one per environment).")
-    vpc: VpcSpec | None = Field(default=None, description="The cluster's VPC.")
-    node_group: NodeGroupSpec | None = Field(default=None, description="The managed node group.")
-    access: AccessSpec | None = Field(default=None, description="Who gets cluster admin.")
-    endpoint: EndpointSpec = Field(
-        default_factory=EndpointSpec,
-        description="Public API endpoint access; default: private endpoint only.",
-    )
-    log_retention_days: int | None = Field(default=None, description="Control-plane log retention.")
-    addons: AddonsSpec | None = Field(default=None, description="Helm add-ons, pinned.")
-    protect: bool = Field(
-        default=False,
-        description="Protect the VPC, cluster and Secrets KMS key from deletion.",
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        if value is not None:
-            eks_checks.cluster_name("name", value)
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int | None) -> int | None:
-        if value is not None:
-            eks_checks.log_retention("logRetentionDays", value)
-        return value
+    mode: Literal["existing", "eks"] = "existing"
+    """'existing' (default): deploy to the cluster ``kubernetes`` points at. 'eks': create a
+    VPC and an EKS cluster here, at ``kubernetes.version``."""
+    name: ClusterName | None = None
+    """EKS cluster name, one per environment (mode eks, required)."""
+    vpc: VpcSettings | None = None
+    """The cluster's VPC (mode eks, required)."""
+    node_pool: NodePoolArgs | None = None
+    """The Auto Mode NodePool the apps run on, with its CPU and memory limits (mode eks,
+    required); every app at its autoscaler maximum must fit."""
+    access: ClusterAccessArgs | None = None
+    """Who gets cluster admin (mode eks, required)."""
+    endpoint: EndpointArgs | None = None
+    """Public API endpoint access (mode eks); default the EksCluster's: private only."""
+    log_retention_days: LogRetentionDays | None = None
+    """Control-plane log retention (mode eks); default the EksCluster's (90 days)."""
+    addons: ClusterAddonsArgs | None = None
+    """Helm add-ons, pinned (mode eks, required)."""
+    protect: bool = False
+    """Protect every stateful resource from deletion: VPC, cluster, KMS keys, secrets and
+    log groups (one setting for all); default false. A strict boolean: ``"off"`` is an error."""
 
     @model_validator(mode="after")
     def _mode(self) -> ClusterSpec:
-        fields = ClusterSpec.model_fields
         if self.mode == "eks":
-            missing = [fields[n].alias or n for n in _EKS_REQUIRED if getattr(self, n) is None]
-            if missing:
-                raise ValueError(f"mode 'eks' needs {', '.join(missing)}")
-        else:
-            extra = [
-                fields[n].alias or n for n in fields if n != "mode" and n in self.model_fields_set
-            ]
-            if extra:
-                raise ValueError(
-                    f"{', '.join(extra)} apply only to mode 'eks' (this stack's mode is 'existing')"
+            for field in _EKS_REQUIRED:
+                if getattr(self, field) is None:
+                    raise at(field, message="required when mode is 'eks'")
+            return self
+        for field in type(self).model_fields:
+            if field != "mode" and field in self.model_fields_set:
+                raise at(
+                    field,
+                    message="applies only to mode 'eks' (this stack's mode is 'existing': it "
+                    "deploys to the cluster webplatform:kubernetes points at)",
                 )
         return self
+
+
+def check(config: StackConfig) -> None:
+    """The cluster's rules across the stack; raises a located error (:func:`webplatform._model.at`)."""
+    if config.cluster.mode != "eks":
+        return
+    version = config.kubernetes.version
+    if version not in EKS_STANDARD_SUPPORT_ENDS:
+        raise at(
+            "kubernetes",
+            "version",
+            message=f"EKS offers {', '.join(EKS_STANDARD_SUPPORT_ENDS)}; this stack's cluster is "
+            f'EKS (cluster.mode: eks), so use one of them ("{DEFAULT_KUBERNETES_VERSION}" '
+            "is in standard support longest)",
+        )
+    check_capacity(config)
+
+
+def check_capacity(config: StackConfig) -> None:
+    """Every app at its most pods, times its requests, summed, must fit the node pool's share.
+
+    Most pods: the HPA's ``maxReplicas`` (else ``replicas``); blue-green counts both colours at
+    full size (an instant rollback keeps the idle one warm), Argo strategies twice (the new
+    ReplicaSet scales up before the old one goes), a rolling update its surge. Refused at
+    parse time with the key, the numbers and the fix, so an autoscaler can never ask for
+    pods the NodePool's ``limits`` would leave pending.
+    """
+    pool = config.cluster.node_pool
+    assert pool is not None  # mode eks, validated
+    cpu_share, memory_share = pool.app_share()
+    rows = [(name, *_demand(app)) for name, app in sorted(config.apps.items())]
+    cpu = sum((row[2] for row in rows), Decimal(0))
+    memory = sum((row[3] for row in rows), Decimal(0))
+    detail = "; ".join(f"{name}: {pods} pods ({why})" for name, pods, _, _, why in rows)
+    if cpu > cpu_share:
+        raise at(
+            "cluster",
+            "node_pool",
+            "cpu_limit",
+            message=f"{pool.cpu_limit} cores minus reservedCpu {pool.reserved_cpu} leaves "
+            f"{_num(cpu_share)} for the apps, but at their maxima they request {_num(cpu)} "
+            f"cores ({detail}); raise cpuLimit or lower maxReplicas or requests.cpu",
+        )
+    if memory > memory_share:
+        raise at(
+            "cluster",
+            "node_pool",
+            "memory_limit",
+            message=f"{pool.memory_limit} minus reservedMemory {pool.reserved_memory} leaves "
+            f"{_gib(memory_share)} for the apps, but at their maxima they request "
+            f"{_gib(memory)} ({detail}); raise memoryLimit or lower maxReplicas or "
+            "requests.memory",
+        )
+
+
+def _demand(app: Any) -> tuple[int, Decimal, Decimal, str]:
+    """(pods, cores, bytes, how the pods were counted) of one app at its most."""
+    autoscaling = getattr(app, "autoscaling", None)
+    most = autoscaling.max_replicas if autoscaling is not None else app.replicas
+    what = f"maxReplicas {most}" if autoscaling is not None else f"replicas {most}"
+    strategy = getattr(app, "strategy", "rolling")
+    blue_green = getattr(app, "blue_green", None)
+    if blue_green is not None:
+        sizes = [
+            most if color.replicas is None else color.replicas
+            for color in (blue_green.blue, blue_green.green)
+        ]
+        pods, why = sum(sizes), f"blue {sizes[0]} + green {sizes[1]}, {what}"
+    elif strategy.startswith("argo"):
+        pods, why = 2 * most, f"2 x {what} during a rollout"
+    else:
+        surge = _surge(getattr(getattr(app, "rolling_update", None), "max_surge", 1), most)
+        pods, why = most + surge, f"{what} + surge {surge}"
+    cpu_each, memory_each = _requests(app)
+    return pods, cpu_each * pods, memory_each * pods, f"{why}, each {_requests_text(app)}"
+
+
+def _surge(value: int | str, replicas: int) -> int:
+    if isinstance(value, str) and value.endswith("%"):
+        return math.ceil(replicas * int(value[:-1]) / 100)
+    return int(value)
+
+
+def _request_values(app: Any) -> tuple[str, str]:
+    resources = app.resources
+    requests = getattr(resources, "requests", None)
+    if requests is not None:
+        return requests.cpu, requests.memory
+    return resources.cpu_request, resources.memory_request
+
+
+def _requests(app: Any) -> tuple[Decimal, Decimal]:
+    cpu, memory = _request_values(app)
+    return parse_cpu(cpu), parse_memory(memory)
+
+
+def _requests_text(app: Any) -> str:
+    cpu, memory = _request_values(app)
+    return f"{cpu}/{memory}"
+
+
+def _num(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _gib(value: Decimal) -> str:
+    return f"{_num(round(value / 2**30, 2))}Gi"

@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from infra.config import cluster as _cluster
+from infra.config import secrets as _secrets
 from infra.config._base import (
     _DNS_LABEL,
     NAMESPACE,
@@ -40,7 +42,7 @@ from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import CdnSpec
 from infra.config.secrets import SecretsSpec
-from webplatform.cluster.addons import ClusterIssuerArgs
+from webplatform._model import FieldError, camel
 
 
 class StackConfig(_Model):
@@ -73,16 +75,16 @@ class StackConfig(_Model):
     @model_validator(mode="after")
     def _issuer_exists(self) -> StackConfig:
         """On a cluster this stack builds, Ingresses must use the ClusterIssuer it installs."""
-        if self.cluster.mode != "eks":
+        if self.cluster.mode != "eks" or self.cluster.addons is None:
             return self
-        installed = ClusterIssuerArgs.__dataclass_fields__["name"].default
+        installed = self.cluster.addons.cert_manager.issuer.name
         for name, app in self.apps.items():
             route = app.ingress
             if route is not None and route.issuer_kind != "Issuer" and route.issuer != installed:
                 raise _at(
                     ("apps", name, "ingress", "issuer"),
                     f"{route.issuer!r}: this stack's cluster installs the ClusterIssuer "
-                    f"{installed!r} (its ACME server is cluster.addons.certManager.issuer.server); "
+                    f"{installed!r} (cluster.addons.certManager.issuer); "
                     "use that name, or issuerKind: Issuer for a namespaced one",
                 )
         return self
@@ -170,27 +172,10 @@ class StackConfig(_Model):
         return self
 
     @model_validator(mode="after")
-    def _secrets_rules(self) -> StackConfig:
-        named = self.secrets.cluster_name
-        if self.cluster.mode == "eks" and named is not None and named != self.cluster.name:
-            raise _at(
-                ("secrets", "clusterName"),
-                f"{named!r}: the Pod Identity association must be on this stack's cluster "
-                f"{self.cluster.name!r} (cluster.name)",
-            )
-        days = self.secrets.recovery_window_days
-        if days is None:
-            return self
-        if self.environment == "production" and days == 0:
-            raise _at(
-                ("secrets", "recoveryWindowDays"),
-                "0 deletes a production secret at once, with no way back; use 7 to 30",
-            )
-        if days != 0 and not 7 <= days <= 30:
-            raise _at(
-                ("secrets", "recoveryWindowDays"),
-                f"{days}: must be 0 (delete at once) or 7 to 30 (Secrets Manager)",
-            )
+    def _area_rules(self) -> StackConfig:
+        """The cluster's and the secrets' rules that read the whole stack (their modules own them)."""
+        _cluster.check(self)
+        _secrets.check(self)
         return self
 
 
@@ -230,6 +215,10 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         ctx_error = (item.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _LocatedError):
             problems.append((_path(loc + ctx_error.loc), str(ctx_error)))
+            continue
+        if isinstance(ctx_error, FieldError):  # a component model's located error (snake_case)
+            at_loc = tuple(camel(p) if "_" in str(p) else p for p in ctx_error.loc)
+            problems.append((_path(loc + at_loc), str(ctx_error)))
             continue
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

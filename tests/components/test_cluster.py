@@ -1,30 +1,35 @@
-"""The EKS cluster's secure defaults, asserted on what it registers."""
+"""The EKS cluster's secure defaults (Auto Mode), asserted on what it registers."""
 
 import json
 import re
 
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 from webplatform import testing
-from webplatform.cluster.eks import EksCluster, EksClusterArgs, NodeGroupArgs
+from webplatform._model import FieldError
+from webplatform.cluster._checks import DEFAULT_KUBERNETES_VERSION, EKS_STANDARD_SUPPORT_ENDS
+from webplatform.cluster.eks import (
+    ClusterAccessArgs,
+    EksCluster,
+    EksClusterArgs,
+    EndpointArgs,
+    secrets_key_policy,
+)
 
 ACCOUNT = "123456789012"
 DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/ci/webplatform-deploy"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
 SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
+ACCESS = {"ci_role_arn": DEPLOYER, "admin_role_arns": [ADMIN]}
 
 
 def args(**overrides):
     values = {
         "cluster_name": "webplatform-test",
-        "version": "1.33",
         "private_subnet_ids": SUBNETS,
-        "deployer_role_arn": DEPLOYER,
-        "admin_role_arns": [ADMIN],
-        "node_group": NodeGroupArgs(
-            instance_types=["m6i.large"], min_size=2, desired_size=3, max_size=5
-        ),
+        "access": ACCESS,
     }
     values.update(overrides)
     return EksClusterArgs(**values)
@@ -45,6 +50,49 @@ def rec():
     return build()
 
 
+def test_default_version_is_135_in_standard_support_with_the_standard_upgrade_policy(rec):
+    cluster = rec.one("aws:eks/cluster:Cluster").inputs
+    assert DEFAULT_KUBERNETES_VERSION == "1.35"
+    assert cluster["version"] == "1.35"
+    # STANDARD: AWS upgrades at the end of standard support instead of billing extended.
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
+
+
+def test_auto_mode_is_on_with_only_the_system_pool_built_in(rec):
+    cluster = rec.one("aws:eks/cluster:Cluster").inputs
+    assert cluster["computeConfig"] == {
+        "enabled": True,
+        "nodePools": ["system"],  # general-purpose has no limits: apps would escape them
+        "nodeRoleArn": f"arn:aws:iam::{ACCOUNT}:role/eks-node-role",
+    }
+    assert cluster["storageConfig"] == {"blockStorage": {"enabled": True}}
+    assert cluster["kubernetesNetworkConfig"] == {"elasticLoadBalancing": {"enabled": True}}
+    assert cluster["bootstrapSelfManagedAddons"] is False
+    assert not rec.by_type("aws:eks/nodeGroup:NodeGroup")
+    assert not rec.by_type("aws:ec2/launchTemplate:LaunchTemplate")
+
+
+def test_cluster_and_node_roles_have_the_auto_mode_policies_and_nothing_more(rec):
+    attached = {
+        a.inputs["policyArn"].rsplit("/", 1)[1]: a.inputs["role"]
+        for a in rec.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    assert attached == {
+        "AmazonEKSClusterPolicy": "eks-cluster-role",
+        "AmazonEKSComputePolicy": "eks-cluster-role",
+        "AmazonEKSBlockStoragePolicy": "eks-cluster-role",
+        "AmazonEKSLoadBalancingPolicy": "eks-cluster-role",
+        "AmazonEKSNetworkingPolicy": "eks-cluster-role",
+        "AmazonEKSWorkerNodeMinimalPolicy": "eks-node-role",
+        "AmazonEC2ContainerRegistryPullOnly": "eks-node-role",
+    }
+    trust = json.loads(rec.one("aws:iam/role:Role", "eks-cluster-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    cluster = rec.one("aws:eks/cluster:Cluster")
+    for attachment in rec.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        assert attachment.urn in cluster.dependencies  # roles complete before the cluster
+
+
 def test_access_is_by_access_entries_only_and_the_creator_gets_nothing_implicit(rec):
     access = rec.one("aws:eks/cluster:Cluster").inputs["accessConfig"]
     assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
@@ -59,11 +107,6 @@ def test_access_is_by_access_entries_only_and_the_creator_gets_nothing_implicit(
             "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
         )
         assert association.inputs["accessScope"] == {"type": "cluster"}
-    principals = {
-        a.inputs["principalArn"]
-        for a in rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    }
-    assert principals == {DEPLOYER, ADMIN}
 
 
 def test_endpoint_is_private_only_by_default(rec):
@@ -75,20 +118,33 @@ def test_endpoint_is_private_only_by_default(rec):
 
 
 def test_public_endpoint_is_limited_to_the_given_cidrs():
-    rec = build(public_access_cidrs=["203.0.113.0/24"])
+    rec = build(endpoint=EndpointArgs(public_access_cidrs=["203.0.113.0/24"]))
     vpc_config = rec.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
     assert vpc_config["endpointPublicAccess"] is True
     assert vpc_config["publicAccessCidrs"] == ["203.0.113.0/24"]
 
 
-def test_secrets_are_encrypted_with_a_rotating_customer_key(rec):
+def test_secrets_key_rotates_and_is_usable_only_through_eks(rec):
     key = rec.one("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
     policy = json.loads(key.inputs["policy"])
-    assert [s["Principal"] for s in policy["Statement"]] == [
-        {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
-    ]
+    assert policy == secrets_key_policy(ACCOUNT, "aws", "us-west-2")
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(statements) == {"AdministerKey", "UseKeyOnlyThroughEks"}
+    every_action = [a for s in policy["Statement"] for a in s["Action"]]
+    assert "kms:*" not in every_action
+    # Administration never includes data operations or grants.
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:CreateGrant"} & set(
+        statements["AdministerKey"]["Action"]
+    )
+    assert "Condition" not in statements["AdministerKey"]
+    assert statements["UseKeyOnlyThroughEks"]["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": "eks.us-west-2.amazonaws.com",
+            "kms:CallerAccount": ACCOUNT,
+        }
+    }
     encryption = rec.one("aws:eks/cluster:Cluster").inputs["encryptionConfig"]
     assert encryption == {
         "provider": {"keyArn": f"arn:aws:kms:us-west-2:{ACCOUNT}:key/eks-secrets-key-id"},
@@ -105,50 +161,33 @@ def test_control_plane_logs_go_to_a_log_group_with_retention_created_first(rec):
     assert group.urn in cluster.dependencies
 
 
-def test_nodes_require_imdsv2_with_one_hop_and_encrypted_volumes(rec):
-    template = rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs
-    assert template["metadataOptions"] == {
-        "httpEndpoint": "enabled",
-        "httpTokens": "required",
-        "httpPutResponseHopLimit": 1,
-    }
-    (device,) = template["blockDeviceMappings"]
-    assert device["ebs"]["encrypted"] == "true"
-    assert device["ebs"]["volumeType"] == "gp3"
-    assert device["ebs"]["volumeSize"] == 50
+def test_managed_addon_version_is_the_newest_for_the_clusters_version(rec):
+    (addon,) = rec.by_type("aws:eks/addon:Addon")
+    assert addon.inputs["addonName"] == "metrics-server"
+    # The mock answers get_addon_version with a build number that follows the minor.
+    assert addon.inputs["addonVersion"] == "v0.8.1-eksbuild.35"
+    older = build(version="1.34").one("aws:eks/addon:Addon")
+    assert older.inputs["addonVersion"] == "v0.8.1-eksbuild.34"
 
 
-def test_node_group_is_al2023_in_the_private_subnets_with_the_given_sizes(rec):
-    nodes = rec.one("aws:eks/nodeGroup:NodeGroup").inputs
-    assert nodes["amiType"] == "AL2023_x86_64_STANDARD"
-    assert nodes["subnetIds"] == SUBNETS
-    assert nodes["instanceTypes"] == ["m6i.large"]
-    assert nodes["scalingConfig"] == {"minSize": 2, "desiredSize": 3, "maxSize": 5}
-    assert nodes["launchTemplate"]["version"] == "1"
-    assert "remoteAccess" not in nodes  # no SSH
+def test_a_pinned_addon_version_holds_it_back_and_an_empty_list_installs_none():
+    pinned = build(addon_versions={"metrics-server": "v0.7.2-eksbuild.3"})
+    assert pinned.one("aws:eks/addon:Addon").inputs["addonVersion"] == "v0.7.2-eksbuild.3"
+    assert not build(managed_addons=[]).by_type("aws:eks/addon:Addon")
 
 
-def test_managed_addons_replace_the_self_managed_bootstrap(rec):
-    cluster = rec.one("aws:eks/cluster:Cluster")
-    assert cluster.inputs["bootstrapSelfManagedAddons"] is False
-    addons = {a.inputs["addonName"]: a for a in rec.by_type("aws:eks/addon:Addon")}
-    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"}
-    nodes = rec.one("aws:eks/nodeGroup:NodeGroup")
-    # Nodes wait for the CNI (they are not Ready without one); CoreDNS waits for nodes.
-    assert addons["vpc-cni"].urn in nodes.dependencies
-    assert nodes.urn in addons["coredns"].dependencies
-
-
-def test_the_provider_waits_for_nodes_addons_and_the_deployers_access(rec):
+def test_the_provider_waits_for_the_cluster_and_the_deployers_access_not_the_addons(rec):
     provider = rec.one("pulumi:providers:kubernetes")
     deps = set(provider.dependencies)
-    assert rec.one("aws:eks/nodeGroup:NodeGroup").urn in deps
-    assert {a.urn for a in rec.by_type("aws:eks/addon:Addon")} <= deps
+    assert rec.one("aws:eks/cluster:Cluster").urn in deps
     deployer = rec.one(
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
         "eks-access-webplatform-deploy-admin",
     )
     assert deployer.urn in deps
+    # An add-on becomes ACTIVE once nodes run it, and nodes come from the NodePool this
+    # provider creates: waiting for it here would deadlock a first `pulumi up`.
+    assert rec.one("aws:eks/addon:Addon").urn not in deps
     assert provider.is_secret("kubeconfig")
 
 
@@ -157,7 +196,6 @@ def test_kubeconfig_is_a_secret_using_short_lived_tokens(rec):
     config = json.loads(rec.stack_outputs["kubeconfig"])
     user = config["users"][0]["user"]
     assert "token" not in user and "client-key-data" not in user
-    assert user["exec"]["command"] == "aws"
     assert user["exec"]["args"] == [
         "eks",
         "get-token",
@@ -170,15 +208,15 @@ def test_kubeconfig_is_a_secret_using_short_lived_tokens(rec):
     ]
     component = rec.one("webplatform:cluster:EksCluster")
     assert "kubeconfig" in component.output_secret_paths
-    assert rec.stack_outputs["oidc"].startswith("https://oidc.eks.us-west-2.amazonaws.com/id/")
 
 
-def test_nothing_is_protected_by_default_and_protect_covers_cluster_and_key_only(rec):
+def test_nothing_is_protected_by_default_and_protect_covers_every_stateful_resource(rec):
     assert not any(r.protect for r in rec.resources)
     protected = build(protect=True)
-    assert {r.type for r in protected.resources if r.protect} == {
-        "aws:eks/cluster:Cluster",
-        "aws:kms/key:Key",
+    assert {(r.type, r.name) for r in protected.resources if r.protect} == {
+        ("aws:eks/cluster:Cluster", "eks-cluster"),
+        ("aws:kms/key:Key", "eks-secrets-key"),
+        ("aws:cloudwatch/logGroup:LogGroup", "eks-control-plane-logs"),
     }
     assert protected.one("aws:eks/cluster:Cluster").inputs["deletionProtection"] is True
 
@@ -190,58 +228,7 @@ def test_every_child_is_parented_to_the_component(rec):
             assert r.parent == component.urn, r.urn
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (
-            {"version": "1.29"},
-            "version='1.29': must be a Kubernetes version 'MAJOR.MINOR', 1.30 or newer",
-        ),
-        ({"version": "1.3"}, "1.30 or newer"),
-        (
-            {"public_access_cidrs": ["0.0.0.0/0"]},
-            "opens the Kubernetes API endpoint to the whole internet",
-        ),
-        ({"public_access_cidrs": ["10.0.0.300/24"]}, "is not an IPv4 CIDR"),
-        ({"admin_role_arns": []}, "name at least one admin role"),
-        ({"admin_role_arns": ["arn:aws:iam::123:user/bob"]}, "must be an IAM role ARN"),
-        ({"admin_role_arns": [DEPLOYER]}, "named twice"),
-        ({"private_subnet_ids": ["subnet-a"]}, "at least 2 availability zones"),
-        ({"log_retention_days": 45}, "log_retention_days=45: CloudWatch Logs accepts only"),
-        ({"log_types": ["api"]}, "must include api, audit, authenticator"),
-        ({"cluster_name": "-bad"}, "cluster_name='-bad'"),
-        ({"addon_versions": {"aws-ebs-csi-driver": "v1"}}, "not managed add-ons"),
-    ],
-)
-def test_bad_args_are_rejected_naming_field_and_rule(overrides, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        args(**overrides)
-
-
-def test_open_endpoint_only_when_explicitly_allowed():
-    rec = build(public_access_cidrs=["0.0.0.0/0"], allow_open_public_endpoint=True)
-    assert rec.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]["publicAccessCidrs"] == [
-        "0.0.0.0/0"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"min_size": 3, "desired_size": 2}, "need 0 <= min <= desired <= max"),
-        ({"instance_types": []}, "name at least one instance type"),
-        ({"instance_types": ["large"]}, "not EC2 instance types"),
-        ({"ami_type": "AL2_x86_64"}, "Amazon Linux 2023"),
-        ({"disk_size_gib": 8}, "disk_size_gib=8"),
-    ],
-)
-def test_bad_node_group_args(overrides, message):
-    values = {"instance_types": ["m6i.large"], "min_size": 1, "desired_size": 2, "max_size": 3}
-    with pytest.raises(ValueError, match=message):
-        NodeGroupArgs(**{**values, **overrides})
-
-
-def test_pod_identity_helper_binds_a_role_to_a_service_account_of_this_cluster():
+def test_pod_identity_helper_takes_the_clusters_output_so_it_waits_for_the_cluster():
     statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
 
     def program():
@@ -249,10 +236,128 @@ def test_pod_identity_helper_binds_a_role_to_a_service_account_of_this_cluster()
         cluster.pod_identity("web-s3", "web-staging", "web", [statement])
 
     rec = testing.run(program, stack="test")
-    association = rec.one("aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
-    assert association["clusterName"] == "webplatform-test"
-    assert (association["namespace"], association["serviceAccount"]) == ("web-staging", "web")
-    role = rec.one("aws:iam/role:Role", "web-s3-role")
-    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
-        "Service": "pods.eks.amazonaws.com"
-    }
+    association = rec.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert association.inputs["clusterName"] == "webplatform-test"
+    cluster = rec.one("aws:eks/cluster:Cluster")
+    # The name is the cluster's output: the engine orders the association after it.
+    assert association.property_dependencies["clusterName"] == (cluster.urn,)
+    role = json.loads(rec.one("aws:iam/role:Role", "web-s3-role").inputs["assumeRolePolicy"])
+    assert role["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-arn"] == (
+        f"arn:aws:eks:us-west-2:{ACCOUNT}:cluster/webplatform-test"
+    )
+
+
+def problem(exc_info) -> tuple[tuple, str]:
+    """(location, message) of the one error a ValidationError holds."""
+    (error,) = exc_info.value.errors()
+    ctx = (error.get("ctx") or {}).get("error")
+    loc = tuple(error["loc"])
+    if isinstance(ctx, FieldError):
+        return loc + ctx.loc, str(ctx)
+    return loc, error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where", "message"),
+    [
+        ({"version": "1.29"}, ("version",), "must be a Kubernetes minor EKS offers"),
+        ({"version": "1.36"}, ("version",), "1.30, 1.31, 1.32, 1.33, 1.34, 1.35"),
+        ({"version": 1.35}, ("version",), "valid string"),
+        ({"version": "1.3"}, ("version",), "EKS offers"),
+        (
+            {"endpoint": {"public_access_cidrs": ["0.0.0.0/0"]}},
+            ("endpoint", "public_access_cidrs"),
+            "opens the Kubernetes API endpoint to the whole internet",
+        ),
+        (
+            {"endpoint": {"public_access_cidrs": ["0.0.0.0/0"], "allow_open_to_internet": "y"}},
+            ("endpoint", "allow_open_to_internet"),
+            "valid boolean",
+        ),
+        (
+            {"endpoint": {"public_access_cidrs": ["10.0.0.300/24"]}},
+            ("endpoint", "public_access_cidrs"),
+            "is not an IPv4 CIDR",
+        ),
+        (
+            {"access": {"ci_role_arn": DEPLOYER, "admin_role_arns": []}},
+            ("access", "admin_role_arns"),
+            "name at least one admin role",
+        ),
+        (
+            {"access": {"ci_role_arn": DEPLOYER, "admin_role_arns": ["arn:aws:iam::1:user/b"]}},
+            ("access", "admin_role_arns", 0),
+            "must be an IAM role ARN",
+        ),
+        (
+            {"access": {"ci_role_arn": DEPLOYER, "admin_role_arns": [DEPLOYER]}},
+            ("access", "admin_role_arns"),
+            "named twice",
+        ),
+        (
+            {"private_subnet_ids": ["subnet-a"]},
+            ("private_subnet_ids",),
+            "at least 2 availability zones",
+        ),
+        ({"log_retention_days": 45}, ("log_retention_days",), "CloudWatch Logs accepts only"),
+        ({"log_retention_days": "90"}, ("log_retention_days",), "valid integer"),
+        ({"log_types": ["api"]}, ("log_types",), "must include api, audit, authenticator"),
+        ({"log_types": ["api", "audit", "authenticator", "kubelet"]}, ("log_types", 3), "Input"),
+        ({"cluster_name": "-bad"}, ("cluster_name",), "starting with a letter or digit"),
+        ({"managed_addons": ["Metrics"]}, ("managed_addons",), "EKS add-on names"),
+        (
+            {"addon_versions": {"aws-ebs-csi-driver": "v1.0.0-eksbuild.1"}},
+            ("addon_versions",),
+            "not in managedAddons",
+        ),
+        (
+            {"addon_versions": {"metrics-server": "latest"}},
+            ("addon_versions", "metrics-server"),
+            "exact EKS add-on version",
+        ),
+        ({"kms_deletion_window_days": 31}, ("kms_deletion_window_days",), "less than or equal"),
+        ({"protect": "off"}, ("protect",), "valid boolean"),
+        ({"protect": 1}, ("protect",), "valid boolean"),
+        ({"nodeGroup": {}}, ("nodeGroup",), "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_args_are_rejected_naming_field_and_rule(overrides, where, message):
+    with pytest.raises(ValidationError) as exc_info:
+        args(**overrides)
+    loc, text = problem(exc_info)
+    assert loc == where
+    assert message in text
+
+
+def test_args_are_frozen_and_echo_no_value():
+    built = args()
+    with pytest.raises(ValidationError):
+        built.protect = True  # type: ignore[misc]
+    with pytest.raises(ValidationError) as exc_info:
+        args(protect="sup3r-secret-value")
+    assert "sup3r-secret-value" not in str(exc_info.value)
+
+
+def test_open_endpoint_only_when_explicitly_allowed():
+    rec = build(
+        endpoint=EndpointArgs(public_access_cidrs=["0.0.0.0/0"], allow_open_to_internet=True)
+    )
+    assert rec.one("aws:eks/cluster:Cluster").inputs["vpcConfig"]["publicAccessCidrs"] == [
+        "0.0.0.0/0"
+    ]
+
+
+def test_access_model_accepts_camel_case_keys_as_a_stack_file_writes_them():
+    access = ClusterAccessArgs.model_validate(
+        {"ciRoleArn": DEPLOYER, "adminRoleArns": [ADMIN]}, by_name=False
+    )
+    assert access.admin_role_arns == (ADMIN,)
+
+
+def test_the_support_table_is_ordered_and_defaults_to_its_newest_minor():
+    minors = [int(v.split(".")[1]) for v in EKS_STANDARD_SUPPORT_ENDS]
+    assert minors == sorted(minors) and minors == list(range(minors[0], minors[-1] + 1))
+    dates = list(EKS_STANDARD_SUPPORT_ENDS.values())
+    assert dates == sorted(dates)
+    assert list(EKS_STANDARD_SUPPORT_ENDS)[-1] == DEFAULT_KUBERNETES_VERSION
+    assert re.fullmatch(r"1\.\d+", DEFAULT_KUBERNETES_VERSION)

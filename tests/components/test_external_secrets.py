@@ -1,5 +1,6 @@
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 from tests import crds
 from webplatform import (
@@ -9,6 +10,7 @@ from webplatform import (
     ExternalSecretSyncArgs,
     testing,
 )
+from webplatform.secrets.external import SyncSettings
 
 STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 EXTERNAL = "kubernetes:external-secrets.io/v1:ExternalSecret"
@@ -84,18 +86,30 @@ def test_no_value_ever_passes_through_pulumi():
         assert "stringData" not in resource.inputs and "data" not in resource.inputs
 
 
+def located(raised) -> tuple[tuple, str]:
+    error = raised.value.errors()[0]
+    ctx = (error.get("ctx") or {}).get("error")
+    loc = tuple(error["loc"]) + tuple(getattr(ctx, "loc", ()))
+    return loc, (str(ctx) if ctx is not None else error["msg"])
+
+
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "where", "message"),
     [
-        ({"keys": []}, "keys: at least one key is required"),
-        ({"keys": ["A-B"]}, "'A-B' is not a valid environment variable name"),
-        ({"region": "Oregon"}, "region='Oregon': must be an AWS region"),
-        ({"refresh_interval": "hourly"}, "refresh_interval='hourly'"),
-        ({"refresh_interval": ""}, "refresh_interval=''"),
-        ({"app": "Web"}, "app='Web': must be a DNS label"),
+        ({"keys": []}, "keys", "at least one key is required"),
+        ({"keys": ["A-B"]}, "keys", "'A-B' is not a valid environment variable name"),
+        ({"region": "Oregon"}, "region", "must be an AWS region"),
+        ({"refresh_interval": "hourly"}, "refresh_interval", "must be a Go duration"),
+        ({"refresh_interval": "often"}, "refresh_interval", "must be a Go duration"),
+        ({"refresh_interval": ""}, "refresh_interval", "must be a Go duration"),
+        ({"refresh_interval": "1 h"}, "refresh_interval", "must be a Go duration"),
+        ({"refresh_interval": "-1h"}, "refresh_interval", "must be a Go duration"),
+        ({"refresh_interval": "1d"}, "refresh_interval", "units h, m, s, ms"),
+        ({"refresh_interval": 3600}, "refresh_interval", "valid string"),
+        ({"app": "Web"}, "app", "must be a DNS label"),
     ],
 )
-def test_bad_sync_args(overrides, message):
+def test_bad_sync_args(overrides, where, message):
     args = {
         "app": "web",
         "namespace": "ns",
@@ -104,9 +118,15 @@ def test_bad_sync_args(overrides, message):
         "region": "us-west-2",
         **overrides,
     }
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValidationError) as raised:
         ExternalSecretSyncArgs(**args)
-    assert message in str(raised.value)
+    loc, text = located(raised)
+    assert loc[0] == where and message in text
+
+
+@pytest.mark.parametrize("interval", ["1h", "15m", "1h30m", "90s", "1.5h", "500ms", "0"])
+def test_go_durations_are_accepted(interval):
+    assert SyncSettings(refresh_interval=interval).refresh_interval == interval
 
 
 def operator(**overrides):
@@ -154,19 +174,23 @@ def test_operator_uses_the_provider_it_is_given():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "where", "message"),
     [
-        ({"chart_version": "^2.8"}, "chart_version='^2.8': must be an exact version"),
-        ({"chart_version": "2.8"}, "chart_version='2.8'"),
-        ({"watch_namespace": "Web"}, "watch_namespace='Web': must be a DNS label"),
-        ({"values": {"scopedRBAC": False}}, "values: ['scopedRBAC'] are set by the component"),
+        ({"chart_version": "^2.8"}, "chart_version", "must be an exact version"),
+        ({"chart_version": "2.8"}, "chart_version", "MAJOR.MINOR.PATCH"),
+        ({"chart_version": 2.8}, "chart_version", "valid string"),
+        ({"watch_namespace": "Web"}, "watch_namespace", "must be a DNS label"),
+        ({"namespace": "a" * 64}, "namespace", "at most 63 characters"),
+        ({"values": {"scopedRBAC": False}}, "values", "['scopedRBAC'] are set by the component"),
+        ({"identity": "association"}, "identity", "instance of Resource"),
     ],
 )
-def test_bad_operator_args(overrides, message):
-    args = {"chart_version": "2.8.0", "watch_namespace": "web-prod", **overrides}
-    with pytest.raises(ValueError) as raised:
+def test_bad_operator_args(overrides, where, message):
+    args = {"chart_version": "2.10.0", "watch_namespace": "web-prod", **overrides}
+    with pytest.raises(ValidationError) as raised:
         ExternalSecretsOperatorArgs(**args)
-    assert message in str(raised.value)
+    loc, text = located(raised)
+    assert loc[0] == where and message in text
 
 
 def test_release_waits_for_the_identity_and_objects_wait_for_the_operator():

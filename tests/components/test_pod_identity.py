@@ -1,10 +1,10 @@
 """Pod Identity: a role only EKS Pod Identity can assume, bound to one service account."""
 
 import json
-import re
 
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 from webplatform import testing
 from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
@@ -32,16 +32,53 @@ def build(**overrides):
     return testing.run(program, stack="test")
 
 
-def test_trust_policy_admits_only_eks_pod_identity_with_session_tags():
+def test_trust_policy_admits_only_eks_pod_identity_for_this_cluster_namespace_and_account():
     rec = build()
     trust = json.loads(rec.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
     assert trust["Statement"] == [
         {
+            "Sid": "EksPodIdentity",
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    # The session tags EKS Pod Identity documents; the cluster ARN names the
+                    # account and region (no aws:SourceAccount: Pod Identity does not
+                    # document it, and an unset key would make the role unassumable).
+                    "aws:RequestTag/eks-cluster-arn": (
+                        "arn:aws:eks:us-west-2:123456789012:cluster/webplatform-test"
+                    ),
+                    "aws:RequestTag/kubernetes-namespace": "web-staging",
+                    "aws:RequestTag/kubernetes-service-account": "web",
+                }
+            },
         }
     ]
+    assert "aws:SourceAccount" not in json.dumps(trust)
+
+
+def test_trust_follows_the_account_region_and_cluster_output():
+    mocks = testing.RecordingMocks(account_id="210987654321", region="eu-west-1")
+
+    def program():
+        name = pulumi.Output.from_input("other-cluster")
+        PodIdentity(
+            "p",
+            PodIdentityArgs(
+                cluster_name=name,
+                namespace="ns",
+                service_account="sa",
+                policy_statements=[STATEMENT],
+            ),
+        )
+
+    rec = testing.run(program, stack="test", mocks=mocks)
+    trust = json.loads(rec.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    tags = trust["Statement"][0]["Condition"]["StringEquals"]
+    assert tags["aws:RequestTag/eks-cluster-arn"] == (
+        "arn:aws:eks:eu-west-1:210987654321:cluster/other-cluster"
+    )
 
 
 def test_the_role_gets_exactly_the_statements_and_the_association_binds_it():
@@ -81,18 +118,38 @@ def test_statement_resources_may_be_outputs():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "where", "message"),
     [
-        ({"policy_statements": []}, "policy_statements=[]: give at least one"),
-        ({"policy_statements": [{**STATEMENT, "Effect": "allow"}]}, "Effect='allow'"),
-        ({"policy_statements": [{**STATEMENT, "Action": "*"}]}, "account administrator"),
-        ({"policy_statements": [{"Effect": "Allow", "Action": "s3:*"}]}, "needs Resource"),
-        ({"policy_statements": [{**STATEMENT, "Principal": "*"}]}, "has no Principal"),
-        ({"namespace": "Web"}, "namespace='Web': must be a DNS label"),
-        ({"service_account": "Web_SA"}, "service_account='Web_SA'"),
+        ({"policy_statements": []}, "policy_statements", "give at least one"),
+        (
+            {"policy_statements": [{**STATEMENT, "Effect": "allow"}]},
+            "policy_statements",
+            "[0].Effect",
+        ),
+        (
+            {"policy_statements": [{**STATEMENT, "Action": "*"}]},
+            "policy_statements",
+            "administrator",
+        ),
+        (
+            {"policy_statements": [{"Effect": "Allow", "Action": "s3:*"}]},
+            "policy_statements",
+            "needs Resource",
+        ),
+        (
+            {"policy_statements": [{**STATEMENT, "Principal": "*"}]},
+            "policy_statements",
+            "no Principal",
+        ),
+        ({"policy_statements": ["s3:GetObject"]}, "policy_statements", "valid dictionary"),
+        ({"namespace": "Web"}, "namespace", "must be a DNS label"),
+        ({"namespace": 7}, "namespace", "valid string"),
+        ({"service_account": "Web_SA"}, "service_account", "Kubernetes object name"),
+        ({"cluster_name": None}, "cluster_name", "valid string"),
+        ({"role": "x"}, "role", "Extra inputs"),
     ],
 )
-def test_bad_args(overrides, message):
+def test_bad_args(overrides, where, message):
     values = {
         "cluster_name": "c",
         "namespace": "ns",
@@ -100,5 +157,8 @@ def test_bad_args(overrides, message):
         "policy_statements": [STATEMENT],
         **overrides,
     }
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValidationError) as exc_info:
         PodIdentityArgs(**values)
+    error = exc_info.value.errors()[0]
+    assert error["loc"][0] == where
+    assert message in error["msg"]

@@ -2,6 +2,7 @@ import json
 
 import pulumi
 import pytest
+from pydantic import ValidationError
 
 from webplatform import AppSecrets, AppSecretsArgs, SecretRotation, testing
 
@@ -143,42 +144,82 @@ def test_every_child_is_parented_to_the_component():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "where", "message"),
     [
         (
             {"recovery_window_days": 3},
-            "recovery_window_days=3: must be 0 (delete at once) or 7 to 30",
+            "recovery_window_days",
+            "must be 0 (delete at once) or 7 to 30",
         ),
-        ({"recovery_window_days": 31}, "recovery_window_days=31"),
-        ({"key_rotation_period_days": 30}, "key_rotation_period_days=30: must be 90 to 2560"),
-        ({"key_deletion_window_days": 3}, "key_deletion_window_days=3: must be 7 to 30"),
-        ({"secret_name": "web secrets"}, "secret_name='web secrets'"),
-        ({"keys": []}, "keys: at least one key"),
-        ({"keys": ["1BAD"]}, "'1BAD' is not a valid environment variable name"),
-        ({"values": {"DATABASE_URL": "x"}}, "must be exactly keys"),
-        ({"value_version": 0}, "value_version=0: must be an integer >= 1"),
-        ({"app": "Web"}, "app='Web': must be a DNS label"),
+        ({"recovery_window_days": 31}, "recovery_window_days", "or 7 to 30"),
+        ({"recovery_window_days": "30"}, "recovery_window_days", "valid integer"),
+        (
+            {"key_rotation_period_days": 30},
+            "key_rotation_period_days",
+            "greater than or equal to 90",
+        ),
+        (
+            {"key_rotation_period_days": 3000},
+            "key_rotation_period_days",
+            "less than or equal to 2560",
+        ),
+        ({"key_deletion_window_days": 3}, "key_deletion_window_days", "greater than or equal to 7"),
+        ({"secret_name": "web secrets"}, "secret_name", "letters, digits and /_+=.@-"),
+        ({"keys": []}, "keys", "at least one key"),
+        ({"keys": ["1BAD"]}, "keys", "'1BAD' is not a valid environment variable name"),
+        ({"values": {"DATABASE_URL": "x"}}, "values", "must be exactly keys"),
+        ({"value_version": 0}, "value_version", "greater than or equal to 1"),
+        ({"value_version": True}, "value_version", "valid integer"),
+        ({"app": "Web"}, "app", "must be a DNS label"),
+        ({"protect": "off"}, "protect", "valid boolean"),
+        ({"rotation": {"lambda_arn": LAMBDA}}, "rotation", "Field required"),
     ],
 )
-def test_bad_args_name_field_value_and_rule(overrides, message):
+def test_bad_args_name_field_and_rule(overrides, where, message):
     args = {"app": "web", "secret_name": "s", "keys": ["DATABASE_URL", "API_TOKEN"], **overrides}
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValidationError) as raised:
         AppSecretsArgs(**args)
-    assert message in str(raised.value)
+    error = raised.value.errors()[0]
+    ctx = (error.get("ctx") or {}).get("error")
+    loc = tuple(error["loc"]) + tuple(getattr(ctx, "loc", ()))
+    assert loc[0] == where
+    assert message in (str(ctx) if ctx is not None else error["msg"])
+
+
+def test_a_bad_value_is_never_echoed():
+    with pytest.raises(ValidationError) as raised:
+        AppSecretsArgs(
+            app="web",
+            secret_name="s",
+            keys=["DATABASE_URL"],
+            values={"DATABASE_URL": "postgres://u:hunter2@db", "EXTRA": "hunter2"},
+        )
+    assert "hunter2" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
-    ("lambda_arn", "schedule", "message"),
+    ("lambda_arn", "schedule", "where", "message"),
     [
-        (LAMBDA, "every month", "schedule_expression='every month': must be 'rate(N days)'"),
-        (LAMBDA, "rate(30)", "schedule_expression='rate(30)'"),
-        ("rotate-postgres", "rate(30 days)", "lambda_arn='rotate-postgres': must be a Lambda"),
+        (LAMBDA, "every month", "schedule_expression", "must be 'rate(N days)'"),
+        (LAMBDA, "rate(30)", "schedule_expression", "must be 'rate(N days)'"),
+        ("rotate-postgres", "rate(30 days)", "lambda_arn", "must be a Lambda function ARN"),
     ],
 )
-def test_bad_rotation(lambda_arn, schedule, message):
-    with pytest.raises(ValueError) as raised:
+def test_bad_rotation(lambda_arn, schedule, where, message):
+    with pytest.raises(ValidationError) as raised:
         SecretRotation(lambda_arn=lambda_arn, schedule_expression=schedule)
-    assert message in str(raised.value)
+    error = raised.value.errors()[0]
+    assert error["loc"][0] == where and message in error["msg"]
+
+
+def test_protect_covers_the_key_and_the_secret():
+    rec, _ = build()
+    assert not any(r.protect for r in rec.resources)
+    rec, _ = build(protect=True)
+    assert sorted(r.type for r in rec.resources if r.protect) == [
+        "aws:kms/key:Key",
+        "aws:secretsmanager/secret:Secret",
+    ]
 
 
 def test_cron_schedules_are_accepted():

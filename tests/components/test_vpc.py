@@ -1,12 +1,12 @@
 """The VPC: private subnets for workloads, NAT per zone or single, flow logs, EKS subnet tags."""
 
 import json
-import re
 
 import pytest
+from pydantic import ValidationError
 
 from webplatform import testing
-from webplatform.cluster.vpc import Vpc, VpcArgs, subnet_cidrs
+from webplatform.cluster.vpc import Vpc, VpcArgs, VpcSettings, subnet_cidrs
 
 
 def build(**overrides):
@@ -82,7 +82,7 @@ def test_one_nat_gateway_per_zone_by_default_in_public_subnets(rec):
 
 
 def test_single_nat_mode_shares_one_gateway():
-    rec = build(nat="single", az_count=2)
+    rec = build(nat_gateways="single", availability_zones=2)
     assert len(rec.by_type("aws:ec2/natGateway:NatGateway")) == 1
     assert len(rec.by_type("aws:ec2/eip:Eip")) == 1
     routes = {
@@ -99,8 +99,32 @@ def test_flow_logs_of_all_traffic_with_retention(rec):
     assert flow["trafficType"] == "ALL" and flow["vpcId"] == "net-vpc-id"
     assert flow["logDestinationType"] == "cloud-watch-logs"
     assert rec.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 90
+
+
+def test_flow_log_role_is_only_for_flow_logs_of_this_account_and_region(rec):
+    """The conditions the VPC user guide documents for this role, and no others."""
     trust = json.loads(rec.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": "123456789012"},
+                "ArnLike": {"aws:SourceArn": "arn:aws:ec2:us-west-2:123456789012:vpc-flow-log/*"},
+            },
+        }
+    ]
+
+
+def test_flow_log_conditions_follow_the_account_and_region():
+    mocks = testing.RecordingMocks(account_id="210987654321", region="eu-west-1")
+    rec = testing.run(lambda: Vpc("net", VpcArgs(cidr="10.20.0.0/16")), stack="test", mocks=mocks)
+    condition = json.loads(rec.one("aws:iam/role:Role").inputs["assumeRolePolicy"])["Statement"][0][
+        "Condition"
+    ]
+    assert condition["StringEquals"] == {"aws:SourceAccount": "210987654321"}
+    assert condition["ArnLike"]["aws:SourceArn"].startswith("arn:aws:ec2:eu-west-1:210987654321:")
 
 
 def test_default_security_group_is_emptied(rec):
@@ -108,10 +132,13 @@ def test_default_security_group_is_emptied(rec):
     assert group.get("ingress", []) == [] and group.get("egress", []) == []
 
 
-def test_protect_covers_the_vpc_only():
+def test_protect_covers_the_vpc_and_its_flow_log_group():
     assert not any(r.protect for r in build().resources)
     rec = build(protect=True)
-    assert [r.type for r in rec.resources if r.protect] == ["aws:ec2/vpc:Vpc"]
+    assert sorted(r.type for r in rec.resources if r.protect) == [
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:ec2/vpc:Vpc",
+    ]
 
 
 def test_subnet_plan_for_the_smallest_vpc_fits():
@@ -121,17 +148,37 @@ def test_subnet_plan_for_the_smallest_vpc_fits():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "where", "message"),
     [
-        ({"cidr": "10.0.0.0/8"}, "cidr='10.0.0.0/8': must be a private range from /16 to /20"),
-        ({"cidr": "8.8.0.0/16"}, "must be a private range"),
-        ({"cidr": "10.0.0.1/16"}, "not an IPv4 network"),
-        ({"az_count": 1}, "az_count=1: must be 2 or 3"),
-        ({"az_count": 4}, "az_count=4: must be 2 or 3"),
-        ({"nat": "none"}, "nat='none': must be one of 'single', 'per_az'"),
-        ({"flow_log_retention_days": 10}, "flow_log_retention_days=10"),
+        ({"cidr": "10.0.0.0/8"}, "cidr", "must be a private range from /16 to /20"),
+        ({"cidr": "8.8.0.0/16"}, "cidr", "must be a private range"),
+        ({"cidr": "10.0.0.1/16"}, "cidr", "not an IPv4 network"),
+        ({"cidr": 10}, "cidr", "valid string"),
+        ({"availability_zones": 1}, "availability_zones", "greater than or equal to 2"),
+        ({"availability_zones": 4}, "availability_zones", "less than or equal to 3"),
+        ({"availability_zones": "3"}, "availability_zones", "valid integer"),
+        ({"availability_zones": 3.0}, "availability_zones", "valid integer"),
+        ({"availability_zones": True}, "availability_zones", "valid integer"),
+        ({"nat_gateways": "none"}, "nat_gateways", "'single' or 'perAz'"),
+        ({"nat_gateways": "per_az"}, "nat_gateways", "'single' or 'perAz'"),
+        ({"flow_log_retention_days": 10}, "flow_log_retention_days", "accepts only 1, 3, 5"),
+        ({"protect": "off"}, "protect", "valid boolean"),
+        ({"cluster_names": ["-x"]}, "cluster_names", "starting with a letter or digit"),
+        ({"az_count": 3}, "az_count", "Extra inputs are not permitted"),
     ],
 )
-def test_bad_args(overrides, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
+def test_bad_args(overrides, where, message):
+    with pytest.raises(ValidationError) as exc_info:
         VpcArgs(**{"cidr": "10.20.0.0/16", **overrides})
+    error = exc_info.value.errors()[0]
+    assert error["loc"][0] == where
+    assert message in error["msg"]
+
+
+def test_stack_file_keys_are_camel_case_and_snake_case_is_refused_there():
+    settings = VpcSettings.model_validate(
+        {"cidr": "10.20.0.0/16", "availabilityZones": 2, "natGateways": "single"}, by_name=False
+    )
+    assert (settings.availability_zones, settings.nat_gateways) == (2, "single")
+    with pytest.raises(ValidationError, match="availability_zones"):
+        VpcSettings.model_validate({"cidr": "10.20.0.0/16", "availability_zones": 2}, by_name=False)

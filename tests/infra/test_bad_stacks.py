@@ -34,11 +34,11 @@ BGK = [A, "web", "blueGreen"]
 S = "webplatform:secrets"
 CDN = "webplatform:cdn"
 CASES = {
-    "secrets-on-another-cluster": (
+    "secrets-cluster-name-is-the-stacks-own": (
         "prod",
         set_(["webplatform:secrets", "clusterName"], "webplatform-staging"),
         "webplatform:secrets.clusterName",
-        "must be on this stack's cluster",
+        "unknown key; allowed: delivery",
     ),
     "ingress-issuer-not-installed": (
         "prod",
@@ -179,7 +179,7 @@ CASES = {
         "prod",
         set_([K, "version"], "1.28"),
         "webplatform:kubernetes.version",
-        "Kubernetes 1.30+",
+        "must be '1.30' to '1.37'",
     ),
     "missing-port": (
         "dev",
@@ -196,7 +196,7 @@ CASES = {
     "two-cluster-targets": (
         "dev",
         set_([K, "context"], "kind-x"),
-        "webplatform:kubernetes",
+        "webplatform:kubernetes.context",
         "either context or renderYamlToDirectory",
     ),
     "bad-namespace": (
@@ -361,7 +361,7 @@ CASES = {
                 "scheduleExpression": "monthly",
             },
         ),
-        "webplatform:secrets.rotation",
+        "webplatform:secrets.rotation.scheduleExpression",
         "must be 'rate(N days)', 'rate(N hours)' or 'cron(...)'",
     ),
     "aws-options-in-kubernetes-secret-mode": (
@@ -370,16 +370,16 @@ CASES = {
         "webplatform:secrets.recoveryWindowDays",
         "only with delivery external-secrets",
     ),
-    "external-secrets-without-cluster": (
-        "staging",
-        delete([S, "clusterName"]),
-        "webplatform:secrets.clusterName",
-        "required with delivery external-secrets",
+    "external-secrets-without-an-eks-cluster": (
+        "dev",
+        set_([S], {"delivery": "external-secrets", "operator": {"chartVersion": "2.10.0"}}),
+        "webplatform:secrets.delivery",
+        "external-secrets needs this stack's EKS cluster",
     ),
     "operator-chart-version-range": (
         "staging",
         set_([S, "operator", "chartVersion"], "^2.8"),
-        "webplatform:secrets.operator",
+        "webplatform:secrets.operator.chartVersion",
         "must be an exact version",
     ),
     "unknown-value-source": (
@@ -506,7 +506,7 @@ CASES.update(
             "staging",
             set_([K, "version"], "1.29"),
             "webplatform:kubernetes.version",
-            "Kubernetes 1.30+",
+            "must be '1.30' to '1.37'",
         ),
         "prod-endpoint-open-to-internet": (
             "prod",
@@ -535,8 +535,8 @@ CASES.update(
         "eks-without-vpc": (
             "staging",
             delete([C, "vpc"]),
-            "webplatform:cluster",
-            "mode 'eks' needs vpc",
+            "webplatform:cluster.vpc",
+            "required when mode is 'eks'",
         ),
         "eks-without-region": (
             "staging",
@@ -547,8 +547,8 @@ CASES.update(
         "existing-with-eks-settings": (
             "dev",
             set_([C, "name"], "webplatform-dev"),
-            "webplatform:cluster",
-            "name apply only to mode 'eks'",
+            "webplatform:cluster.name",
+            "applies only to mode 'eks'",
         ),
         "unknown-cluster-mode": (
             "dev",
@@ -574,22 +574,22 @@ CASES.update(
             "webplatform:cluster.vpc.cidr",
             "must be a private range from /16 to /20",
         ),
-        "node-sizes-out-of-order": (
+        "node-pool-reserve-over-its-limit": (
             "prod",
-            set_([C, "nodeGroup", "minSize"], 5),
-            "webplatform:cluster.nodeGroup",
-            "minSize <= desiredSize <= maxSize",
+            set_([C, "nodePool", "reservedCpu"], "32"),
+            "webplatform:cluster.nodePool.reservedCpu",
+            "leaves nothing of cpuLimit",
         ),
         "admin-not-a-role": (
             "staging",
             set_([C, "access", "adminRoleArns"], ["arn:aws:iam::111122223333:user/alice"]),
-            "webplatform:cluster.access.adminRoleArns",
+            "webplatform:cluster.access.adminRoleArns.0",
             "must be an IAM role ARN",
         ),
         "chart-version-range": (
             "staging",
-            set_([C, "addons", "ingressNginx", "version"], "4.x"),
-            "webplatform:cluster.addons.ingressNginx.version",
+            set_([C, "addons", "envoyGateway", "version"], "1.x"),
+            "webplatform:cluster.addons.envoyGateway.version",
             "must be an exact chart version",
         ),
         "log-retention-cloudwatch-refuses": (
@@ -601,14 +601,14 @@ CASES.update(
         "argo-enabled-without-version": (
             "staging",
             set_([C, "addons", "argoRollouts"], {"enabled": True}),
-            "webplatform:cluster.addons.argoRollouts",
-            "needs a chart version",
+            "webplatform:cluster.addons.argoRollouts.version",
+            "required when enabled is true",
         ),
         "unknown-cluster-key": (
             "prod",
             set_([C, "nodes"], 3),
             "webplatform:cluster.nodes",
-            "unknown key; allowed: mode, name, vpc, nodeGroup, access, endpoint",
+            "unknown key; allowed: mode, name, vpc, nodePool, access, endpoint",
         ),
     }
 )

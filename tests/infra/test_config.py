@@ -128,21 +128,34 @@ def test_cluster_mode_existing_by_default_and_eks_for_staging_and_prod():
     assert prod.endpoint.allow_open_to_internet is False
 
 
-def test_every_cluster_key_has_a_description():
+def test_every_cluster_and_secrets_key_has_a_description():
+    """Walks every model the cluster and secrets keys compose (the components' own)."""
+    import typing
+
+    from pydantic import BaseModel
+
     from infra import config
 
-    models = [
-        config.ClusterSpec,
-        config.VpcSpec,
-        config.NodeGroupSpec,
-        config.AccessSpec,
-        config.EndpointSpec,
-        config.AddonsSpec,
-        config.ChartSpec,
-        config.CertManagerSpec,
-        config.IssuerSpec,
-        config.ArgoRolloutsSpec,
-    ]
-    for model in models:
+    seen: set[type] = set()
+
+    def models_in(annotation):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield annotation
+        for arg in typing.get_args(annotation):
+            yield from models_in(arg)
+
+    def walk(model):
+        if model in seen:
+            return
+        seen.add(model)
+        model.model_rebuild()
         for name, info in model.model_fields.items():
             assert info.description, f"{model.__name__}.{name}"
+            for inner in models_in(info.annotation):
+                walk(inner)
+
+    for model in (config.ClusterSpec, config.KubernetesSpec, config.SecretsSpec):
+        walk(model)
+    names = {m.__name__ for m in seen}
+    assert {"VpcSettings", "NodePoolArgs", "ClusterAccessArgs", "ClusterAddonsArgs"} <= names
+    assert {"ClusterIssuerArgs", "SecretRotation", "OperatorSettings"} <= names

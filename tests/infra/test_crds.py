@@ -33,7 +33,10 @@ def test_every_custom_resource_is_valid_against_its_crd(custom_objects, stack):
 def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
     for stack in ("staging", "prod"):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
+            "ClusterIssuer",
             "ExternalSecret",
+            "GatewayClass",
+            "NodePool",
             "PrometheusRule",
             "SecretStore",
             "ServiceMonitor",
@@ -49,6 +52,10 @@ def test_schema_set_covers_the_kinds_we_render():
         ("argoproj.io/v1alpha1", "AnalysisTemplate"),
         ("external-secrets.io/v1", "SecretStore"),
         ("external-secrets.io/v1", "ExternalSecret"),
+        ("karpenter.sh/v1", "NodePool"),
+        ("gateway.networking.k8s.io/v1", "GatewayClass"),
+        ("gateway.networking.k8s.io/v1beta1", "GatewayClass"),
+        ("cert-manager.io/v1", "ClusterIssuer"),
     }
 
 
@@ -93,3 +100,11 @@ def test_an_unknown_kind_is_an_error_not_a_pass():
 )
 def test_built_in_and_custom_groups_are_told_apart(api_version, custom):
     assert crds.is_custom({"apiVersion": api_version}) is custom
+
+
+def test_a_node_pool_without_limits_units_is_caught(custom_objects):
+    pool = next(o for o in custom_objects["prod"] if o["kind"] == "NodePool")
+    broken = {**pool, "spec": {**pool["spec"], "limits": {"cpu": "16", "memory": ["64Gi"]}}}
+    assert any(p.startswith("spec.limits.memory") for p in crds.errors(broken))
+    broken = {**pool, "spec": {**pool["spec"], "disruption": {"consolidateAfer": "1m"}}}
+    assert any("consolidateAfer" in p for p in crds.errors(broken))

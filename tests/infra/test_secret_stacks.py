@@ -100,7 +100,7 @@ def test_staging_writes_config_values_write_only_and_prod_sets_them_out_of_band(
 )
 def test_only_the_operator_reads_and_only_its_stacks_secret(synths, stack, cluster):
     rec = synths[stack].recording
-    (policy,) = [p for p in rec.by_type(POLICY) if "PodIdentityRole$" in p.urn]
+    (policy,) = [p for p in rec.by_type(POLICY) if "pod_identity:PodIdentity$" in p.urn]
     document = json.loads(policy.inputs["policy"])
     name = load_stack_file(stack)["config"]["webplatform:namespace"] + "/web"
     secret_arn = f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:{name}-AbCdEf"
@@ -124,6 +124,7 @@ def test_only_the_operator_reads_and_only_its_stacks_secret(synths, stack, clust
         "namespace": "external-secrets",
         "serviceAccount": "external-secrets",
         "roleArn": f"arn:aws:iam::{ACCOUNT}:role/external-secrets-role",
+        "tags": {},
     }
     assert policy.inputs["role"] == "external-secrets-role-id"
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -135,7 +136,9 @@ def test_only_the_operator_reads_and_only_its_stacks_secret(synths, stack, clust
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Condition": {
                 "StringEquals": {
-                    "aws:RequestTag/eks-cluster-name": cluster,
+                    "aws:RequestTag/eks-cluster-arn": (
+                        f"arn:aws:eks:us-west-2:{ACCOUNT}:cluster/{cluster}"
+                    ),
                     "aws:RequestTag/kubernetes-namespace": "external-secrets",
                     "aws:RequestTag/kubernetes-service-account": "external-secrets",
                 }
@@ -147,7 +150,7 @@ def test_only_the_operator_reads_and_only_its_stacks_secret(synths, stack, clust
         release["values"]["scopedNamespace"]
         == load_stack_file(stack)["config"]["webplatform:namespace"]
     )
-    assert release["version"] == "2.8.0"
+    assert release["version"] == "2.10.0"
 
 
 def test_two_apps_get_two_secrets_and_one_policy_naming_both(write_stack):
@@ -159,7 +162,7 @@ def test_two_apps_get_two_secrets_and_one_policy_naming_both(write_stack):
         "web-staging/api",
         "web-staging/web",
     ]
-    (policy,) = [p for p in rec.by_type(POLICY) if "PodIdentityRole$" in p.urn]
+    (policy,) = [p for p in rec.by_type(POLICY) if "pod_identity:PodIdentity$" in p.urn]
     statements = json.loads(policy.inputs["policy"])["Statement"]
     assert sorted(s["Sid"] for s in statements) == [
         "DecryptApiSecret",

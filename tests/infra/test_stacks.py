@@ -42,7 +42,8 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:secrets:AppSecrets",
         "webplatform:external_secrets:ExternalSecretsOperator",
         "webplatform:external_secrets:ExternalSecretSync",
-        "webplatform:stack:PodIdentityRole",
+        "webplatform:pod_identity:PodIdentity",
+        "webplatform:cluster:NodePool",
         "pulumi:providers:aws",
         "webplatform:cdn_cloudfront:CloudFrontCdn",
         "webplatform:cdn_cloudflare:CloudflareEdge",
@@ -122,7 +123,6 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
     config["webplatform:cluster"]["name"] = "webplatform-uat"
-    config["webplatform:secrets"]["clusterName"] = "webplatform-uat"
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)
