@@ -44,8 +44,6 @@ ADDON_CHARTS = {
     "argoRollouts": "argo-rollouts",
     "envoyGateway": "docker.io/envoyproxy/gateway-helm",
 }
-#: Retired by issue 15 (SIG Network ended ingress-nginx in March 2026): never bumped.
-RETIRED_ADDONS = {"ingressNginx"}
 
 
 def _schema() -> dict[str, Any]:
@@ -134,8 +132,6 @@ def _pinned(path: Path) -> set[tuple[str, str]]:
         pins.add(("amazon-eks", str(kubernetes["version"])))
     addons = (config.get("webplatform:cluster") or {}).get("addons") or {}
     for key, addon in addons.items():
-        if key in RETIRED_ADDONS:
-            continue
         assert key in ADDON_CHARTS, f"{path.name}: add-on {key!r} has no Renovate manager"
         pins.add((ADDON_CHARTS[key], str(addon["version"])))
     operator = (config.get("webplatform:secrets") or {}).get("operator") or {}
@@ -167,11 +163,13 @@ def test_a_regex_manager_matches_both_yaml_forms_and_only_its_key():
     assert not regex.search("\n  metricsServer: {version: 3.12.2}\n")
 
 
-def test_every_chart_manager_has_a_pin_in_some_stack_file_or_is_the_coming_gateway():
-    """No dead managers: each finds a version somewhere (Envoy Gateway arrives with issue 15)."""
+def test_every_chart_manager_has_a_pin_in_some_stack_file():
+    """No dead managers: each finds a version somewhere. metrics-server is the exception while
+    only EKS stacks exist (they run the managed add-on); a stack on another cluster pins it."""
     found = {dep for path in STACK_FILES for dep, _ in _found(path)}
     managed = {m["depNameTemplate"] for m in CONFIG["customManagers"]}
-    assert managed - found <= {"docker.io/envoyproxy/gateway-helm"}, managed - found
+    assert managed - found <= {"metrics-server"}, managed - found
+    assert {"cert-manager", "docker.io/envoyproxy/gateway-helm", "external-secrets"} <= found
 
 
 def test_helm_managers_name_their_https_repository():
@@ -180,6 +178,19 @@ def test_helm_managers_name_their_https_repository():
             assert manager["registryUrlTemplate"].startswith("https://"), manager
         if manager["datasourceTemplate"] == "docker":  # an OCI chart: the registry is in the name
             assert manager["depNameTemplate"].startswith("docker.io/"), manager
+
+
+def test_the_charts_renovate_watches_are_the_ones_the_components_install():
+    """The repository or OCI reference in renovate.json is the one the code installs from."""
+    source = "".join(
+        (ROOT / "components" / path).read_text()
+        for path in ("cluster/addons.py", "secrets/external.py")
+    )
+    for manager in CONFIG["customManagers"]:
+        if manager["datasourceTemplate"] == "helm":
+            assert f'"{manager["registryUrlTemplate"]}"' in source, manager["depNameTemplate"]
+        if manager["datasourceTemplate"] == "docker":
+            assert f'"oci://{manager["depNameTemplate"]}"' in source, manager["depNameTemplate"]
 
 
 def test_the_python_locks_and_the_pinned_uv_are_covered():
