@@ -15,6 +15,7 @@ rather than silently never being bumped.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -109,6 +110,10 @@ def _file_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern[1:-1])
 
 
+def _for_stack_files(manager: dict[str, Any]) -> bool:
+    return any(_file_pattern(p).search("Pulumi.prod.yaml") for p in manager["managerFilePatterns"])
+
+
 def _found(path: Path) -> set[tuple[str, str]]:
     """(depName, version) for every regex manager match in one file."""
     text = path.read_text()
@@ -167,9 +172,41 @@ def test_every_chart_manager_has_a_pin_in_some_stack_file():
     """No dead managers: each finds a version somewhere. metrics-server is the exception while
     only EKS stacks exist (they run the managed add-on); a stack on another cluster pins it."""
     found = {dep for path in STACK_FILES for dep, _ in _found(path)}
-    managed = {m["depNameTemplate"] for m in CONFIG["customManagers"]}
+    managed = {m["depNameTemplate"] for m in CONFIG["customManagers"] if _for_stack_files(m)}
     assert managed - found <= {"metrics-server"}, managed - found
     assert {"cert-manager", "docker.io/envoyproxy/gateway-helm", "external-secrets"} <= found
+
+
+ENGINE = ROOT / "tools" / "engine" / "build.py"
+
+
+def test_the_engine_managers_find_each_go_module_version_build_py_pins():
+    """tools/engine (issue 13) pins its Go modules as constants in build.py."""
+    managers = [m for m in CONFIG["customManagers"] if m["datasourceTemplate"] == "go"]
+    assert {m["depNameTemplate"] for m in managers} == {
+        "github.com/pulumi/pulumi/pkg/v3",
+        "k8s.io/kubernetes",
+        "go.etcd.io/etcd/server/v3",
+        "sigs.k8s.io/kwok",
+    }
+    for manager in managers:
+        (pattern,) = manager["managerFilePatterns"]
+        assert _file_pattern(pattern).search("tools/engine/build.py")
+    if not ENGINE.exists():
+        pytest.skip("tools/engine is not merged here yet")
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in ast.parse(ENGINE.read_text()).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+    }
+    text = ENGINE.read_text()
+    for manager in managers:
+        (pattern,) = manager["matchStrings"]
+        (match,) = _python_regex(pattern).finditer(text)
+        name = re.search(r"\\n(\w+) =", pattern)
+        assert name and constants[name[1]] == match["currentValue"], manager["depNameTemplate"]
 
 
 def test_helm_managers_name_their_https_repository():
