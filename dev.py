@@ -195,7 +195,7 @@ def lock(args: list[str]) -> int:
     source.write_text(pin + "\n")
     code = subprocess.run(
         [uv(), "pip", "compile", "--quiet", "--universal", "--generate-hashes", "--no-header",
-         "--python-version", "3.11", "-o", str(UV_REQUIREMENTS), str(source)],
+         "--no-annotate", "--python-version", "3.11", "-o", str(UV_REQUIREMENTS), str(source)],
         cwd=ROOT, env=_uv_env(),
     ).returncode  # fmt: skip
     if code == 0:
