@@ -34,10 +34,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from webplatform._quantity import parse_cpu, parse_memory
-from webplatform.edge._checks import MINIMUM_PROTOCOL_VERSIONS
+
+try:  # the CloudFront model's own Literal (issue 14); until it lands, the CDN checks' list
+    from webplatform.edge.cloudfront import MinimumProtocolVersion
+
+    MINIMUM_PROTOCOL_VERSIONS: tuple[str, ...] = get_args(MinimumProtocolVersion)
+except ImportError:
+    from webplatform.edge._checks import MINIMUM_PROTOCOL_VERSIONS
 
 try:  # the models' shared image type (issue 14); until it lands, the workload module's check
     from webplatform._types import check_image as _check_image_value
@@ -399,8 +405,8 @@ _ORIGIN_PROTOCOLS = ("TLSv1.2",)
 def cloudfront_https(resource: Resource, _: Context) -> list[str]:
     """Viewers on HTTPS (or redirected to it) with TLSv1.2+, custom origins over HTTPS TLSv1.2.
 
-    The viewer security policies allowed are the ``CloudFrontCdn`` model's own list
-    (``webplatform.edge._checks.MINIMUM_PROTOCOL_VERSIONS``). The default
+    The viewer security policies allowed are the ``CloudFrontCdn`` model's own
+    (its ``minimum_protocol_version`` type). The default
     ``*.cloudfront.net`` certificate pins the security policy at TLSv1, so it
     fails: use an ACM certificate with ``TLSv1.2_2021``.
     """
