@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -281,8 +282,8 @@ def test_an_update_runs_in_its_environment_one_per_stack_and_is_never_cancelled(
 
 
 def test_the_pulumi_cli_is_no_older_than_the_sdk_in_the_lock():
-    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.lock").read_text(), re.M)
-    assert sdk
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    sdk = [None, next(p["version"] for p in lock["package"] if p["name"] == "pulumi")]
     for name in ("pull-request.yml", "pulumi-up.yml"):
         cli = load(name)["env"]["PULUMI_VERSION"]
         as_tuple = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
