@@ -35,7 +35,14 @@ from infra.config.apps import (
     Strategy,
 )
 from infra.config.cluster import ClusterSpec, KubernetesSpec
-from infra.config.edge import AccessLogsSpec, CdnProvider, CdnSpec, CloudflareSpec, CloudFrontSpec
+from infra.config.edge import (
+    Cdn,
+    CdnProvider,
+    CloudflareEdgeSpec,
+    CloudFrontCdnSpec,
+    NoCdn,
+    route_hosts,
+)
 from infra.config.secrets import SecretDelivery, SecretsSpec, ValueSource
 from infra.config.stack import (
     AWS_REGIONS,
@@ -59,17 +66,16 @@ __all__ = [
     "MIN_KUBERNETES_MINOR",
     "NAMESPACE",
     "PROVIDER_SECRET_KEYS",
-    "AccessLogsSpec",
     "AnalysisSpec",
     "AppSpec",
     "ArgoSpec",
     "AutoscalingSpec",
     "BackendSpec",
     "BlueGreenSpec",
+    "Cdn",
     "CdnProvider",
-    "CdnSpec",
-    "CloudFrontSpec",
-    "CloudflareSpec",
+    "CloudFrontCdnSpec",
+    "CloudflareEdgeSpec",
     "ClusterSpec",
     "ColorSpec",
     "DisruptionBudgetSpec",
@@ -78,6 +84,7 @@ __all__ = [
     "KubernetesSpec",
     "MonitoringSpec",
     "NetworkPolicySpec",
+    "NoCdn",
     "ProbeSpec",
     "Quantities",
     "ResourcesSpec",
@@ -97,6 +104,7 @@ __all__ = [
     "parse",
     "read_source",
     "referenced_secret_keys",
+    "route_hosts",
     "stack_file",
     "with_secrets",
 ]

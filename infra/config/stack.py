@@ -59,9 +59,10 @@ from infra.config._source import (
 )
 from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
-from infra.config.edge import CdnSpec
+from infra.config.edge import Cdn, NoCdn, route_hosts
 from infra.config.secrets import SecretsSpec
 from webplatform._model import FieldError, camel
+from webplatform.edge import _checks as _edge
 
 
 class StackConfig(_Model):
@@ -78,9 +79,9 @@ class StackConfig(_Model):
         default_factory=SecretsSpec,
         description="Where secretEnv values live and how pods get them.",
     )
-    cdn: CdnSpec = Field(
-        default_factory=lambda: CdnSpec(provider="none"),
-        description="The CDN in front of the app; default none.",
+    cdn: Cdn = Field(
+        default_factory=lambda: NoCdn(provider="none"),
+        description="The CDN in front of one app; default none.",
     )
     review: _review.ReviewSpec | None = Field(
         default=None,
@@ -102,6 +103,31 @@ class StackConfig(_Model):
                     f"{installed!r} (cluster.addons.certManager.issuer); "
                     "use that name, or issuerKind: Issuer for a namespaced one",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _cdn_fronts_a_routed_app(self) -> StackConfig:
+        """``cdn.app`` is an app of this stack with a route: the CDN's origin is derived from
+        the route's hosts, so it always names what the route serves and its certificate covers."""
+        cdn = self.cdn
+        if isinstance(cdn, NoCdn):
+            return self
+        if cdn.app not in self.apps:
+            raise _at(
+                ("cdn", "app"),
+                f"{cdn.app!r} is not an app of this stack; use one of {sorted(self.apps)}",
+            )
+        hosts = route_hosts(self.apps, cdn.app)
+        if not hosts:
+            raise _at(
+                ("cdn", "app"),
+                f"app {cdn.app!r} has no public route; the CDN's origin is its route's host: "
+                f"set apps.{cdn.app}.route.hosts, or front another app",
+            )
+        problem = _edge.origin_problem(cdn.origin(hosts), cdn.public_names(hosts))
+        if problem is not None:
+            key = type(cdn).model_fields.get(cdn.origin_key)
+            raise _at(("cdn", (key.alias if key else None) or cdn.origin_key), problem)
         return self
 
     @model_validator(mode="after")
@@ -326,8 +352,9 @@ def camel_loc(loc: tuple[Any, ...], model: Any = None) -> tuple[tuple[Any, ...],
         if len(members) > 1 and isinstance(part, str):
             # pydantic names the union branch it tried ('int', 'ColorSpec', 'function-after[..]')
             named = [m for m in members if getattr(m, "__name__", None) == part]
-            node = named[0] if named else node
-            continue
+            if named:
+                node = named[0]
+                continue
         out.append(part)
         node = None
     return tuple(out), node

@@ -279,6 +279,7 @@ IDENTITY = {
     "webplatform:cdn.aliases",
     "webplatform:cdn.originHost",
     "webplatform:cdn.cloudfront.accessLogs.prefix",
+    "webplatform:cdn.accessLogs.prefix",
 }
 
 
