@@ -37,13 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from webplatform._quantity import parse_cpu, parse_memory
-
-try:  # the CloudFront model's own Literal (issue 14); until it lands, the CDN checks' list
-    from webplatform.edge.cloudfront import MinimumProtocolVersion
-
-    MINIMUM_PROTOCOL_VERSIONS: tuple[str, ...] = get_args(MinimumProtocolVersion)
-except ImportError:
-    from webplatform.edge._checks import MINIMUM_PROTOCOL_VERSIONS
+from webplatform.edge.cloudfront import MinimumProtocolVersion
 
 try:  # the models' shared image type (issue 14); until it lands, the workload module's check
     from webplatform._types import check_image as _check_image_value
@@ -54,6 +48,8 @@ try:  # the models' shared image type (issue 14); until it lands, the workload m
 except ImportError:
     from webplatform.workloads.workload import check_image
 
+#: The viewer security policies the CloudFront model allows (its ``minimum_protocol_version``).
+MINIMUM_PROTOCOL_VERSIONS: tuple[str, ...] = get_args(MinimumProtocolVersion)
 #: Environments in which ``:latest`` is tolerated by default (an untagged image never is).
 DEFAULT_MUTABLE_TAG_ENVIRONMENTS: tuple[str, ...] = ("dev",)
 

@@ -492,16 +492,11 @@ def test_distribution_fails_on_each_weakening(changes, expected):
 def test_the_viewer_policies_allowed_are_the_cdn_models_own():
     import typing
 
-    from webplatform.edge import cloudfront
+    from webplatform.edge.cloudfront import CloudFrontCdnArgs
 
-    model = getattr(cloudfront.CloudFrontCdnArgs, "model_fields", {})  # a dataclass before
-    if "minimum_protocol_version" in model:  # the pydantic model (issue 14)
-        allowed = typing.get_args(model["minimum_protocol_version"].annotation)
-    else:
-        from webplatform.edge import _checks as edge
-
-        allowed = edge.MINIMUM_PROTOCOL_VERSIONS
-    assert tuple(checks.MINIMUM_PROTOCOL_VERSIONS) == tuple(allowed) and allowed
+    field = CloudFrontCdnArgs.model_fields["minimum_protocol_version"]
+    allowed = typing.get_args(field.annotation)
+    assert allowed and allowed == checks.MINIMUM_PROTOCOL_VERSIONS
     for version in allowed:
         tls = distribution(viewerCertificate__minimumProtocolVersion=version)
         assert messages("cloudfront-https-tls12", [tls]) == []
