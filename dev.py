@@ -13,6 +13,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py wheel                 # build the wheel into dist/ and check what it holds
     python3 dev.py lock [uv lock args]   # re-lock uv.lock (and policy/uv.lock) after a pyproject change
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
+    python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
@@ -254,11 +255,13 @@ def main(argv: list[str]) -> int:
         return run("tools/check_wheel.py")
     if task == "bench":
         return run("bench/run.py", *rest)
+    if task == "cost":
+        return run("-m", "infra.cost", *rest)
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
-        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, lock, scan, scan-lock"
+        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, lock, scan, scan-lock, cost"
     )
     return 2
 

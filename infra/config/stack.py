@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from infra import review as _review
 from infra.config import cluster as _cluster
 from infra.config import secrets as _secrets
 from infra.config._base import (
@@ -81,6 +82,10 @@ class StackConfig(_Model):
     cdn: Cdn = Field(
         default_factory=lambda: NoCdn(provider="none"),
         description="The CDN in front of one app; default none.",
+    )
+    review: _review.ReviewSpec | None = Field(
+        default=None,
+        description="How review stacks dev-pr-<N> are made from this file (Pulumi.dev.yaml only).",
     )
 
     @model_validator(mode="after")
@@ -507,7 +512,9 @@ def parse(
             secret_keys=frozenset(secret_keys),
             secret_paths=frozenset((k,) for k in secret_keys),
         )
-    values = source.values()
+    # Review stacks (dev-pr-<N>): namespace, hosts and cluster derived from the stack name,
+    # a name another stack uses refused (infra/review.py).
+    values = _review.apply(stack, source.values())
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
     fields = {f.alias or n for n, f in StackConfig.model_fields.items()}
     structured = {k: v for k, v in ours.items() if k in fields}

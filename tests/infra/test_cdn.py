@@ -113,7 +113,11 @@ def names_sent_to_the_origin(rec):
 
 
 def test_every_cdn_stack_is_checked():
-    assert CDN_STACKS == ["prod", "staging"]  # a new CDN stack joins the test below by itself
+    assert CDN_STACKS == [
+        "prod",
+        "staging",
+        "uat",
+    ]  # a new CDN stack joins the test below by itself
 
 
 @pytest.mark.parametrize("stack", CDN_STACKS)
