@@ -11,21 +11,26 @@ Python 3.11+ needs nothing else:
     python3 dev.py schema                # regenerate schema/stack.schema.json from the models
     python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
     python3 dev.py wheel                 # build the wheel into dist/ and check what it holds
-    python3 dev.py lock                  # re-pin requirements.lock from pyproject.toml
+    python3 dev.py lock [uv lock args]   # re-lock uv.lock (and policy/uv.lock) after a pyproject change
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
+    python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
-the same interpreter and packages). It is reinstalled only when
-`pyproject.toml` or `requirements.lock` change. The scanner, checkov, has its
-own `.venv-scan` (its pins conflict with ours), reinstalled when
+the same interpreter and packages). uv installs it, exactly as `uv.lock` pins
+and hashes (`uv sync --locked`), only when `pyproject.toml` or `uv.lock`
+change. uv itself is a pinned, hashed PyPI wheel (`requirements-uv.txt`),
+installed by this file on first use once per machine (`.venv-uv` links to it). The scanner, checkov, has
+its own `.venv-scan` (its pins conflict with ours), reinstalled when
 `requirements-scan.lock` changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -40,59 +45,164 @@ SCAN_VENV = ROOT / ".venv-scan"
 SCAN_BIN = SCAN_VENV / ("Scripts" if os.name == "nt" else "bin")
 SCAN_LOCK = ROOT / "requirements-scan.lock"
 CHECKOV_VERSION = "3.3.30"
+#: uv, pinned with every wheel's hash; installed from PyPI into its own small virtualenv.
+UV_REQUIREMENTS = ROOT / "requirements-uv.txt"
+UV_VENV = ROOT / ".venv-uv"  # a link to the shared install in CACHE
+CACHE = Path(os.environ.get("WEBPLATFORM_CACHE") or Path.home() / ".cache" / "webplatform")
+UV_BIN = UV_VENV / ("Scripts" if os.name == "nt" else "bin")
+#: The projects `python3 dev.py lock` re-locks: the library and program, and the policy pack.
+LOCKED_PROJECTS = (ROOT, ROOT / "policy")
 
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "requirements.lock"):
+    for name in ("pyproject.toml", "uv.lock"):
         digest.update((ROOT / name).read_bytes())
+    digest.update(sys.executable.encode())
     return digest.hexdigest()
+
+
+def uv() -> str:
+    """The pinned uv, installed on first use by pip with every hash checked.
+
+    uv comes from PyPI like every other package (a wheel per platform, hashed in
+    `requirements-uv.txt`), never from a download script. It is installed once per
+    machine and pin, in `$WEBPLATFORM_CACHE/uv-<hash>` (default `~/.cache/webplatform`),
+    which `.venv-uv` links to: a fresh clone then pays nothing for it. `PATH` is not
+    consulted: a different uv may write a different lock format.
+    """
+    pin = hashlib.sha256(UV_REQUIREMENTS.read_bytes()).hexdigest()[:16]
+    home = CACHE / f"uv-{pin}"
+    name = "uv.exe" if os.name == "nt" else "uv"
+    if not (home / "bin" / name).exists():
+        print("dev.py: installing uv (pinned, hashed) ...", flush=True)
+        work = CACHE / f"uv-{pin}.{os.getpid()}.tmp"
+        shutil.rmtree(work, ignore_errors=True)
+        python = sys.executable
+        if importlib.util.find_spec("pip") is None:  # e.g. Debian's python3 without python3-pip
+            venv.EnvBuilder(with_pip=True).create(work / "pip")
+            python = str(work / "pip" / ("Scripts" if os.name == "nt" else "bin") / "python")
+        subprocess.run(
+            [python, "-m", "pip", "--disable-pip-version-check", "-q", "install",
+             "--require-hashes", "--only-binary", ":all:", "--no-deps", "--target", str(work),
+             "-r", str(UV_REQUIREMENTS)],
+            env={**os.environ, "PIP_ROOT_USER_ACTION": "ignore"}, check=True,
+        )  # fmt: skip
+        shutil.rmtree(work / "pip", ignore_errors=True)
+        try:
+            work.rename(home)  # atomic: a concurrent clone's install wins or this one does
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)
+    if not (UV_VENV.is_symlink() and UV_VENV.resolve() == home.resolve()):
+        if UV_VENV.is_symlink() or UV_VENV.is_file():
+            UV_VENV.unlink()
+        elif UV_VENV.exists():
+            shutil.rmtree(UV_VENV)
+        try:
+            UV_VENV.symlink_to(home, target_is_directory=True)
+        except OSError:  # no symlinks (Windows without the privilege): a copy of the binary
+            shutil.copytree(home, UV_VENV)
+    return str(UV_BIN / name)
+
+
+def _uv_env() -> dict[str, str]:
+    """uv runs with this interpreter, never downloads one, and syncs exactly `.venv`."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_PROJECT_ENVIRONMENT": str(VENV)}
+    for name in ("VIRTUAL_ENV", "UV_PYTHON", "UV_FROZEN", "UV_NO_SYNC"):
+        env.pop(name, None)
+    return env
 
 
 def bootstrap() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - runs under any python3 to say this
         sys.exit(f"dev.py: Python 3.11 or newer is required, this is {sys.version.split()[0]}")
+    # Every task's subprocesses (pytest, and the Pulumi CLI that tests/e2e runs) find the
+    # pinned uv: `toolchain: uv` in Pulumi.yaml makes the language host look for it on PATH.
+    exe = uv()
+    os.environ["PATH"] = str(UV_BIN) + os.pathsep + os.environ.get("PATH", "")
     wanted = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("dev.py: installing into .venv (first run, or the lock changed) ...", flush=True)
-    if not PY.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
-    # `-c` pins every transitive version from the lock; `-e .[dev]` installs the
-    # project itself so `import components` works under `pulumi up` as under pytest.
-    subprocess.run(
-        [*pip, "install", "-c", "requirements.lock", "-e", ".[dev]"], cwd=ROOT, check=True
-    )
+    # `--locked`: install exactly what uv.lock pins (every file hash-checked), and fail
+    # rather than re-resolve when pyproject.toml changed without `python3 dev.py lock`.
+    # The project itself is installed editable, so `import webplatform` works under
+    # `pulumi up` as under pytest; the `dev` group comes with it, as `pulumi install` does.
+    done = subprocess.run(
+        [exe, "sync", "--locked", "--python", sys.executable, "--quiet"],
+        cwd=ROOT, env=_uv_env(),
+    )  # fmt: skip
+    if done.returncode:
+        sys.exit(
+            "dev.py: `uv sync --locked` failed; if pyproject.toml changed, re-lock with "
+            "`python3 dev.py lock` and commit uv.lock"
+        )
     STAMP.write_text(wanted)
 
 
 def bootstrap_scan() -> None:
-    """Create `.venv-scan` with exactly the versions of `requirements-scan.lock`."""
+    """Create `.venv-scan` with exactly the versions (and hashes) of `requirements-scan.lock`."""
     stamp = SCAN_VENV / ".webplatform-installed"
     wanted = hashlib.sha256(SCAN_LOCK.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted and (SCAN_BIN / "checkov").exists():
         return
     print("dev.py: installing checkov into .venv-scan ...", flush=True)
-    venv.EnvBuilder(with_pip=True, clear=True).create(SCAN_VENV)
+    env = {**_uv_env(), "VIRTUAL_ENV": str(SCAN_VENV)}
     subprocess.run(
-        [str(SCAN_BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q",
-         "install", "-r", str(SCAN_LOCK)],
-        cwd=ROOT, check=True,
+        [uv(), "venv", "--quiet", "--clear", "--python", sys.executable, str(SCAN_VENV)],
+        env=env, check=True,
+    )  # fmt: skip
+    subprocess.run(
+        [uv(), "pip", "sync", "--quiet", "--require-hashes", "--python", str(SCAN_BIN / "python"),
+         str(SCAN_LOCK)],
+        cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     stamp.write_text(wanted)
 
 
 def scan_lock() -> int:
-    """Pin checkov and everything it pulls in, from a clean virtualenv."""
-    venv.EnvBuilder(with_pip=True, clear=True).create(SCAN_VENV)
-    py = str(SCAN_BIN / "python")
-    pip = [py, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", f"checkov=={CHECKOV_VERSION}"], check=True)
-    frozen = subprocess.run([*pip, "freeze"], check=True, capture_output=True, text=True).stdout
-    header = SCAN_LOCK.read_text().split("\n")[:3] if SCAN_LOCK.exists() else []
-    SCAN_LOCK.write_text("\n".join([*header, frozen]))
-    return 0
+    """Pin checkov and everything it pulls in, with hashes (current pins kept where they fit)."""
+    source = ROOT / "build" / "scan-requirements.in"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(f"checkov=={CHECKOV_VERSION}\n")
+    header = [line for line in SCAN_LOCK.read_text().splitlines() if line.startswith("#")][:3]
+    code = subprocess.run(
+        [uv(), "pip", "compile", "--quiet", "--universal", "--generate-hashes", "--no-header",
+         "--python-version", "3.11", "-o", str(SCAN_LOCK), str(source)],
+        cwd=ROOT, env=_uv_env(),
+    ).returncode  # fmt: skip
+    if code == 0:
+        SCAN_LOCK.write_text("\n".join(header) + "\n" + SCAN_LOCK.read_text())
+    return code
+
+
+def lock(args: list[str]) -> int:
+    """Re-lock: uv.lock (project), policy/uv.lock (the pack), the hashes of the pinned uv.
+
+    Extra arguments go to `uv lock`, e.g. `--upgrade-package pulumi-aws` or `--upgrade`;
+    without them every pin that still fits pyproject.toml is kept.
+    """
+    for project in LOCKED_PROJECTS:
+        if (project / "pyproject.toml").exists():
+            done = subprocess.run(
+                [uv(), "lock", "--python", sys.executable, *args], cwd=project, env=_uv_env()
+            )
+            if done.returncode:
+                return done.returncode
+    lines = UV_REQUIREMENTS.read_text().splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    pin = next(line.split()[0] for line in lines if line.startswith("uv=="))
+    source = ROOT / "build" / "uv-requirements.in"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(pin + "\n")
+    code = subprocess.run(
+        [uv(), "pip", "compile", "--quiet", "--universal", "--generate-hashes", "--no-header",
+         "--no-annotate", "--python-version", "3.11", "-o", str(UV_REQUIREMENTS), str(source)],
+        cwd=ROOT, env=_uv_env(),
+    ).returncode  # fmt: skip
+    if code == 0:
+        UV_REQUIREMENTS.write_text("\n".join(header) + "\n" + UV_REQUIREMENTS.read_text())
+    return code
 
 
 def run(*args: str) -> int:
@@ -117,6 +227,8 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     if task == "scan-lock":
         return scan_lock()
+    if task == "lock":
+        return lock(rest)
     bootstrap()
     if task == "synth":
         if not any(a == "--stack" or a.startswith("--stack=") for a in rest):
@@ -143,18 +255,13 @@ def main(argv: list[str]) -> int:
         return run("tools/check_wheel.py")
     if task == "bench":
         return run("bench/run.py", *rest)
-    if task == "lock":
-        subprocess.run([str(PY), "-m", "pip", "install", "-q", "pip-tools"], check=True)
-        return run(
-            "-m", "piptools", "compile", "-q", "--strip-extras", "--extra", "dev",
-            "--no-emit-index-url", "--no-emit-find-links",
-            "-o", "requirements.lock", "pyproject.toml",
-        )  # fmt: skip
+    if task == "cost":
+        return run("-m", "infra.cost", *rest)
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
-        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, lock, scan, scan-lock"
+        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, lock, scan, scan-lock, cost"
     )
     return 2
 

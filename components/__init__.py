@@ -76,8 +76,8 @@ if TYPE_CHECKING:
     from webplatform.cluster.node_pool import NodePool, NodePoolArgs
     from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
     from webplatform.cluster.vpc import Vpc, VpcArgs
-    from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs
-    from webplatform.edge.cloudfront import CloudFrontCdn, CloudFrontCdnArgs
+    from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs, CloudflareSettings
+    from webplatform.edge.cloudfront import CloudFrontCdn, CloudFrontCdnArgs, CloudFrontSettings
 
 #: Re-exports imported on first use: these modules import pulumi_aws or pulumi_cloudflare,
 #: which a stack that does not use them (dev, or a team's Kubernetes-only stack) should not
@@ -85,8 +85,10 @@ if TYPE_CHECKING:
 _LAZY = {
     "CloudFrontCdn": "webplatform.edge.cloudfront",
     "CloudFrontCdnArgs": "webplatform.edge.cloudfront",
+    "CloudFrontSettings": "webplatform.edge.cloudfront",
     "CloudflareEdge": "webplatform.edge.cloudflare",
     "CloudflareEdgeArgs": "webplatform.edge.cloudflare",
+    "CloudflareSettings": "webplatform.edge.cloudflare",
     "EksCluster": "webplatform.cluster.eks",
     "EksClusterArgs": "webplatform.cluster.eks",
     "ClusterAccessArgs": "webplatform.cluster.eks",
@@ -137,8 +139,10 @@ __all__ = [
     "BlueGreenService",
     "CloudFrontCdn",
     "CloudFrontCdnArgs",
+    "CloudFrontSettings",
     "CloudflareEdge",
     "CloudflareEdgeArgs",
+    "CloudflareSettings",
     "ClusterAccessArgs",
     "ClusterAddons",
     "ClusterAddonsArgs",

@@ -28,7 +28,7 @@ from typing import Any
 from infra import synth
 from infra.config import StackConfigError
 
-STACKS = ("dev", "staging", "prod")
+STACKS = ("dev", "staging", "uat", "prod")
 
 #: Checks we accept failing, and why. The only list of skips; keep each reason current.
 CHECKOV_SKIPS: dict[str, str] = {

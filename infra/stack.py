@@ -16,11 +16,14 @@ import pulumi_kubernetes as k8s
 from infra.config import (
     NAMESPACE,
     AppSpec,
-    CdnSpec,
+    CloudflareEdgeSpec,
+    CloudFrontCdnSpec,
     ClusterSpec,
     KubernetesSpec,
+    NoCdn,
     StackConfig,
     load,
+    route_hosts,
     with_secrets,
 )
 from webplatform import (
@@ -34,6 +37,7 @@ from webplatform import (
     WebApp,
     WebAppArgs,
 )
+from webplatform._model import Args
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,
@@ -171,7 +175,7 @@ def gateway(
         GatewayArgs(
             gateway_name=name,
             routes_namespace=namespace,
-            hosts={name: route.hosts for name, route in routes.items()},
+            hosts={app_name: route.hosts for app_name, route in routes.items()},
             issuer=first.issuer,
             issuer_kind=first.issuer_kind,
             # Behind the stack's CDN the client is the address the CDN appended to
@@ -182,89 +186,76 @@ def gateway(
     )
 
 
-def cdn(spec: CdnSpec, environment: str) -> dict[str, Any] | None:
-    """The CDN the stack file chose, in front of ``cdn.originHost``; its outputs, or None.
+def cdn(config: StackConfig) -> dict[str, Any] | None:
+    """The CDN the stack file chose, in front of ``cdn.app``'s route; its outputs, or None.
 
     Each provider SDK is imported only when chosen: ``pulumi_cloudflare`` alone
     takes about a second to import, which a stack without Cloudflare must not pay.
     """
-    if spec.provider == "cloudfront":
-        return _cloudfront(spec, environment)
-    if spec.provider == "cloudflare":
-        return _cloudflare(spec)
-    return None
+    spec = config.cdn
+    if isinstance(spec, NoCdn):
+        return None
+    hosts = route_hosts(config.apps, spec.app)  # validated: the app has a route
+    if isinstance(spec, CloudFrontCdnSpec):
+        return _cloudfront(spec, hosts, config.environment)
+    return _cloudflare(spec, hosts)
 
 
-def _cloudfront(spec: CdnSpec, environment: str) -> dict[str, Any]:
+def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
+    """The fields of ``spec`` that ``model`` declares: the stack spec is the settings model
+    plus ``provider`` and ``app``, so this is a copy, not a mapping (no second default)."""
+    return {name: getattr(spec, name) for name in model.model_fields}
+
+
+def _cloudfront(
+    spec: CloudFrontCdnSpec, hosts: tuple[str, ...], environment: str
+) -> dict[str, Any]:
     import pulumi_aws as aws
 
-    from webplatform.edge.cloudfront import CloudFrontCdn, CloudFrontCdnArgs
+    from webplatform.edge.cloudfront import CloudFrontCdn, CloudFrontCdnArgs, CloudFrontSettings
 
-    assert spec.host and spec.origin_host and spec.content_security_policy  # validated
     # CloudFront's certificates and CLOUDFRONT-scope web ACLs live in us-east-1, and the
     # distribution is global: the whole CDN uses this provider, whatever aws:region says.
     us_east_1 = aws.Provider("aws-us-east-1", aws.ProviderArgs(region="us-east-1"))
-    options = spec.cloudfront
-    extra: dict[str, Any] = {}
-    if options is not None:
-        settings = {
-            "hosted_zone_id": options.hosted_zone_id,
-            "certificate_domain": options.certificate_domain,
-            "price_class": options.price_class,
-            "minimum_protocol_version": options.minimum_protocol_version,
-            "waf_rate_limit": options.waf_rate_limit,
-        }
-        if options.access_logs is not None:
-            settings["access_logs_bucket"] = options.access_logs.bucket
-            settings["access_logs_prefix"] = options.access_logs.prefix
-            settings["access_logs_include_cookies"] = options.access_logs.include_cookies
-        # Unset keys keep the component's secure defaults: no second layer of defaults here.
-        extra = {key: value for key, value in settings.items() if value is not None}
     distribution = CloudFrontCdn(
         "cdn",
         CloudFrontCdnArgs(
-            host=spec.host,
-            aliases=tuple(spec.aliases),
-            origin_host=spec.origin_host,
-            content_security_policy=spec.content_security_policy,
+            **_settings(spec, CloudFrontSettings),
+            # The route's primary host: CloudFront sends it as SNI and Host, and the route
+            # matches it and its certificate covers it.
+            origin_host=hosts[0],
             us_east_1_provider=us_east_1,
             tags={"webplatform.io/environment": environment},
-            **extra,
         ),
         opts=pulumi.ResourceOptions(providers=[us_east_1]),
     )
     outputs: dict[str, Any] = {
         "provider": "cloudfront",
         "host": spec.host,
+        "origin": hosts[0],
         "domainName": distribution.domain_name,
     }
-    if options is None or options.hosted_zone_id is None:
+    if spec.hosted_zone_id is None:
         outputs["validationRecords"] = distribution.validation_records
     return outputs
 
 
-def _cloudflare(spec: CdnSpec) -> dict[str, Any]:
-    from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs
+def _cloudflare(spec: CloudflareEdgeSpec, hosts: tuple[str, ...]) -> dict[str, Any]:
+    from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs, CloudflareSettings
 
-    assert spec.host and spec.origin_host and spec.content_security_policy  # validated
-    assert spec.cloudflare is not None  # validated
-    extra: dict[str, Any] = {}
-    if spec.cloudflare.min_tls_version is not None:
-        extra["min_tls_version"] = spec.cloudflare.min_tls_version
     # The default Cloudflare provider reads cloudflare:apiToken (a secret) or
     # CLOUDFLARE_API_TOKEN: credentials are provider configuration, not ours.
     edge = CloudflareEdge(
         "cdn",
         CloudflareEdgeArgs(
-            zone_id=spec.cloudflare.zone_id,
-            host=spec.host,
-            aliases=tuple(spec.aliases),
-            origin_host=spec.origin_host,
-            content_security_policy=spec.content_security_policy,
-            **extra,
+            **_settings(spec, CloudflareSettings),
+            # The route's hosts: with SSL strict Cloudflare sends each as SNI and Host, and
+            # the route's certificate covers exactly these.
+            host=hosts[0],
+            aliases=hosts[1:],
         ),
     )
-    return {"provider": "cloudflare", "host": spec.host, "domainName": edge.domain_name}
+    return {"provider": "cloudflare", "host": hosts[0], "domainName": edge.domain_name}
 
 
 def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
@@ -301,7 +292,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         )
         for name, spec in config.apps.items()
     }
-    edge = cdn(config.cdn, config.environment)
+    edge = cdn(config)
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,

@@ -8,6 +8,19 @@ functions, and the project's own tests run them on every stack's synth, so a
 guardrail is tested without the policy SDK (which pins an older protobuf than
 the programs use) and without a Pulumi CLI.
 
+One rule, one place. The library's args models refuse bad settings when a stack
+file or an importer's arguments are parsed, before anything is registered; this
+pack keeps only what they cannot see: resources registered by code that does not
+go through our components (a team's own Deployment or CloudFront distribution
+next to a ``WebApp``, another program run with this pack, a transform that
+rewrote a child's inputs). Where a rule is already code in the library, a
+check calls that code (image references, resource quantities, the CloudFront
+security policies) instead of restating it, so the two cannot disagree. Rules
+over the EKS cluster left the pack: only the platform's ``EksCluster`` makes
+one, its model refuses an open endpoint at parse (and honours the explicit
+``allowOpenToInternet`` the old policy contradicted), and Secrets encryption
+is not a setting there but always on.
+
 Inputs may be ``dict``/``list`` (synth) or the SDK's read-only ``Mapping`` /
 ``Sequence`` proxies (``pulumi preview``), so the helpers test against the
 abstract types. During a preview the proxy raises on a value that is not known
@@ -18,19 +31,31 @@ with the value known. A check never catches it.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
-#: Environments in which mutable image references (``:latest``, no tag) are tolerated by default.
+from webplatform._quantity import parse_cpu, parse_memory
+from webplatform.edge.cloudfront import MinimumProtocolVersion
+
+try:  # the models' shared image type (issue 14); until it lands, the workload module's check
+    from webplatform._types import check_image as _check_image_value
+
+    def check_image(field: str, image: str) -> None:
+        _check_image_value(image)
+
+except ImportError:
+    from webplatform.workloads.workload import check_image
+
+#: The viewer security policies the CloudFront model allows (its ``minimum_protocol_version``).
+MINIMUM_PROTOCOL_VERSIONS: tuple[str, ...] = get_args(MinimumProtocolVersion)
+#: Environments in which ``:latest`` is tolerated by default (an untagged image never is).
 DEFAULT_MUTABLE_TAG_ENVIRONMENTS: tuple[str, ...] = ("dev",)
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 SECRETS_MANAGER_SECRET = "aws:secretsmanager/secret:Secret"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
 
 #: Where each workload kind keeps its pod spec (by the last segment of the type token).
 #: ``Rollout`` is Argo Rollouts' CRD (``kubernetes:argoproj.io/v1alpha1:Rollout``).
@@ -229,11 +254,19 @@ def restricted_security_context(resource: Resource, _: Context) -> list[str]:
 # --- requests and limits ----------------------------------------------------------------
 
 
+def _quantity(value: Any) -> Any:
+    """The API accepts a quantity as a number too (``cpu: 1``); the library parses text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 def requests_and_limits(resource: Resource, _: Context) -> list[str]:
     """CPU and memory requests and limits on every container, init containers included.
 
     Requests are what the scheduler and the HPA reason with; limits keep one
-    pod from starving its neighbours.
+    pod from starving its neighbours. Each quantity must parse, and no request
+    may exceed its limit: the same parsers and the same rule as the library's
+    ``Resources`` model (``webplatform._quantity``), so a foreign Deployment is
+    held to what our own workloads are.
     """
     spec = pod_spec(resource)
     if spec is None:
@@ -242,6 +275,7 @@ def requests_and_limits(resource: Resource, _: Context) -> list[str]:
     for label, container in _containers(spec):
         if label.startswith("ephemeral"):
             continue  # ephemeral containers cannot declare resources
+        where = f"{_workload(resource)} {label}"
         resources = _map(container.get("resources"))
         missing = [
             f"{kind}.{unit}"
@@ -250,9 +284,20 @@ def requests_and_limits(resource: Resource, _: Context) -> list[str]:
             if _map(resources.get(kind)).get(unit) in (None, "")
         ]
         if missing:
-            problems.append(
-                f"{_workload(resource)} {label}: resources {', '.join(missing)} not set"
-            )
+            problems.append(f"{where}: resources {', '.join(missing)} not set")
+            continue
+        for unit, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+            try:
+                request = parse(_quantity(_map(resources.get("requests")).get(unit)))
+                limit = parse(_quantity(_map(resources.get("limits")).get(unit)))
+            except ValueError as error:
+                problems.append(f"{where}: resources.{{requests,limits}}.{unit}: {error}")
+                continue
+            if request > limit:
+                problems.append(
+                    f"{where}: resources.requests.{unit} exceeds limits.{unit}; the API server "
+                    "rejects a request above its limit: lower the request or raise the limit"
+                )
     return problems
 
 
@@ -270,14 +315,28 @@ def image_tag(image: str) -> tuple[str | None, str | None]:
     return (tag or None), (digest or None)
 
 
+def image_problem(image: str) -> str | None:
+    """What the library's own image rule (``webplatform.workloads.workload.check_image``)
+    says of a reference: not a reference, or untagged (an implicit ``latest``); else None."""
+    try:
+        check_image("image", image)
+    except ValueError as error:
+        message = str(error)
+        for prefix in (f"image={image!r}", "image"):  # the field the message names
+            message = message.removeprefix(prefix)
+        return message.lstrip(": ")
+    return None
+
+
 def pinned_images(resource: Resource, context: Context) -> list[str]:
-    """No ``:latest`` or untagged image outside the environments that allow it (dev).
+    """Every image names a version, and none is ``:latest`` outside the environments that allow it.
 
     A mutable reference means two pods of one Deployment can run different
-    code, and a rollback does not roll back. A digest always passes.
+    code, and a rollback does not roll back. The first half is the library's
+    image rule, called, in every environment (our models refuse an untagged
+    image in dev too); ``:latest`` is the stack-level rule, tolerated only in
+    ``mutableTagEnvironments`` (default dev). A digest always passes.
     """
-    if context.environment in context.mutable_tag_environments:
-        return []
     spec = pod_spec(resource)
     if spec is None:
         return []
@@ -286,11 +345,18 @@ def pinned_images(resource: Resource, context: Context) -> list[str]:
         image = container.get("image")
         if not isinstance(image, str):
             continue
+        where = f"{_workload(resource)} {label}: image {image!r}"
+        problem = image_problem(image)
         tag, digest = image_tag(image)
-        if digest is None and tag in (None, "latest"):
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+        elif (
+            digest is None
+            and tag == "latest"
+            and context.environment not in context.mutable_tag_environments
+        ):
             problems.append(
-                f"{_workload(resource)} {label}: image {image!r} is mutable ({'untagged' if tag is None else ':latest'}); "
-                f"use a version tag or a digest in {context.environment}"
+                f"{where} is mutable (:latest); use a version tag or a digest in {context.environment}"
             )
     return problems
 
@@ -328,19 +394,17 @@ def network_policy_per_namespace(
 # --- CloudFront: HTTPS only, TLSv1.2+ ---------------------------------------------------
 
 _HTTPS_VIEWER_POLICIES = ("https-only", "redirect-to-https")
-_TLS_VERSION = re.compile(r"^TLSv1\.(\d+)(_\d{4})?$")
-
-
-def _tls12_or_newer(version: Any) -> bool:
-    match = _TLS_VERSION.match(version) if isinstance(version, str) else None
-    return match is not None and int(match.group(1)) >= 2
+#: What CloudFront may offer an origin: the protocols of the origin side, not the viewer policies.
+_ORIGIN_PROTOCOLS = ("TLSv1.2",)
 
 
 def cloudfront_https(resource: Resource, _: Context) -> list[str]:
     """Viewers on HTTPS (or redirected to it) with TLSv1.2+, custom origins over HTTPS TLSv1.2.
 
-    The default ``*.cloudfront.net`` certificate pins the security policy at
-    TLSv1, so it fails: use an ACM certificate with ``TLSv1.2_2021``.
+    The viewer security policies allowed are the ``CloudFrontCdn`` model's own
+    (its ``minimum_protocol_version`` type). The default
+    ``*.cloudfront.net`` certificate pins the security policy at TLSv1, so it
+    fails: use an ACM certificate with ``TLSv1.2_2021``.
     """
     if resource.type != CLOUDFRONT_DISTRIBUTION:
         return []
@@ -363,10 +427,10 @@ def cloudfront_https(resource: Resource, _: Context) -> list[str]:
             "viewerCertificate uses the default CloudFront certificate, which allows TLSv1; "
             "use an ACM certificate (sni-only) with minimumProtocolVersion TLSv1.2_2021"
         )
-    elif not _tls12_or_newer(certificate.get("minimumProtocolVersion")):
+    elif certificate.get("minimumProtocolVersion") not in MINIMUM_PROTOCOL_VERSIONS:
         problems.append(
             f"viewerCertificate.minimumProtocolVersion is {certificate.get('minimumProtocolVersion')!r}; "
-            "use TLSv1.2_2021 or newer (the AWS default is TLSv1)"
+            f"use one of {', '.join(MINIMUM_PROTOCOL_VERSIONS)} (the AWS default is TLSv1)"
         )
     for i, origin in enumerate(_seq(inputs.get("origins"))):
         custom = _map(origin).get("customOriginConfig")
@@ -379,7 +443,7 @@ def cloudfront_https(resource: Resource, _: Context) -> list[str]:
                 f"{where}.customOriginConfig.originProtocolPolicy is {protocol!r}; use https-only"
             )
         ssl = list(_seq(_map(custom).get("originSslProtocols")))
-        weak = [p for p in ssl if not _tls12_or_newer(p)]
+        weak = [p for p in ssl if p not in _ORIGIN_PROTOCOLS]
         if weak or not ssl:
             problems.append(
                 f"{where}.customOriginConfig.originSslProtocols is {ssl}; allow only TLSv1.2"
@@ -393,68 +457,21 @@ _AWS_MANAGED_SECRETS_KEY = re.compile(r"(^|[:/])alias/aws/secretsmanager$")
 
 
 def kms_encrypted_secrets(resource: Resource, _: Context) -> list[str]:
-    """Secrets Manager secrets under a customer KMS key; EKS envelope-encrypts Kubernetes Secrets.
+    """Secrets Manager secrets under a customer KMS key.
 
     A customer key gives a key policy we control, an audit trail per decrypt,
     and cross-account use; the AWS-managed ``aws/secretsmanager`` key gives none.
+    ``AppSecrets`` always makes its own key; this judges the secrets a team
+    creates itself. (The EKS half of this rule left the pack: ``EksCluster``
+    always envelope-encrypts Secrets with its own key, and has no setting to stop.)
     """
-    inputs = resource.inputs
-    if resource.type == SECRETS_MANAGER_SECRET:
-        key = inputs.get("kmsKeyId")
-        if not key:
-            return [
-                "kmsKeyId is not set, so the AWS-managed key encrypts it; pass a customer KMS key"
-            ]
-        if isinstance(key, str) and _AWS_MANAGED_SECRETS_KEY.search(key):
-            return [f"kmsKeyId {key!r} is the AWS-managed key; pass a customer KMS key"]
+    if resource.type != SECRETS_MANAGER_SECRET:
         return []
-    if resource.type == EKS_CLUSTER:
-        config = inputs.get("encryptionConfig")
-        # pulumi-aws v7 sends one object; older majors sent a one-element list.
-        configs = [_map(c) for c in _seq(config)] if not isinstance(config, Mapping) else [config]
-        for c in configs:
-            if "secrets" in _seq(c.get("resources")) and _get(c, "provider", "keyArn"):
-                return []
-        return [
-            "encryptionConfig must envelope-encrypt resources ['secrets'] with provider.keyArn "
-            "(a customer KMS key); without it Kubernetes Secrets are only base64 in etcd"
-        ]
-    return []
-
-
-# --- EKS API endpoint not open to the world ---------------------------------------------
-
-
-def _world(cidr: Any) -> bool:
-    try:
-        return ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0
-    except ValueError:
-        return False
-
-
-def eks_endpoint_not_public(resource: Resource, _: Context) -> list[str]:
-    """The EKS API endpoint is private, or public only to listed CIDRs.
-
-    AWS defaults are ``endpointPublicAccess: true`` and
-    ``publicAccessCidrs: ["0.0.0.0/0"]``, so leaving either unset is a violation.
-    """
-    if resource.type != EKS_CLUSTER:
-        return []
-    vpc = _map(resource.inputs.get("vpcConfig"))
-    if vpc.get("endpointPublicAccess") is False:
-        return []
-    cidrs = list(_seq(vpc.get("publicAccessCidrs")))
-    if not cidrs:
-        return [
-            "the public API endpoint is on and publicAccessCidrs is unset (AWS default 0.0.0.0/0); "
-            "set vpcConfig.endpointPublicAccess false, or list the CIDRs allowed"
-        ]
-    world = [c for c in cidrs if _world(c)]
-    if world:
-        return [
-            f"vpcConfig.publicAccessCidrs {world} opens the API endpoint to the world; "
-            "list the CIDRs allowed or turn endpointPublicAccess off"
-        ]
+    key = resource.inputs.get("kmsKeyId")
+    if not key:
+        return ["kmsKeyId is not set, so the AWS-managed key encrypts it; pass a customer KMS key"]
+    if isinstance(key, str) and _AWS_MANAGED_SECRETS_KEY.search(key):
+        return [f"kmsKeyId {key!r} is the AWS-managed key; pass a customer KMS key"]
     return []
 
 
@@ -469,19 +486,21 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "container-requests-and-limits",
-        "Every container sets CPU and memory requests and limits.",
+        "Every container sets CPU and memory requests and limits, as valid quantities, "
+        "no request above its limit.",
         resource_check=requests_and_limits,
     ),
     Policy(
         "no-mutable-image-tags",
-        "Outside dev, no container image is :latest or untagged (a version tag or digest is required).",
+        "Every container image names a tag or digest (the library's image rule), and outside dev "
+        "none is :latest.",
         resource_check=pinned_images,
         config_schema={
             "mutableTagEnvironments": {
                 "type": "array",
                 "items": {"type": "string"},
                 "default": list(DEFAULT_MUTABLE_TAG_ENVIRONMENTS),
-                "description": "Environments in which :latest / untagged images are allowed.",
+                "description": "Environments in which :latest images are allowed (untagged ones never are).",
             }
         },
     ),
@@ -498,14 +517,8 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "kms-encrypted-secrets",
-        "Secrets Manager secrets use a customer KMS key; EKS clusters envelope-encrypt "
-        "Kubernetes Secrets with a KMS key.",
+        "Secrets Manager secrets use a customer KMS key, not the AWS-managed aws/secretsmanager key.",
         resource_check=kms_encrypted_secrets,
-    ),
-    Policy(
-        "eks-endpoint-not-public",
-        "The EKS API endpoint is private, or public only to an allow-list of CIDRs (never 0.0.0.0/0).",
-        resource_check=eks_endpoint_not_public,
     ),
 )
 

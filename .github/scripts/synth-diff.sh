@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline synth of every stack at a base commit and at HEAD, and what changed, as Markdown.
+# Offline synth of every stack at a base commit and at HEAD, what changed, and each stack's
+# monthly cost at both (`dev.py cost`, HEAD's price table on both synths), as Markdown.
 #
 #   .github/scripts/synth-diff.sh BASE_REF >> "$GITHUB_STEP_SUMMARY"
 #
@@ -43,6 +44,7 @@ echo "\`pulumi preview\` remains the source of truth where credentials exist."
 echo
 
 status=0
+cost_rows=()
 for file in "$root"/Pulumi.*.yaml; do
   stack="$(basename "$file" .yaml)"
   stack="${stack#Pulumi.}"
@@ -74,6 +76,16 @@ for file in "$root"/Pulumi.*.yaml; do
       grep -E '^ *[0-9]+  ' "$log" | grep -v ' resources; ' >"$work/$stack.counts" || true
       fence text "$work/$stack.counts"
     fi
+    cost_args=(--stack "$stack" --resources "$head_out/resources.json" --format row)
+    if ((${#diff_args[@]})); then
+      cost_args+=(--base-resources "$base_out/resources.json")
+    fi
+    if (cd "$root" && python3 dev.py cost "${cost_args[@]}") >"$work/$stack.cost" 2>&1; then
+      cost_rows+=("$(tail -n 1 "$work/$stack.cost")")
+    else
+      status=1
+      cost_rows+=("| \`$stack\` | | :x: $(tail -n 1 "$work/$stack.cost") | |")
+    fi
   else
     status=1
     echo ":x: synth of \`$stack\` fails at this commit:"
@@ -83,4 +95,13 @@ for file in "$root"/Pulumi.*.yaml; do
   fi
   echo
 done
+
+echo "### Monthly cost"
+echo
+echo "Before usage (traffic, requests, log volume are listed by \`python3 dev.py cost --stack STACK\`);"
+echo "the price table is \`infra/prices.toml\`; a range runs to the autoscalers' ceilings."
+echo
+echo "| stack | base: monthly (ceiling) | head: monthly (ceiling) | difference |"
+echo "|---|--:|--:|--:|"
+printf '%s\n' "${cost_rows[@]}"
 exit "$status"

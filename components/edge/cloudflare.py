@@ -3,8 +3,13 @@
 Reference 004 does this with a Worker and a rules file; here it is all
 declarative, in pulumi-cloudflare v6 resources:
 
-- a **proxied** ``DnsRecord`` (CNAME to the origin) per host name, so traffic
-  goes through Cloudflare's edge and the origin's address is not published;
+- a **proxied** ``DnsRecord`` per host name, a CNAME to ``origin_address``
+  (the load balancer in front of the cluster's Gateway), so traffic goes
+  through Cloudflare's edge and the origin's address is not published. The
+  host names are the app's own route hosts: Cloudflare sends the proxied name
+  as SNI and ``Host`` to the origin, so with SSL *strict* the origin presents
+  the route's certificate, which covers exactly those names. The CNAME target
+  is only an address: it is never sent as a name, and needs no certificate;
 - **zone settings** as ``ZoneSetting`` resources: always use HTTPS, minimum
   TLS 1.2, SSL mode *strict* (Cloudflare checks the origin's certificate, so
   the origin must present a valid one for the host name; "full" and
@@ -34,6 +39,28 @@ therefore puts all its rules of a phase into one ruleset, and two
 ``CloudflareEdge`` components cannot share a zone: to serve several sites from
 one zone, give one component all of their host names (``aliases``).
 
+**When the zone already has an entry-point ruleset for one of these phases**
+(rules made in the dashboard, by Terraform or by an older stack), ``pulumi up``
+fails to create ours. Do not delete it: import it into this component, then
+let the next ``pulumi up`` replace its rules with ours (copy any rule you want
+to keep into this component first, as every rule of the phase is ours after
+that). Find its ID, then import it under the component's resource name (the
+first, failed ``pulumi up`` has already recorded the component, whose URN
+``pulumi stack --show-urns`` prints)::
+
+    curl -s -H "Authorization: Bearer $CLOUDFLARE_API_TOKEN" \\
+      https://api.cloudflare.com/client/v4/zones/<zone_id>/rulesets/phases/<phase>/entrypoint \\
+      | jq -r .result.id
+    pulumi import cloudflare:index/ruleset:Ruleset <name>-cache-rules \\
+      zones/<zone_id>/<ruleset_id> --parent 'edge=<urn of the CloudflareEdge>' \\
+      --generate-code=false
+
+(``<name>-response-headers`` for the phase ``http_response_headers_transform``).
+The import ID is ``zones/<zone_id>/<ruleset_id>`` in pulumi-cloudflare v6 (its
+docs: ``<{accounts|zones}/{account_id|zone_id}>/<ruleset_id>``; v4 wrote
+``zone/...``). ``--generate-code=false`` because this component already declares
+the resource; then run ``pulumi up``.
+
 The API token is provider configuration, not an argument: set
 ``cloudflare:apiToken`` as a Pulumi secret (or ``CLOUDFLARE_API_TOKEN``), or
 pass your own ``cloudflare.Provider`` through ``opts``. The token needs Zone
@@ -42,75 +69,86 @@ DNS Edit, Zone Settings Edit, Cache Rules Edit and Transform Rules Edit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
-import pulumi_cloudflare as cloudflare
+from pydantic import Field, field_validator, model_validator
 
-from webplatform import _validation
+from webplatform._model import Input, Items, at
 from webplatform.edge import _checks as _edge
+from webplatform.edge._checks import EdgeHeaders, Hostname
+
+if TYPE_CHECKING:  # the SDK is imported when the edge is built, not when args are checked
+    import pulumi_cloudflare as cloudflare
 
 CACHE_PHASE = "http_request_cache_settings"
 HEADERS_PHASE = "http_response_headers_transform"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CloudflareEdgeArgs:
-    zone_id: pulumi.Input[str]
-    """The Cloudflare zone (32 hex characters) holding the host names."""
-    host: str
-    """The public host name (e.g. ``staging.example.com``), inside the zone."""
-    origin_host: str
-    """Host name of the origin (the cluster's ingress); the proxied records point to it. With
-    SSL strict it must present a valid certificate for ``host`` (Cloudflare sends ``host`` as
-    SNI and Host header)."""
-    content_security_policy: str
-    """The ``Content-Security-Policy`` header; required; must set ``default-src``."""
-    aliases: Sequence[str] = ()
-    """Other host names in the zone served the same way; default none."""
-    min_tls_version: str = "1.2"
-    """Zone minimum TLS version for viewers: ``1.2`` (default) or ``1.3``."""
-    assets_path_prefix: str = "/assets/"
-    """Path prefix of fingerprinted, immutable files; default ``/assets/``."""
-    assets_ttl_seconds: int = _edge.ONE_YEAR_SECONDS
-    """Edge and browser TTL of assets; default one year."""
-    hsts_max_age_seconds: int = _edge.ONE_YEAR_SECONDS
-    """HSTS max-age; default one year."""
-    hsts_include_subdomains: bool = True
-    """HSTS includeSubDomains; default true."""
-    hsts_preload: bool = False
-    """HSTS preload; default false (a slow-to-undo commitment for the whole domain)."""
-    frame_options: str = "DENY"
-    """``X-Frame-Options``: DENY (default) or SAMEORIGIN."""
-    referrer_policy: str = "strict-origin-when-cross-origin"
-    """``Referrer-Policy``; default ``strict-origin-when-cross-origin``."""
+class CloudflareSettings(EdgeHeaders):
+    """Everything a stack may choose about the Cloudflare edge; :class:`CloudflareEdgeArgs`
+    adds the host names it proxies (in a stack, the app's route hosts)."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.zone_id, str):
-            _edge.zone_id("zone_id", self.zone_id)
-        _edge.hostname("host", self.host)
-        _edge.hostnames("aliases", self.aliases, host=self.host)
-        _edge.hostname("origin_host", self.origin_host)
-        if self.origin_host in (self.host, *self.aliases):
-            raise ValueError(
-                f"origin_host={self.origin_host!r}: must differ from the host and aliases "
-                "(a proxied record cannot point to itself)"
-            )
-        _edge.content_security_policy("content_security_policy", self.content_security_policy)
-        _validation.one_of("min_tls_version", self.min_tls_version, _edge.MIN_TLS_VERSIONS)
-        prefix = self.assets_path_prefix
+    zone_id: Input[str] = Field(json_schema_extra={"pattern": "^[0-9a-f]{32}$"})
+    """The Cloudflare zone (32 hex characters) holding the host names; required."""
+    origin_address: Input[str]
+    """CNAME target of the proxied records (the Gateway's load balancer); required; never SNI."""
+    min_tls_version: Literal["1.2", "1.3"] = "1.2"
+    """Zone minimum TLS version for viewers; default 1.2 (1.0 and 1.1 are deprecated)."""
+    assets_path_prefix: str = "/assets/"
+    """Path prefix of fingerprinted files, cached for the assets TTL; default ``/assets/``."""
+
+    @field_validator("zone_id")
+    @classmethod
+    def _zone(cls, value: Any) -> Any:
+        return _edge.zone_id(value) if isinstance(value, str) else value
+
+    @field_validator("origin_address")
+    @classmethod
+    def _origin(cls, value: Any) -> Any:
+        return _edge.hostname(value) if isinstance(value, str) else value
+
+    @field_validator("assets_path_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """The prefix goes into a rule expression between quotes: no quote may end it early."""
         if (
-            not prefix.startswith("/")
-            or not prefix.endswith("/")
-            or prefix == "/"
-            or any(c in prefix for c in '"\\ ')
+            not value.startswith("/")
+            or not value.endswith("/")
+            or value == "/"
+            or any(c in value for c in '"\\ ')
         ):
             raise ValueError(
-                f"assets_path_prefix={prefix!r}: must be a path like '/assets/' "
-                "(leading and trailing '/', not '/' alone, no quotes, backslashes or spaces)"
+                "must be a path like '/assets/': leading and trailing '/', not '/' alone, "
+                "no quotes, backslashes or spaces"
             )
-        _edge.check_edge_headers(self)
+        return value
+
+
+class CloudflareEdgeArgs(CloudflareSettings):
+    """The settings plus the host names to proxy."""
+
+    host: Hostname
+    """The main proxied host name (e.g. ``web.staging.example.com``), inside the zone."""
+    aliases: Items[Hostname] = ()
+    """Other host names in the zone served the same way; default none."""
+
+    @model_validator(mode="after")
+    def _names(self) -> CloudflareEdgeArgs:
+        repeated = _edge.distinct_names(self.host, self.aliases)
+        if repeated is not None:
+            raise at(
+                "aliases",
+                message=f"{repeated!r} is listed twice or equals the host; list each name once",
+            )
+        if isinstance(self.origin_address, str):
+            problem = _edge.origin_problem(self.origin_address, self.hostnames)
+            if problem is not None:
+                raise at(
+                    "origin_address",
+                    message=problem + "; point the records at the Gateway's load balancer",
+                )
+        return self
 
     @property
     def hostnames(self) -> list[str]:
@@ -133,6 +171,8 @@ class CloudflareEdge(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CloudflareEdgeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        import pulumi_cloudflare as cloudflare
+
         super().__init__("webplatform:cdn_cloudflare:CloudflareEdge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -145,7 +185,7 @@ class CloudflareEdge(pulumi.ComponentResource):
                     zone_id=args.zone_id,
                     name=host,
                     type="CNAME",
-                    content=args.origin_host,
+                    content=args.origin_address,
                     proxied=True,
                     ttl=1,  # 'automatic': the only TTL a proxied record may have
                     comment="Managed by Pulumi (webplatform)",
@@ -184,6 +224,8 @@ class CloudflareEdge(pulumi.ComponentResource):
         name: str, args: CloudflareEdgeArgs, child: pulumi.ResourceOptions
     ) -> cloudflare.Ruleset:
         """The zone's one entry-point ruleset of the cache phase, holding all our cache rules."""
+        import pulumi_cloudflare as cloudflare
+
         ttl = args.assets_ttl_seconds
         return cloudflare.Ruleset(
             f"{name}-cache-rules",
@@ -222,6 +264,7 @@ class CloudflareEdge(pulumi.ComponentResource):
         name: str, args: CloudflareEdgeArgs, child: pulumi.ResourceOptions
     ) -> cloudflare.Ruleset:
         """The zone's one entry-point ruleset of the response-header phase: the security headers."""
+        import pulumi_cloudflare as cloudflare
 
         def set_(value: str) -> cloudflare.RulesetRuleActionParametersHeadersArgs:
             return cloudflare.RulesetRuleActionParametersHeadersArgs(operation="set", value=value)

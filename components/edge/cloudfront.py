@@ -11,22 +11,35 @@ What references 000 and 003 build by hand, with these choices:
   records are an output to create at the DNS host, and ``pulumi up`` waits
   for them. Viewers get SNI only, and TLSv1.2_2021 or newer.
 - **Origin**: a custom origin over HTTPS only (TLSv1.2), so nothing between
-  the edge and the cluster is in clear text. The viewer's ``Host`` header is
-  not forwarded (managed policy AllViewerExceptHostHeader): the origin sees
-  its own name and must present a valid certificate for ``origin_host``.
-- **Caching**: reference 000 uses the managed CachingDisabled policy as the
-  default behaviour, which turns the CDN into a TLS proxy: every request,
-  including cacheable pages and assets, goes to the origin. Here the default
-  behaviour uses the managed UseOriginCacheControlHeaders-QueryStrings policy:
-  the origin decides with ``Cache-Control`` (no header means not cached, since
-  its default TTL is 0; ``private``/``no-store`` are never cached), and query
-  strings are part of the cache key so ``?page=2`` is not served ``?page=1``.
-  Cookies are forwarded but not in the key: a response that depends on a
-  cookie must say ``private`` or ``no-store``. ``/assets/*`` (fingerprinted,
-  immutable files) has its own policy that keeps them a year at the edge
-  whatever the origin says, ignores cookies and query strings, and tells
-  browsers ``immutable``. Never put a file whose content changes under a
-  fixed name in ``/assets/``.
+  the edge and the cluster is in clear text. The origin is a host name of the
+  app's own public route (the stack passes the route's primary host), never
+  one of the viewer names: CloudFront sends ``origin_host`` as SNI and as the
+  ``Host`` header, which the route matches and its certificate covers.
+- **Caching** (default behaviour): reference 000 uses the managed
+  CachingDisabled policy, which turns the CDN into a TLS proxy: every request,
+  cacheable pages and assets included, goes to the origin. Here:
+
+  - cache policy: our own ``<name>-cache-policy``: TTL min 0, default 0, max
+    one year, so the origin decides with ``Cache-Control`` (no header means
+    not cached; ``private``/``no-store`` are never cached, which a minimum TTL
+    above 0 would override); query strings in the cache key, so ``?page=2``
+    is not served ``?page=1``; neither the ``Host`` header nor cookies in the
+    key. No managed policy does this: UseOriginCacheControlHeaders(-QueryStrings)
+    key on ``Host`` and every cookie (and what is in the key is sent to the
+    origin, so the origin would get the viewer's ``Host``, which its
+    certificate and route need not cover; and each distinct cookie set would
+    be its own cache entry), CachingOptimized caches a day when the origin says
+    nothing, at least a second even under ``no-store``, and drops query strings
+    from the key;
+  - origin request policy: the managed AllViewerExceptHostHeader: every viewer
+    header but ``Host``, all cookies and all query strings reach the origin
+    without being part of the key. A response that depends on a cookie must
+    therefore say ``private`` or ``no-store``.
+
+  ``/assets/*`` (fingerprinted, immutable files) has its own policy that keeps
+  them a year at the edge whatever the origin says, ignores cookies and query
+  strings, and tells browsers ``immutable``. Never put a file whose content
+  changes under a fixed name in ``/assets/``.
 - **Security headers** (a response headers policy, overriding the origin's):
   HSTS one year with includeSubDomains, ``X-Frame-Options``,
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy`` and the stack's
@@ -47,23 +60,33 @@ What references 000 and 003 build by hand, with these choices:
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pulumi
-import pulumi_aws as aws
+from pydantic import AfterValidator, Field, InstanceOf, field_validator, model_validator
 
-from webplatform import _validation
+from webplatform._model import Args, Input, Items, at
 from webplatform.edge import _checks as _edge
+from webplatform.edge._checks import CertificateDomain, EdgeHeaders, Hostname
 
-#: Managed cache policy "UseOriginCacheControlHeaders-QueryStrings" (TTL from the origin's
-#: Cache-Control; min 0, default 0, max 1 year; query strings in the cache key).
+if TYPE_CHECKING:  # the SDK is imported when a distribution is built, not when args are checked
+    import pulumi_aws as aws
+
+#: The default behaviour's cache policy is our own (``<name>-cache-policy``): no managed policy
+#: keeps the origin's Cache-Control with a default TTL of 0 *and* leaves Host and cookies out of
+#: the cache key (see the module docstring). These managed ones are named to say why not:
+#: "UseOriginCacheControlHeaders-QueryStrings" keys on Host and all cookies (the origin would get
+#: the viewer's Host, and every cookie set would be its own cache entry); "CachingOptimized"
+#: caches a day when the origin says nothing, at least a second even when it says ``no-store``,
+#: and ignores query strings; "CachingDisabled" (reference 000) caches nothing.
 USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
-#: Managed cache policy "CachingDisabled": what reference 000 uses; named here to say we do not.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-#: Managed origin request policy "AllViewerExceptHostHeader" (all headers but Host, all
-#: cookies and query strings to the origin).
+#: Managed origin request policy "AllViewerExceptHostHeader": every viewer header but Host,
+#: all cookies and all query strings go to the origin (not into the cache key), so the origin
+#: sees its own name as Host and SNI, the name its certificate covers.
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 #: Hosted zone of every CloudFront distribution, for Route 53 alias records.
 CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -79,108 +102,98 @@ _ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 _READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 _CACHED_METHODS = ["GET", "HEAD"]
 
+PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+#: Viewer security policies at least as strict as TLSv1.2_2021 (TLS 1.2+, no CBC ciphers).
+MinimumProtocolVersion = Literal["TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"]
 
-@dataclass(frozen=True, kw_only=True)
-class CloudFrontCdnArgs:
-    host: str
-    """The public host name viewers use (e.g. ``www.example.com``)."""
-    origin_host: str
-    """Host name of the origin (the cluster's ingress); it must serve HTTPS with a valid
-    certificate for this name."""
-    content_security_policy: str
-    """The ``Content-Security-Policy`` header; required (no safe default fits every app);
-    must set ``default-src``."""
-    us_east_1_provider: pulumi.ProviderResource
-    """An ``aws.Provider`` for us-east-1, used for the certificate and the web ACL (CloudFront
-    only reads both from there). The caller builds it: components never build providers."""
-    aliases: Sequence[str] = ()
-    """Other host names served by the distribution (e.g. the apex); default none."""
-    certificate_domain: str | None = None
-    """The certificate's main name; default the host. May be a wildcard (``*.example.com``)
-    that covers the host; aliases it does not cover become subject alternative names."""
-    hosted_zone_id: pulumi.Input[str] | None = None
-    """Route 53 hosted zone of the host names; default none: the validation records are
-    an output to create by hand, and no alias records are made."""
-    price_class: str = "PriceClass_100"
-    """Edge locations used; default PriceClass_100 (North America and Europe, the cheapest)."""
-    minimum_protocol_version: str = "TLSv1.2_2021"
-    """Viewer TLS security policy; default TLSv1.2_2021 (TLS 1.2+, no CBC ciphers)."""
-    waf_rate_limit: int = 2000
-    """Requests per 5 minutes from one IP before WAF blocks it; default 2000 (WAF allows 10+)."""
-    access_logs_bucket: str | None = None
-    """S3 bucket *name* for access logs (needs ACLs enabled); default none: no access logs."""
-    access_logs_prefix: str = ""
-    """Prefix of the log objects, e.g. ``cdn/prod/``; default none."""
-    access_logs_include_cookies: bool = False
-    """Whether logs include cookies; default false (they often carry session tokens)."""
-    assets_path_pattern: str = "/assets/*"
-    """Path of fingerprinted, immutable files; default ``/assets/*``."""
-    assets_ttl_seconds: int = _edge.ONE_YEAR_SECONDS
-    """How long assets stay at the edge and in browsers; default one year."""
-    hsts_max_age_seconds: int = _edge.ONE_YEAR_SECONDS
-    """HSTS max-age; default one year."""
-    hsts_include_subdomains: bool = True
-    """HSTS includeSubDomains; default true."""
-    hsts_preload: bool = False
-    """HSTS preload; default false: preloading is a commitment for the whole domain that
-    is slow to undo, so it is opted into, not implied."""
-    frame_options: str = "DENY"
-    """``X-Frame-Options``: DENY (default) or SAMEORIGIN."""
-    referrer_policy: str = "strict-origin-when-cross-origin"
-    """``Referrer-Policy``; default ``strict-origin-when-cross-origin`` (the browsers' default,
-    made explicit)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags on the certificate, web ACL and distribution; default none."""
 
-    def __post_init__(self) -> None:
-        _edge.hostname("host", self.host)
-        _edge.hostnames("aliases", self.aliases, host=self.host)
-        _edge.hostname("origin_host", self.origin_host)
-        if self.origin_host in (self.host, *self.aliases):
-            raise ValueError(
-                f"origin_host={self.origin_host!r}: must differ from the host and aliases "
-                "(the distribution would be its own origin)"
-            )
-        _edge.content_security_policy("content_security_policy", self.content_security_policy)
-        if not isinstance(self.us_east_1_provider, pulumi.ProviderResource) or (
-            self.us_east_1_provider.package != "aws"
-        ):
-            raise ValueError(
-                f"us_east_1_provider={self.us_east_1_provider!r}: must be an aws.Provider "
-                "for region us-east-1"
-            )
-        if isinstance(self.hosted_zone_id, str):
-            _edge.hosted_zone_id("hosted_zone_id", self.hosted_zone_id)
-        if self.certificate_domain is not None:
-            _edge.certificate_domain("certificate_domain", self.certificate_domain)
-            if not _edge.covers(self.certificate_domain, self.host):
-                raise ValueError(
-                    f"certificate_domain={self.certificate_domain!r} does not cover "
-                    f"host={self.host!r}; use the host or a wildcard one level above it"
-                )
-        _validation.one_of("price_class", self.price_class, _edge.PRICE_CLASSES)
-        _validation.one_of(
-            "minimum_protocol_version",
-            self.minimum_protocol_version,
-            _edge.MINIMUM_PROTOCOL_VERSIONS,
+def _bucket_name(value: str) -> str:
+    if (
+        not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value)
+        or ".." in value
+        or value.endswith(".amazonaws.com")
+    ):
+        raise ValueError(
+            f"{value!r} is not an S3 bucket name; give the bucket's name, not its URL or "
+            "domain, e.g. 'acme-cdn-logs' (the component adds '.s3.amazonaws.com')"
         )
-        if isinstance(self.waf_rate_limit, bool) or not 10 <= self.waf_rate_limit <= 2_000_000_000:
+    return value
+
+
+class AccessLogs(Args):
+    """CloudFront standard (legacy S3) access logs."""
+
+    bucket: Annotated[str, AfterValidator(_bucket_name)]
+    """S3 bucket *name* (not URL) for the logs; required; the bucket needs ACLs enabled."""
+    prefix: str = ""
+    """Prefix of the log objects, e.g. ``cdn/prod/``; default none."""
+    include_cookies: bool = False
+    """Whether logs include cookies; default false (they often carry session tokens)."""
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if value.startswith("/"):
+            raise ValueError("must not start with '/' (S3 keys have no leading slash), e.g. 'cdn/'")
+        return value
+
+
+class CloudFrontSettings(EdgeHeaders):
+    """Everything a stack may choose about a CloudFront CDN; :class:`CloudFrontCdnArgs` adds
+    the wiring (the origin, the us-east-1 provider, tags)."""
+
+    host: Hostname
+    """The public host name viewers use (e.g. ``www.example.com``); required."""
+    aliases: Items[Hostname] = ()
+    """Other host names served by the distribution (e.g. the apex); default none."""
+    certificate_domain: CertificateDomain | None = None
+    """The certificate's main name, may be ``*.example.com``; default the host; must cover it."""
+    hosted_zone_id: Input[str | None] = Field(
+        default=None, json_schema_extra={"type": "string", "pattern": "^Z[A-Z0-9]{1,31}$"}
+    )
+    """Route 53 zone of the host names; default none: validation records become an output."""
+    price_class: PriceClass = "PriceClass_100"
+    """Edge locations used; default PriceClass_100 (North America and Europe, the cheapest)."""
+    minimum_protocol_version: MinimumProtocolVersion = "TLSv1.2_2021"
+    """Viewer TLS security policy; default TLSv1.2_2021 (TLS 1.2+, no CBC ciphers)."""
+    waf_rate_limit: int = Field(default=2000, ge=10, le=2_000_000_000)
+    """Requests per 5 minutes per IP before WAF blocks; default 2000 (WAF allows 10 to 2e9)."""
+    access_logs: AccessLogs | None = None
+    """Standard access logs to an S3 bucket; default none: no access logs."""
+    assets_path_pattern: str = "/assets/*"
+    """Path of fingerprinted files, cached for the assets TTL; default ``/assets/*``."""
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _zone(cls, value: Any) -> Any:
+        return _edge.hosted_zone_id(value) if isinstance(value, str) else value
+
+    @field_validator("assets_path_pattern")
+    @classmethod
+    def _assets(cls, value: str) -> str:
+        if not value.startswith("/") or value == "/*":
             raise ValueError(
-                f"waf_rate_limit={self.waf_rate_limit!r}: must be 10 to 2000000000 "
-                "requests per 5 minutes"
+                "must start with '/' and not be '/*' (that is the default behaviour), "
+                "e.g. '/assets/*'"
             )
-        if self.access_logs_bucket is not None:
-            _edge.s3_bucket_name("access_logs_bucket", self.access_logs_bucket)
-        if self.access_logs_prefix.startswith("/"):
-            raise ValueError(
-                f"access_logs_prefix={self.access_logs_prefix!r}: must not start with '/'"
+        return value
+
+    @model_validator(mode="after")
+    def _names(self) -> CloudFrontSettings:
+        repeated = _edge.distinct_names(self.host, self.aliases)
+        if repeated is not None:
+            raise at(
+                "aliases",
+                message=f"{repeated!r} is listed twice or equals the host; list each name once",
             )
-        if not self.assets_path_pattern.startswith("/") or self.assets_path_pattern == "/*":
-            raise ValueError(
-                f"assets_path_pattern={self.assets_path_pattern!r}: must start with '/' and "
-                "not be '/*' (that is the default behaviour)"
+        domain = self.certificate_domain
+        if domain is not None and not _edge.covers(domain, self.host):
+            raise at(
+                "certificate_domain",
+                message=f"{domain!r} does not cover the host {self.host!r}; use the host or "
+                "a wildcard one level above it",
             )
-        _edge.check_edge_headers(self)
+        return self
 
     @property
     def hostnames(self) -> list[str]:
@@ -191,6 +204,31 @@ class CloudFrontCdnArgs:
         """The certificate's domain name and its subject alternative names."""
         main = self.certificate_domain or self.host
         return main, [h for h in self.hostnames if not _edge.covers(main, h)]
+
+
+class CloudFrontCdnArgs(CloudFrontSettings):
+    """The settings plus what the caller wires in: the origin, the us-east-1 provider, tags."""
+
+    origin_host: Hostname
+    """The origin's host name (a route host); required; sent as SNI and Host, so certified."""
+    us_east_1_provider: InstanceOf[pulumi.ProviderResource]
+    """An ``aws.Provider`` for us-east-1 (certificate, web ACL); required: we build none."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags on the certificate, web ACL and distribution; default none."""
+
+    @field_validator("us_east_1_provider")
+    @classmethod
+    def _aws(cls, value: pulumi.ProviderResource) -> pulumi.ProviderResource:
+        if value.package != "aws":
+            raise ValueError("must be an aws.Provider for region us-east-1")
+        return value
+
+    @model_validator(mode="after")
+    def _origin(self) -> CloudFrontCdnArgs:
+        problem = _edge.origin_problem(self.origin_host, self.hostnames)
+        if problem is not None:
+            raise at("origin_host", message=problem + "; use the app's own route host")
+        return self
 
 
 class CloudFrontCdn(pulumi.ComponentResource):
@@ -210,6 +248,8 @@ class CloudFrontCdn(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: CloudFrontCdnArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        import pulumi_aws as aws
+
         super().__init__("webplatform:cdn_cloudfront:CloudFrontCdn", name, None, opts)
         self._name = name
         self._args = args
@@ -231,7 +271,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
                     allowed_methods=_ALL_METHODS,
                     cached_methods=_CACHED_METHODS,
                     compress=True,
-                    cache_policy_id=USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS,
+                    cache_policy_id=self._default_cache_policy(child).id,
                     origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
                     response_headers_policy_id=self._headers_policy("headers", None, child).id,
                 ),
@@ -256,7 +296,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
             opts=child,
         )
         if args.hosted_zone_id is not None:
-            self._alias_records(distribution, args.hosted_zone_id, child)
+            self._alias_records(distribution, self._zone, child)
 
         self.domain_name = distribution.domain_name
         self.hosted_zone_id = distribution.hosted_zone_id
@@ -274,8 +314,16 @@ class CloudFrontCdn(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def _zone(self) -> pulumi.Input[str]:
+        """The hosted zone, once known to be set (``Input[str | None]`` keeps pydantic's
+        union flat; mypy needs the narrowing)."""
+        return cast("pulumi.Input[str]", self._args.hosted_zone_id)
+
     def _certificate(self, east: pulumi.ResourceOptions) -> pulumi.Output[str]:
         """The certificate, its DNS validation, and the validated ARN (what CloudFront may use)."""
+        import pulumi_aws as aws
+
         args, name = self._args, self._name
         main, sans = args.certificate_names
         certificate = aws.acm.Certificate(
@@ -316,7 +364,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
                 record = aws.route53.Record(
                     f"{name}-validation-{_edge.slug(domain)}",
                     aws.route53.RecordArgs(
-                        zone_id=args.hosted_zone_id,
+                        zone_id=self._zone,
                         name=option.apply(lambda o: o.resource_record_name or ""),
                         type=option.apply(lambda o: o.resource_record_type or "CNAME"),
                         records=[option.apply(lambda o: o.resource_record_value or "")],
@@ -340,6 +388,8 @@ class CloudFrontCdn(pulumi.ComponentResource):
         return validation.certificate_arn
 
     def _web_acl(self, east: pulumi.ResourceOptions) -> aws.wafv2.WebAcl:
+        import pulumi_aws as aws
+
         args, name = self._args, self._name
 
         def visibility(metric: str) -> dict[str, Any]:
@@ -401,6 +451,8 @@ class CloudFrontCdn(pulumi.ComponentResource):
         )
 
     def _origin(self) -> aws.cloudfront.DistributionOriginArgs:
+        import pulumi_aws as aws
+
         return aws.cloudfront.DistributionOriginArgs(
             origin_id=ORIGIN_ID,
             domain_name=self._args.origin_host,
@@ -416,6 +468,8 @@ class CloudFrontCdn(pulumi.ComponentResource):
         self, role: str, cache_control: str | None, child: pulumi.ResourceOptions
     ) -> aws.cloudfront.ResponseHeadersPolicy:
         """The security headers; with ``cache_control``, also that header (for the assets)."""
+        import pulumi_aws as aws
+
         args = self._args
         security = aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
             strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
@@ -460,31 +514,17 @@ class CloudFrontCdn(pulumi.ComponentResource):
     def _assets_behaviour(
         self, child: pulumi.ResourceOptions
     ) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
+        import pulumi_aws as aws
+
         args = self._args
         ttl = args.assets_ttl_seconds
-        policy = aws.cloudfront.CachePolicy(
-            f"{self._name}-assets-cache-policy",
-            aws.cloudfront.CachePolicyArgs(
-                comment=_comment(f"Fingerprinted assets of {args.host}: {ttl} s at the edge"),
-                # min = default = max: the edge keeps them for the TTL whatever the origin says.
-                min_ttl=ttl,
-                default_ttl=ttl,
-                max_ttl=ttl,
-                parameters_in_cache_key_and_forwarded_to_origin=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
-                    cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
-                        cookie_behavior="none"
-                    ),
-                    headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
-                        header_behavior="none"
-                    ),
-                    query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
-                        query_string_behavior="none"
-                    ),
-                    enable_accept_encoding_brotli=True,
-                    enable_accept_encoding_gzip=True,
-                ),
-            ),
-            opts=child,
+        # min = default = max: the edge keeps them for the TTL whatever the origin says.
+        policy = self._cache_policy(
+            "assets-cache-policy",
+            f"Fingerprinted assets of {args.host}: {ttl} s at the edge",
+            ttl=(ttl, ttl, ttl),
+            query_strings="none",
+            child=child,
         )
         headers = self._headers_policy("assets-headers", f"public, max-age={ttl}, immutable", child)
         return aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
@@ -498,14 +538,65 @@ class CloudFrontCdn(pulumi.ComponentResource):
             response_headers_policy_id=headers.id,
         )
 
+    def _default_cache_policy(self, child: pulumi.ResourceOptions) -> aws.cloudfront.CachePolicy:
+        """The origin's Cache-Control decides (min 0, default 0: no header, not cached; at most a
+        year); query strings are in the key, Host and cookies are not (see the module docstring)."""
+        return self._cache_policy(
+            "cache-policy",
+            f"Origin Cache-Control for {self._args.host}; key: path and query string",
+            ttl=(0, 0, _edge.ONE_YEAR_SECONDS),
+            query_strings="all",
+            child=child,
+        )
+
+    def _cache_policy(
+        self,
+        role: str,
+        comment: str,
+        *,
+        ttl: tuple[int, int, int],
+        query_strings: Literal["none", "all"],
+        child: pulumi.ResourceOptions,
+    ) -> aws.cloudfront.CachePolicy:
+        """A cache policy keyed on the path (and query strings if asked), never on headers or
+        cookies; ``ttl`` is (min, default, max) in seconds."""
+        import pulumi_aws as aws
+
+        lowest, default, highest = ttl
+        return aws.cloudfront.CachePolicy(
+            f"{self._name}-{role}",
+            aws.cloudfront.CachePolicyArgs(
+                comment=_comment(comment),
+                min_ttl=lowest,
+                default_ttl=default,
+                max_ttl=highest,
+                parameters_in_cache_key_and_forwarded_to_origin=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
+                    cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(
+                        cookie_behavior="none"
+                    ),
+                    headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+                        header_behavior="none"
+                    ),
+                    query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(
+                        query_string_behavior=query_strings
+                    ),
+                    enable_accept_encoding_brotli=True,
+                    enable_accept_encoding_gzip=True,
+                ),
+            ),
+            opts=child,
+        )
+
     def _logging(self) -> aws.cloudfront.DistributionLoggingConfigArgs | None:
-        args = self._args
-        if args.access_logs_bucket is None:
+        import pulumi_aws as aws
+
+        logs = self._args.access_logs
+        if logs is None:
             return None
         return aws.cloudfront.DistributionLoggingConfigArgs(
-            bucket=f"{args.access_logs_bucket}.s3.amazonaws.com",
-            prefix=args.access_logs_prefix or None,
-            include_cookies=args.access_logs_include_cookies,
+            bucket=f"{logs.bucket}.s3.amazonaws.com",
+            prefix=logs.prefix or None,
+            include_cookies=logs.include_cookies,
         )
 
     def _alias_records(
@@ -515,6 +606,8 @@ class CloudFrontCdn(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> None:
         """A and AAAA alias records for every host name (IPv6 is on, so AAAA too)."""
+        import pulumi_aws as aws
+
         for host in self._args.hostnames:
             for record_type in ("A", "AAAA"):
                 aws.route53.Record(

@@ -16,7 +16,14 @@ from infra.config._base import (
 from infra.config._source import StackSource
 from infra.config.apps import AppSpec, ConfigKey
 from infra.config.cluster import ClusterSpec, KubernetesSpec
-from infra.config.edge import AccessLogsSpec, CdnProvider, CdnSpec, CloudflareSpec, CloudFrontSpec
+from infra.config.edge import (
+    Cdn,
+    CdnProvider,
+    CloudflareEdgeSpec,
+    CloudFrontCdnSpec,
+    NoCdn,
+    route_hosts,
+)
 from infra.config.secrets import SecretDelivery, SecretsSpec, ValueSource
 from infra.config.stack import (
     AWS_REGIONS,
@@ -40,16 +47,16 @@ __all__ = [
     "MIN_KUBERNETES_MINOR",
     "NAMESPACE",
     "PROVIDER_SECRET_KEYS",
-    "AccessLogsSpec",
     "AppSpec",
+    "Cdn",
     "CdnProvider",
-    "CdnSpec",
-    "CloudFrontSpec",
-    "CloudflareSpec",
+    "CloudFrontCdnSpec",
+    "CloudflareEdgeSpec",
     "ClusterSpec",
     "ConfigKey",
     "Environment",
     "KubernetesSpec",
+    "NoCdn",
     "SecretDelivery",
     "SecretsSpec",
     "StackConfig",
@@ -62,6 +69,7 @@ __all__ = [
     "parse",
     "read_source",
     "referenced_secret_keys",
+    "route_hosts",
     "stack_file",
     "with_secrets",
 ]

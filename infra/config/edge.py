@@ -1,169 +1,166 @@
-"""The CDN in front of the apps."""
+"""The CDN in front of an app: the components' own settings models, chosen by ``provider``.
+
+``webplatform:cdn`` is one of three shapes, picked by its ``provider`` key:
+
+- ``cloudfront``: :class:`~webplatform.edge.cloudfront.CloudFrontSettings` (every key of
+  it: ``host``, ``aliases``, ``hostedZoneId``, ``wafRateLimit``...) plus ``app``;
+- ``cloudflare``: :class:`~webplatform.edge.cloudflare.CloudflareSettings` plus ``app``;
+- ``none``: no other key.
+
+Nothing here restates a component setting: the defaults, bounds and checks are the
+components'. This module adds only what is about the stack: which provider, and which app
+the CDN fronts. The origin is derived from that app's route (``apps.<app>.route.hosts``),
+never written twice: CloudFront's origin is the route's primary host, Cloudflare proxies
+the route's hosts. That rule lives in ``infra/config/stack.py`` (it needs the apps).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import (
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, ValidationError, WrapValidator
+from pydantic_core import InitErrorDetails
 
-from infra.config._base import _at, _Model
-from webplatform.edge import _checks as _edge
+from infra.config._base import _DNS_LABEL, _LocatedError
+from webplatform._model import Args
+from webplatform.edge.cloudflare import CloudflareSettings
+from webplatform.edge.cloudfront import CloudFrontSettings
+
+if TYPE_CHECKING:
+    from infra.config.apps import AppSpec
 
 CdnProvider = Literal["cloudfront", "cloudflare", "none"]
 
 
-class AccessLogsSpec(_Model):
-    bucket: str = Field(
-        description="S3 bucket name (ACLs enabled, awslogsdelivery granted) for CloudFront logs."
-    )
-    prefix: str | None = Field(default=None, description="Prefix of the log objects, e.g. 'cdn/'.")
-    include_cookies: bool | None = Field(default=None, description="Log cookies (default false).")
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        _edge.s3_bucket_name("bucket", value)
-        return value
+def _app_name(value: str) -> str:
+    if not re.match(_DNS_LABEL, value):
+        raise ValueError(f"{value!r} is not an app name (a key of apps: lowercase, digits, '-')")
+    return value
 
 
-class CloudFrontSpec(_Model):
-    hosted_zone_id: str | None = Field(
-        default=None,
-        description="Route 53 zone of the host names: validation and alias records go there. "
-        "Without it the validation records are a stack output to create by hand.",
-    )
-    certificate_domain: str | None = Field(
-        default=None,
-        description="The certificate's main name (default the host); may be '*.example.com'.",
-    )
-    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] | None = Field(
-        default=None, description="Edge locations used (component default PriceClass_100)."
-    )
-    minimum_protocol_version: Literal["TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"] | None = (
-        Field(default=None, description="Viewer TLS policy (component default TLSv1.2_2021).")
-    )
-    waf_rate_limit: int | None = Field(
-        default=None,
-        ge=10,
-        le=2_000_000_000,
-        description="Requests per 5 minutes per IP before WAF blocks (component default 2000).",
-    )
-    access_logs: AccessLogsSpec | None = Field(default=None, description="Default: no logs.")
-
-    @field_validator("hosted_zone_id")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            _edge.hosted_zone_id("hostedZoneId", value)
-        return value
-
-    @field_validator("certificate_domain")
-    @classmethod
-    def _certificate_domain(cls, value: str | None) -> str | None:
-        if value is not None:
-            _edge.certificate_domain("certificateDomain", value)
-        return value
+class _Fronts(Args):
+    app: Annotated[str, AfterValidator(_app_name)]
+    """The app the CDN fronts (a key of ``apps``); its route's hosts give the origin."""
 
 
-class CloudflareSpec(_Model):
-    zone_id: str = Field(description="The Cloudflare zone ID (32 hex characters).")
-    min_tls_version: Literal["1.2", "1.3"] | None = Field(
-        default=None, description="Zone minimum TLS version (component default 1.2)."
-    )
+class CloudFrontCdnSpec(CloudFrontSettings, _Fronts):
+    """``provider: cloudfront``: the component's settings and the app it fronts."""
 
-    @field_validator("zone_id")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        _edge.zone_id("zoneId", value)
-        return value
+    provider: Literal["cloudfront"]
+    """CloudFront (ACM, Route 53, WAF), for a stack whose cluster is on AWS."""
+
+    #: The key to fix when the origin is one of the public names: the route's host is the origin.
+    origin_key: ClassVar[str] = "app"
+
+    def public_names(self, route_hosts: tuple[str, ...]) -> list[str]:
+        """The names viewers use: the host and its aliases (the origin is the route's host)."""
+        return self.hostnames
+
+    def origin(self, route_hosts: tuple[str, ...]) -> str:
+        """The route's primary host: the name CloudFront sends as SNI and Host."""
+        return route_hosts[0]
 
 
-class CdnSpec(_Model):
-    """The edge in front of the app: which CDN, for which host names, to which origin."""
+class CloudflareEdgeSpec(CloudflareSettings, _Fronts):
+    """``provider: cloudflare``: the component's settings and the app it fronts."""
 
-    provider: CdnProvider = Field(description="cloudfront, cloudflare, or none (no CDN).")
-    host: str | None = Field(default=None, description="Public host name, e.g. www.example.com.")
-    aliases: list[str] = Field(default_factory=list, description="Other public host names.")
-    origin_host: str | None = Field(
-        default=None, description="Host name of the origin (the ingress), served over HTTPS."
-    )
-    content_security_policy: str | None = Field(
-        default=None, description="The Content-Security-Policy header the edge sets."
-    )
-    cloudfront: CloudFrontSpec | None = Field(default=None, description="provider: cloudfront.")
-    cloudflare: CloudflareSpec | None = Field(default=None, description="provider: cloudflare.")
+    provider: Literal["cloudflare"]
+    """Cloudflare's proxy in front of the app's route hosts."""
 
-    @field_validator("host", "origin_host")
-    @classmethod
-    def _hostname(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None:
-            _edge.hostname(to_camel(info.field_name or ""), value)
-        return value
+    origin_key: ClassVar[str] = "origin_address"
 
-    @field_validator("content_security_policy")
-    @classmethod
-    def _csp(cls, value: str | None) -> str | None:
-        if value is not None:
-            _edge.content_security_policy("contentSecurityPolicy", value)
-        return value
+    def public_names(self, route_hosts: tuple[str, ...]) -> list[str]:
+        """The proxied names: the route's hosts, which its certificate covers."""
+        return list(route_hosts)
 
-    @model_validator(mode="after")
-    def _provider_rules(self) -> CdnSpec:
-        provider = self.provider
-        if provider == "none":
-            extra = [
-                key
-                for key, value in (
-                    ("host", self.host),
-                    ("aliases", self.aliases),
-                    ("originHost", self.origin_host),
-                    ("contentSecurityPolicy", self.content_security_policy),
-                    ("cloudfront", self.cloudfront),
-                    ("cloudflare", self.cloudflare),
-                )
-                if value
-            ]
-            if extra:
-                raise _at(
+    def origin(self, route_hosts: tuple[str, ...]) -> Any:
+        """Where the proxied records point: the Gateway's load balancer."""
+        return self.origin_address
+
+
+class NoCdn(Args):
+    """``provider: none``: no CDN; the app's route is reached directly."""
+
+    provider: Literal["none"]
+    """No CDN."""
+
+
+def _without_tag(value: Any, handler: Any) -> Any:
+    """Validate the member ``provider`` picks, reporting keys without pydantic's tag in the path.
+
+    A tagged union puts the tag in each error's location (``cdn.cloudfront.host``), which
+    reads like a key of the stack file; the key is ``cdn.host``.
+    """
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details = []
+        for item in error.errors():
+            loc, tag = item["loc"], None
+            if loc and loc[0] in _MEMBERS:
+                tag, loc = str(loc[0]), loc[1:]
+            if any(str(part).startswith(_OUTPUT_MEMBER) for part in loc):
+                continue  # Input[T]: the "or an Output" half; a stack file holds plain values
+            loc = tuple(part for part in loc if part not in _PLAIN_MEMBERS)
+            if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                wrong = _LocatedError(
                     ("provider",),
-                    f"is none, but {', '.join(extra)} {'is' if len(extra) == 1 else 'are'} set; "
-                    "choose cloudfront or cloudflare, "
-                    "or remove those keys",
+                    "must be cloudfront, cloudflare or none (no CDN)"
+                    + (" and is missing" if item["type"] == "union_tag_not_found" else ""),
                 )
-            return self
-        for key, value in (
-            ("host", self.host),
-            ("originHost", self.origin_host),
-            ("contentSecurityPolicy", self.content_security_policy),
-        ):
-            if not value:
-                raise _at((key,), f"required when provider is {provider}")
-        assert self.host is not None and self.origin_host is not None
-        try:
-            _edge.hostnames("aliases", self.aliases, host=self.host)
-        except ValueError as exc:
-            raise _at(("aliases",), str(exc)) from None
-        if self.origin_host in (self.host, *self.aliases):
-            raise _at(
-                ("originHost",),
-                f"{self.origin_host!r} is also a public host name; the origin must be another name",
+                details.append(
+                    InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": wrong})
+                )
+                continue
+            misspelt = (
+                len(loc) == 1 and str(loc[0]) not in _MEMBERS.get(tag or "", NoCdn).model_fields
             )
-        other = "cloudflare" if provider == "cloudfront" else "cloudfront"
-        if getattr(self, other) is not None:
-            raise _at((other,), f"only allowed with provider {other} (provider is {provider})")
-        if provider == "cloudflare" and self.cloudflare is None:
-            raise _at(("cloudflare", "zoneId"), "required when provider is cloudflare")
-        domain = self.cloudfront.certificate_domain if self.cloudfront else None
-        if domain is not None and not _edge.covers(domain, self.host):
-            raise _at(
-                ("cloudfront", "certificateDomain"),
-                f"{domain!r} does not cover the host {self.host!r}; use the host or a "
-                "wildcard one level above it",
-            )
-        return self
+            if item["type"] == "extra_forbidden" and tag is not None and misspelt:
+                # Name the keys this provider allows (the generic report cannot tell which
+                # member of the union the key was checked against). A field's snake_case name
+                # stays a plain unknown key: the generic report suggests its camelCase.
+                fields = _MEMBERS[tag].model_fields
+                names = sorted(fields, key=lambda n: n not in ("provider", "app"))  # those first
+                allowed = [fields[n].alias or n for n in names]
+                unknown = _LocatedError(
+                    (str(loc[0]),), f"unknown key for provider {tag}; allowed: {', '.join(allowed)}"
+                )
+                details.append(
+                    InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": unknown})
+                )
+                continue
+            detail = InitErrorDetails(type=item["type"], loc=loc, input=item.get("input"))
+            if "ctx" in item:
+                detail["ctx"] = item["ctx"]
+            details.append(detail)
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
+#: Union members pydantic names in an error's location for ``Input[T]`` fields.
+_OUTPUT_MEMBER = ("json-or-python[", "is-instance[")
+_PLAIN_MEMBERS = ("str", "int", "bool")
+
+_MEMBERS: dict[str, type[Args]] = {
+    "cloudfront": CloudFrontCdnSpec,
+    "cloudflare": CloudflareEdgeSpec,
+    "none": NoCdn,
+}
+
+Cdn = Annotated[
+    Union[CloudFrontCdnSpec, CloudflareEdgeSpec, NoCdn],  # noqa: UP007 - a runtime type object
+    Field(discriminator="provider"),
+    WrapValidator(_without_tag),
+]
+
+
+def route_hosts(apps: Mapping[str, AppSpec], name: str) -> tuple[str, ...]:
+    """The public hosts of app ``name``'s route (first = primary); () without a route."""
+    app = apps.get(name)
+    route = getattr(app, "route", None)  # the Gateway API route (branch issue-14-apps)
+    if route is not None:
+        return tuple(route.hosts)
+    # Until that branch lands, the Ingress's one host; delete these lines when it does.
+    ingress = getattr(app, "ingress", None)
+    return (ingress.host,) if ingress is not None else ()

@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from infra import review as _review
 from infra.config import cluster as _cluster
 from infra.config import secrets as _secrets
 from infra.config._base import (
@@ -58,9 +59,10 @@ from infra.config._source import (
 )
 from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
-from infra.config.edge import CdnSpec
+from infra.config.edge import Cdn, NoCdn, route_hosts
 from infra.config.secrets import SecretsSpec
 from webplatform._model import FieldError, camel
+from webplatform.edge import _checks as _edge
 
 
 class StackConfig(_Model):
@@ -77,9 +79,13 @@ class StackConfig(_Model):
         default_factory=SecretsSpec,
         description="Where secretEnv values live and how pods get them.",
     )
-    cdn: CdnSpec = Field(
-        default_factory=lambda: CdnSpec(provider="none"),
-        description="The CDN in front of the app; default none.",
+    cdn: Cdn = Field(
+        default_factory=lambda: NoCdn(provider="none"),
+        description="The CDN in front of one app; default none.",
+    )
+    review: _review.ReviewSpec | None = Field(
+        default=None,
+        description="How review stacks dev-pr-<N> are made from this file (Pulumi.dev.yaml only).",
     )
 
     @model_validator(mode="after")
@@ -125,6 +131,31 @@ class StackConfig(_Model):
                     "(cluster.addons.certManager.issuer); use that name, or issuerKind: "
                     "Issuer for a namespaced one",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _cdn_fronts_a_routed_app(self) -> StackConfig:
+        """``cdn.app`` is an app of this stack with a route: the CDN's origin is derived from
+        the route's hosts, so it always names what the route serves and its certificate covers."""
+        cdn = self.cdn
+        if isinstance(cdn, NoCdn):
+            return self
+        if cdn.app not in self.apps:
+            raise _at(
+                ("cdn", "app"),
+                f"{cdn.app!r} is not an app of this stack; use one of {sorted(self.apps)}",
+            )
+        hosts = route_hosts(self.apps, cdn.app)
+        if not hosts:
+            raise _at(
+                ("cdn", "app"),
+                f"app {cdn.app!r} has no public route; the CDN's origin is its route's host: "
+                f"set apps.{cdn.app}.route.hosts, or front another app",
+            )
+        problem = _edge.origin_problem(cdn.origin(hosts), cdn.public_names(hosts))
+        if problem is not None:
+            key = type(cdn).model_fields.get(cdn.origin_key)
+            raise _at(("cdn", (key.alias if key else None) or cdn.origin_key), problem)
         return self
 
     @model_validator(mode="after")
@@ -333,8 +364,9 @@ def camel_loc(loc: tuple[Any, ...], model: Any = None) -> tuple[tuple[Any, ...],
         if len(members) > 1 and isinstance(part, str):
             # pydantic names the union branch it tried ('int', 'ColorSpec', 'function-after[..]')
             named = [m for m in members if getattr(m, "__name__", None) == part]
-            node = named[0] if named else node
-            continue
+            if named:
+                node = named[0]
+                continue
         out.append(part)
         node = None
     return tuple(out), node
@@ -492,7 +524,9 @@ def parse(
             secret_keys=frozenset(secret_keys),
             secret_paths=frozenset((k,) for k in secret_keys),
         )
-    values = source.values()
+    # Review stacks (dev-pr-<N>): namespace, hosts and cluster derived from the stack name,
+    # a name another stack uses refused (infra/review.py).
+    values = _review.apply(stack, source.values())
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
     fields = {f.alias or n for n, f in StackConfig.model_fields.items()}
     structured = {k: v for k, v in ours.items() if k in fields}

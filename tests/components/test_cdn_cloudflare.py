@@ -3,8 +3,9 @@
 from collections import Counter
 
 import pytest
+from pydantic import ValidationError
 
-from webplatform import CloudflareEdge, CloudflareEdgeArgs, testing
+from webplatform import CloudflareEdge, CloudflareEdgeArgs, CloudflareSettings, testing
 
 ZONE = "0123456789abcdef0123456789abcdef"
 CSP = "default-src 'self'; frame-ancestors 'none'"
@@ -18,7 +19,7 @@ def build(**overrides):
     kwargs = {
         "zone_id": ZONE,
         "host": "staging.example.com",
-        "origin_host": "origin.example.com",
+        "origin_address": "origin.example.com",
         "content_security_policy": CSP,
         **overrides,
     }
@@ -129,21 +130,112 @@ def test_children_are_parented_and_the_output_is_the_proxied_host():
     assert component.outputs["domain_name"] == "staging.example.com"
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"zone_id": "example.com"}, "zone_id='example.com': must be a Cloudflare zone ID"),
-        ({"host": "staging.example.com."}, "fully qualified host name"),
-        ({"origin_host": "staging.example.com"}, "must differ from the host"),
-        ({"content_security_policy": "img-src *"}, "must set default-src"),
-        ({"min_tls_version": "1.0"}, "min_tls_version='1.0': must be one of '1.2', '1.3'"),
-        ({"assets_path_prefix": "/assets"}, "must be a path like '/assets/'"),
-        ({"assets_path_prefix": '/a") or true or ("/'}, "no quotes"),
-        ({"assets_ttl_seconds": 0}, "assets_ttl_seconds=0: must be positive"),
-        ({"referrer_policy": "always"}, "referrer_policy='always'"),
-    ],
-)
-def test_bad_arguments_raise_naming_field_value_and_rule(overrides, message):
-    with pytest.raises(ValueError) as error:
-        build(**overrides)
-    assert message in str(error.value)
+def test_the_origin_address_may_be_an_output_wired_from_another_resource():
+    import pulumi
+
+    def program():
+        address = pulumi.Output.from_input("lb-123.elb.us-west-2.amazonaws.com")
+        CloudflareEdge("cdn", CloudflareEdgeArgs(**{**BASE, "origin_address": address}))
+
+    record = testing.run(program).one(RECORD).inputs
+    assert record["content"] == "lb-123.elb.us-west-2.amazonaws.com"
+
+
+BASE = {
+    "zone_id": ZONE,
+    "host": "staging.example.com",
+    "origin_address": "origin.example.com",
+    "content_security_policy": CSP,
+}
+
+
+def blamed(problem):
+    """The key an error is about: pydantic's loc, plus the key a model validator named."""
+    error = (problem.get("ctx") or {}).get("error")
+    return tuple(problem["loc"]) + tuple(getattr(error, "loc", ()))
+
+
+BAD = [
+    ({"zone_id": "example.com"}, ("zone_id",), "must be a Cloudflare zone ID"),
+    ({"zone_id": ZONE.upper()}, ("zone_id",), "32 lowercase hex"),
+    ({"zone_id": ZONE[:-1]}, ("zone_id",), "32 lowercase hex"),
+    ({"host": "staging.example.com."}, ("host",), "fully qualified host name"),
+    ({"host": "*.example.com"}, ("host",), "fully qualified host name"),
+    ({"aliases": ("staging.example.com",)}, ("aliases",), "listed twice or equals the host"),
+    ({"aliases": ("a.example.com", "a.example.com")}, ("aliases",), "listed twice"),
+    ({"aliases": ("A.example.com",)}, ("aliases", 0), "lowercase"),
+    ({"origin_address": "staging.example.com"}, ("origin_address",), "own origin"),
+    (
+        {"origin_address": "www.example.com", "aliases": ("www.example.com",)},
+        ("origin_address",),
+        "public names",
+    ),
+    ({"origin_address": "https://lb.example.com"}, ("origin_address",), "fully qualified"),
+    ({"origin_address": "203.0.113.7"}, ("origin_address",), "fully qualified"),
+    ({"content_security_policy": "img-src *"}, ("content_security_policy",), "default-src"),
+    ({"content_security_policy": "   "}, ("content_security_policy",), "is required"),
+    ({"min_tls_version": "1.0"}, ("min_tls_version",), "'1.2' or '1.3'"),
+    ({"min_tls_version": 1.2}, ("min_tls_version",), "'1.2' or '1.3'"),
+    ({"assets_path_prefix": "/assets"}, ("assets_path_prefix",), "must be a path like '/assets/'"),
+    ({"assets_path_prefix": '/a") or true or ("/'}, ("assets_path_prefix",), "no quotes"),
+    ({"assets_path_prefix": "/"}, ("assets_path_prefix",), "not '/' alone"),
+    ({"assets_path_prefix": "/my assets/"}, ("assets_path_prefix",), "spaces"),
+    ({"assets_ttl_seconds": 0}, ("assets_ttl_seconds",), "greater than or equal to 1"),
+    ({"assets_ttl_seconds": "31536000"}, ("assets_ttl_seconds",), "valid integer"),
+    ({"referrer_policy": "always"}, ("referrer_policy",), "no-referrer"),
+    ({"frame_options": "ALLOWALL"}, ("frame_options",), "'DENY' or 'SAMEORIGIN'"),
+    ({"hsts_preload": True, "hsts_max_age_seconds": 600}, ("hsts_preload",), "hstsMaxAgeSeconds"),
+    ({"hsts_max_age_seconds": -1}, ("hsts_max_age_seconds",), "greater than or equal to 1"),
+    ({"hsts_include_subdomains": "on"}, ("hsts_include_subdomains",), "valid boolean"),
+    ({"ssl": "flexible"}, ("ssl",), "Extra inputs are not permitted"),
+    ({"origin_host": "origin.example.com"}, ("origin_host",), "Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "loc", "message"), BAD, ids=lambda v: repr(v)[:60])
+def test_bad_arguments_blame_one_key_with_the_rule(overrides, loc, message):
+    with pytest.raises(ValidationError) as error:
+        CloudflareEdgeArgs(**{**BASE, **overrides})
+    (problem,) = error.value.errors()
+    assert blamed(problem) == loc
+    assert message in problem["msg"]
+
+
+def test_a_zone_id_of_the_wrong_type_is_refused_not_coerced():
+    with pytest.raises(ValidationError) as error:
+        CloudflareEdgeArgs(**{**BASE, "zone_id": 123})
+    problems = error.value.errors()
+    # Input[str]: a str or an Output; pydantic reports both members of the union.
+    assert {p["loc"][0] for p in problems} == {"zone_id"}
+    assert any("valid string" in p["msg"] for p in problems)
+
+
+def test_a_bad_argument_registers_nothing():
+    with pytest.raises(ValidationError):
+        testing.run(
+            lambda: CloudflareEdge("cdn", CloudflareEdgeArgs(**{**BASE, "zone_id": "nope"}))
+        )
+
+
+def test_the_settings_model_holds_no_host_names():
+    """In a stack the proxied names are the app's route hosts: never a second list."""
+    assert {"host", "aliases"}.isdisjoint(CloudflareSettings.model_fields)
+    assert set(CloudflareEdgeArgs.model_fields) - set(CloudflareSettings.model_fields) == {
+        "host",
+        "aliases",
+    }
+    defaults = CloudflareSettings(
+        zone_id=ZONE, origin_address="lb.example.com", content_security_policy=CSP
+    )
+    assert (defaults.min_tls_version, defaults.assets_path_prefix) == ("1.2", "/assets/")
+    assert all(f.description for f in CloudflareEdgeArgs.model_fields.values())
+
+
+def test_the_docstring_says_how_to_adopt_an_existing_entry_point_ruleset():
+    from webplatform.edge import cloudflare
+
+    doc = cloudflare.__doc__
+    assert "already has an entry-point ruleset" in doc
+    # pulumi-cloudflare v6's import ID (its docs: '<{accounts|zones}/{account_id|zone_id}>/<id>').
+    assert "pulumi import cloudflare:index/ruleset:Ruleset" in doc
+    assert "zones/<zone_id>/<ruleset_id>" in doc

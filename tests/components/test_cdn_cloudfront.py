@@ -3,8 +3,16 @@
 import pulumi
 import pulumi_aws as aws
 import pytest
+from pydantic import ValidationError
 
-from webplatform import CloudFrontCdn, CloudFrontCdnArgs, testing
+from webplatform import CloudFrontCdn, CloudFrontCdnArgs, CloudFrontSettings, testing
+from webplatform.edge.cloudfront import (
+    ALL_VIEWER_EXCEPT_HOST_HEADER,
+    CACHING_DISABLED,
+    CACHING_OPTIMIZED,
+    USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS,
+    AccessLogs,
+)
 
 CSP = "default-src 'self'; frame-ancestors 'none'"
 DIST = "aws:cloudfront/distribution:Distribution"
@@ -90,14 +98,37 @@ def test_http2_and_3_ipv6_price_class_100_and_the_host_names():
     assert inputs["aliases"] == ["www.example.com", "example.com"]
 
 
-def test_default_behaviour_respects_origin_cache_control_not_caching_disabled():
-    default = build().one(DIST).inputs["defaultCacheBehavior"]
-    # Managed-UseOriginCacheControlHeaders-QueryStrings, Managed-AllViewerExceptHostHeader.
-    assert default["cachePolicyId"] == "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+def test_default_behaviour_keys_on_path_and_query_and_lets_the_origin_decide():
+    """Issue 15: the managed UseOriginCacheControlHeaders-QueryStrings put Host and every cookie
+    in the key (so the origin got the viewer's Host); our own policy keys on path + query."""
+    rec = build()
+    default = rec.one(DIST).inputs["defaultCacheBehavior"]
+    assert default["cachePolicyId"] == "cdn-cache-policy-id"
+    assert default["cachePolicyId"] not in {
+        USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS,
+        CACHING_OPTIMIZED,
+        CACHING_DISABLED,
+    }
+    policy = rec.one(CACHE, "cdn-cache-policy").inputs
+    # min 0 honours private/no-store; default 0: no Cache-Control, not cached; max a year.
+    assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (0, 0, ONE_YEAR)
+    key = policy["parametersInCacheKeyAndForwardedToOrigin"]
+    assert key["headersConfig"] == {"headerBehavior": "none"}  # no Host in the key
+    assert key["cookiesConfig"] == {"cookieBehavior": "none"}
+    assert key["queryStringsConfig"] == {"queryStringBehavior": "all"}
+    assert key["enableAcceptEncodingBrotli"] and key["enableAcceptEncodingGzip"]
+    # Managed AllViewerExceptHostHeader: cookies and queries reach the origin, Host does not.
     assert default["originRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-    assert default["cachePolicyId"] != "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert default["originRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
     assert set(default["allowedMethods"]) >= {"GET", "HEAD", "POST", "PUT", "DELETE"}
     assert default["cachedMethods"] == ["GET", "HEAD"]
+
+
+def test_the_managed_policy_ids_are_the_documented_ones():
+    """IDs from the CloudFront developer guide (managed cache / origin request policies)."""
+    assert USE_ORIGIN_CACHE_CONTROL_HEADERS_QUERY_STRINGS == "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+    assert CACHING_OPTIMIZED == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    assert CACHING_DISABLED == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
 
 def test_assets_are_cached_a_year_without_cookies_or_query_strings():
@@ -244,7 +275,7 @@ def test_a_wildcard_certificate_covers_the_host_and_one_record_validates_it_and_
 
 def test_access_logs_only_when_a_bucket_is_given():
     assert "loggingConfig" not in build().one(DIST).inputs
-    logs = build(access_logs_bucket="acme-cdn-logs", access_logs_prefix="cdn/prod/")
+    logs = build(access_logs=AccessLogs(bucket="acme-cdn-logs", prefix="cdn/prod/"))
     assert logs.one(DIST).inputs["loggingConfig"] == {
         "bucket": "acme-cdn-logs.s3.amazonaws.com",
         "prefix": "cdn/prod/",
@@ -257,36 +288,172 @@ def test_children_are_parented_and_named_from_the_instance():
     component = rec.one("webplatform:cdn_cloudfront:CloudFrontCdn")
     children = rec.children(component)
     assert {c.type for c in children} == {DIST, CERT, VALIDATION, ACL, HEADERS, CACHE, RECORD}
+    assert {c.name for c in children if c.type == CACHE} == {
+        "cdn-cache-policy",
+        "cdn-assets-cache-policy",
+    }
     assert all(c.name.startswith("cdn-") for c in children)
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"host": "https://www.example.com"}, "host='https://www.example.com'"),
-        ({"host": "WWW.example.com"}, "lowercase"),
-        ({"origin_host": "www.example.com"}, "must differ from the host"),
-        ({"content_security_policy": ""}, "Content-Security-Policy is required"),
-        ({"content_security_policy": "script-src 'self'"}, "must set default-src"),
-        ({"content_security_policy": "default-src 'self'\r\nX-Evil: 1"}, "single header line"),
-        ({"certificate_domain": "*.example.org"}, "does not cover host='www.example.com'"),
-        ({"certificate_domain": "*.www.example.com"}, "does not cover"),
-        ({"price_class": "PriceClass_1"}, "'PriceClass_100', 'PriceClass_200', 'PriceClass_All'"),
-        ({"minimum_protocol_version": "TLSv1.2_2019"}, "minimum_protocol_version='TLSv1.2_2019'"),
-        ({"waf_rate_limit": 5}, "waf_rate_limit=5: must be 10 to"),
-        ({"access_logs_bucket": "logs.s3.amazonaws.com"}, "must be an S3 bucket name"),
-        ({"access_logs_prefix": "/cdn"}, "must not start with '/'"),
-        ({"aliases": ("www.example.com",)}, "listed twice"),
-        ({"hosted_zone_id": "/hostedzone/Z123"}, "Route 53 hosted zone ID"),
-        ({"hsts_preload": True, "hsts_max_age_seconds": 86400}, "hsts_preload=True needs"),
-        ({"frame_options": "ALLOW-FROM x"}, "frame_options='ALLOW-FROM x'"),
-        ({"assets_path_pattern": "/*"}, "not be '/*'"),
-    ],
-)
-def test_bad_arguments_raise_naming_field_value_and_rule(overrides, message):
-    with pytest.raises(ValueError) as error:
-        build(**overrides)
-    assert message in str(error.value)
+def args(**overrides):
+    """CloudFrontCdnArgs from keyword arguments, as a Python importer writes them."""
+
+    class East(pulumi.ProviderResource):
+        def __init__(self):
+            super().__init__("aws", "east", {})
+
+    holder = {}
+
+    def program():
+        holder["args"] = CloudFrontCdnArgs(
+            **{
+                "host": "www.example.com",
+                "origin_host": "origin.example.com",
+                "content_security_policy": CSP,
+                "us_east_1_provider": East(),
+                **overrides,
+            }
+        )
+
+    testing.run(program)
+    return holder["args"]
+
+
+def blamed(problem):
+    """The key an error is about: pydantic's loc, plus the key a model validator named."""
+    error = (problem.get("ctx") or {}).get("error")
+    return tuple(problem["loc"]) + tuple(getattr(error, "loc", ()))
+
+
+# (overrides, the key blamed, a piece of the message): each one a setting a user could get wrong.
+BAD = [
+    ({"host": "https://www.example.com"}, ("host",), "not a fully qualified host name"),
+    ({"host": "WWW.example.com"}, ("host",), "lowercase"),
+    ({"host": "www.example.com."}, ("host",), "trailing dot"),
+    ({"host": "localhost"}, ("host",), "fully qualified"),
+    ({"host": 42}, ("host",), "valid string"),
+    ({"origin_host": "www.example.com"}, ("origin_host",), "also one of the CDN's public names"),
+    ({"origin_host": "example.com", "aliases": ("example.com",)}, ("origin_host",), "own origin"),
+    ({"origin_host": "origin.example.com:8443"}, ("origin_host",), "no scheme, port"),
+    ({"content_security_policy": ""}, ("content_security_policy",), "is required"),
+    ({"content_security_policy": "script-src 'self'"}, ("content_security_policy",), "default-src"),
+    (
+        {"content_security_policy": "default-src 'self'\r\nX-Evil: 1"},
+        ("content_security_policy",),
+        "single header line",
+    ),
+    ({"certificate_domain": "*.example.org"}, ("certificate_domain",), "does not cover the host"),
+    ({"certificate_domain": "*.www.example.com"}, ("certificate_domain",), "does not cover"),
+    ({"certificate_domain": "*.*.example.com"}, ("certificate_domain",), "one-level wildcard"),
+    ({"price_class": "PriceClass_1"}, ("price_class",), "'PriceClass_100'"),
+    ({"minimum_protocol_version": "TLSv1.2_2019"}, ("minimum_protocol_version",), "TLSv1.2_2021"),
+    ({"minimum_protocol_version": "TLSv1"}, ("minimum_protocol_version",), "TLSv1.3_2025"),
+    ({"waf_rate_limit": 5}, ("waf_rate_limit",), "greater than or equal to 10"),
+    ({"waf_rate_limit": 2_000_000_001}, ("waf_rate_limit",), "less than or equal to 2000000000"),
+    ({"waf_rate_limit": "2000"}, ("waf_rate_limit",), "valid integer"),
+    ({"waf_rate_limit": 2000.0}, ("waf_rate_limit",), "valid integer"),
+    ({"waf_rate_limit": True}, ("waf_rate_limit",), "valid integer"),
+    ({"access_logs": {"bucket": "logs.s3.amazonaws.com"}}, ("access_logs", "bucket"), "S3 bucket"),
+    ({"access_logs": {"bucket": "https://logs"}}, ("access_logs", "bucket"), "not an S3 bucket"),
+    ({"access_logs": {"bucket": "acme-logs", "prefix": "/cdn"}}, ("access_logs", "prefix"), "'/'"),
+    (
+        {"access_logs": {"bucket": "acme-logs", "include_cookies": "no"}},
+        ("access_logs", "include_cookies"),
+        "valid boolean",
+    ),
+    ({"access_logs": {"prefix": "cdn/"}}, ("access_logs", "bucket"), "Field required"),
+    (
+        {"access_logs": {"bucket": "acme-logs", "region": "x"}},
+        ("access_logs", "region"),
+        "Extra inputs",
+    ),
+    ({"aliases": ("www.example.com",)}, ("aliases",), "listed twice or equals the host"),
+    ({"aliases": ("example.com", "example.com")}, ("aliases",), "listed twice"),
+    ({"aliases": ("Example.com",)}, ("aliases", 0), "lowercase"),
+    ({"aliases": "example.com"}, ("aliases",), "valid tuple"),
+    ({"hosted_zone_id": "/hostedzone/Z123"}, ("hosted_zone_id",), "Route 53 hosted zone ID"),
+    ({"hosted_zone_id": "z123"}, ("hosted_zone_id",), "Route 53 hosted zone ID"),
+    ({"hsts_preload": True, "hsts_max_age_seconds": 86400}, ("hsts_preload",), "hstsMaxAgeSeconds"),
+    (
+        {"hsts_preload": True, "hsts_include_subdomains": False},
+        ("hsts_preload",),
+        "hstsIncludeSubdomains",
+    ),
+    ({"hsts_max_age_seconds": 0}, ("hsts_max_age_seconds",), "greater than or equal to 1"),
+    ({"hsts_include_subdomains": "yes"}, ("hsts_include_subdomains",), "valid boolean"),
+    ({"hsts_preload": 1}, ("hsts_preload",), "valid boolean"),
+    ({"frame_options": "ALLOW-FROM x"}, ("frame_options",), "'DENY' or 'SAMEORIGIN'"),
+    ({"frame_options": "deny"}, ("frame_options",), "'DENY'"),
+    ({"referrer_policy": "always"}, ("referrer_policy",), "strict-origin-when-cross-origin"),
+    ({"assets_path_pattern": "/*"}, ("assets_path_pattern",), "not be '/*'"),
+    ({"assets_path_pattern": "assets/*"}, ("assets_path_pattern",), "start with '/'"),
+    ({"assets_ttl_seconds": 0}, ("assets_ttl_seconds",), "greater than or equal to 1"),
+    ({"assets_ttl_seconds": 2 * ONE_YEAR}, ("assets_ttl_seconds",), "less than or equal to"),
+    ({"tags": {"team": 1}}, ("tags", "team"), "valid string"),
+    ({"price_clas": "PriceClass_All"}, ("price_clas",), "Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "loc", "message"), BAD, ids=lambda v: repr(v)[:60])
+def test_bad_arguments_blame_one_key_with_the_rule(overrides, loc, message):
+    with pytest.raises(ValidationError) as error:
+        args(**overrides)
+    (problem,) = error.value.errors()
+    assert blamed(problem) == loc
+    assert message in problem["msg"]
+
+
+def test_errors_do_not_echo_the_input_value():
+    """hide_input_in_errors: a CSP or tag could hold something private."""
+    with pytest.raises(ValidationError) as error:
+        args(content_security_policy="script-src 'nonce-s3cr3t'")
+    assert "s3cr3t" not in str(error.value)
+
+
+def test_camel_case_aliases_are_accepted_from_python_and_defaults_live_in_the_model():
+    built = args(wafRateLimit=500, priceClass="PriceClass_All")
+    assert (built.waf_rate_limit, built.price_class) == (500, "PriceClass_All")
+    defaults = CloudFrontSettings(host="www.example.com", content_security_policy=CSP)
+    assert defaults.price_class == "PriceClass_100"
+    assert defaults.minimum_protocol_version == "TLSv1.2_2021"
+    assert defaults.waf_rate_limit == 2000
+    assert defaults.access_logs is None and defaults.hsts_preload is False
+    fields = CloudFrontCdnArgs.model_fields
+    assert all(f.description for f in fields.values()), [
+        n for n, f in fields.items() if not f.description
+    ]
+
+
+def test_args_are_frozen_values():
+    built = args()
+    with pytest.raises(ValidationError, match="frozen"):
+        built.host = "evil.example.com"
+    assert built.aliases == () and isinstance(args(aliases=["example.com"]).aliases, tuple)
+
+
+def test_the_settings_model_holds_no_wiring():
+    """A stack file can set every setting and none of the wiring (origin, provider, tags)."""
+    assert {"origin_host", "us_east_1_provider", "tags"}.isdisjoint(CloudFrontSettings.model_fields)
+    assert set(CloudFrontCdnArgs.model_fields) - set(CloudFrontSettings.model_fields) == {
+        "origin_host",
+        "us_east_1_provider",
+        "tags",
+    }
+
+
+def test_validating_args_does_not_import_the_aws_sdk():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from webplatform.edge.cloudfront import CloudFrontSettings as S; "
+        "S(host='www.example.com', content_security_policy=\"default-src 'self'\"); "
+        "print('pulumi_aws' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
 
 
 def test_the_provider_must_be_an_aws_provider():
@@ -302,5 +469,16 @@ def test_the_provider_must_be_an_aws_provider():
             us_east_1_provider=NotAws(),
         )
 
-    with pytest.raises(ValueError, match=r"must be an aws\.Provider for region us-east-1"):
+    with pytest.raises(ValidationError, match=r"must be an aws\.Provider for region us-east-1"):
         testing.run(program)
+
+
+def test_the_provider_must_be_a_provider_resource():
+    with pytest.raises(ValidationError) as error:
+        CloudFrontCdnArgs(
+            host="www.example.com",
+            origin_host="origin.example.com",
+            content_security_policy=CSP,
+            us_east_1_provider="us-east-1",
+        )
+    assert error.value.errors()[0]["loc"] == ("us_east_1_provider",)

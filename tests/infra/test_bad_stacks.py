@@ -318,7 +318,9 @@ CASES = {
         lambda c: c[A].update(
             {
                 "api": {
-                    k: v for k, v in c[A]["web"].items() if k not in ("networkPolicy", "secretEnv")
+                    k: v
+                    for k, v in c[A]["web"].items()
+                    if k not in ("networkPolicy", "secretEnv", "route")
                 }
             }
         ),
@@ -542,18 +544,18 @@ CASES = {
         "webplatform:secrets.recoveryDays",
         "unknown key; allowed: delivery, valueSource",
     ),
-    # --- CDN (issue 7) ---
+    # --- CDN (issue 7; keys of issue 14/15; many more in tests/infra/test_cdn.py) ---
     "cdn-unknown-provider": (
         "prod",
         set_([CDN, "provider"], "akamai"),
         "webplatform:cdn.provider",
-        "'cloudfront', 'cloudflare' or 'none'",
+        "must be cloudfront, cloudflare or none",
     ),
     "cdn-csp-missing": (
         "prod",
         delete([CDN, "contentSecurityPolicy"]),
         "webplatform:cdn.contentSecurityPolicy",
-        "required when provider is cloudfront",
+        "Field required",
     ),
     "cdn-csp-without-default-src": (
         "staging",
@@ -563,69 +565,75 @@ CASES = {
     ),
     "cdn-certificate-domain-not-the-host": (
         "prod",
-        set_([CDN, "cloudfront", "certificateDomain"], "*.example.org"),
-        "webplatform:cdn.cloudfront.certificateDomain",
+        set_([CDN, "certificateDomain"], "*.example.org"),
+        "webplatform:cdn.certificateDomain",
         "does not cover the host 'www.example.com'",
     ),
     "cdn-origin-is-the-host": (
         "prod",
-        set_([CDN, "originHost"], "www.example.com"),
-        "webplatform:cdn.originHost",
-        "the origin must be another name",
+        set_([CDN, "host"], "origin.example.com"),
+        "webplatform:cdn.app",
+        "the CDN would be its own origin",
+    ),
+    "cdn-app-without-route": (
+        "prod",
+        delete([A, "web", "route"]),
+        "webplatform:cdn.app",
+        "has no public route",
     ),
     "cdn-host-is-a-url": (
-        "staging",
-        set_([CDN, "host"], "https://staging.example.com/"),
+        "prod",
+        set_([CDN, "host"], "https://www.example.com/"),
         "webplatform:cdn.host",
         "fully qualified host name",
     ),
     "cdn-cloudflare-without-zone": (
         "staging",
-        delete([CDN, "cloudflare"]),
-        "webplatform:cdn.cloudflare.zoneId",
-        "required when provider is cloudflare",
+        delete([CDN, "zoneId"]),
+        "webplatform:cdn.zoneId",
+        "Field required",
     ),
     "cdn-bad-zone-id": (
         "staging",
-        set_([CDN, "cloudflare", "zoneId"], "example.com"),
-        "webplatform:cdn.cloudflare.zoneId",
+        set_([CDN, "zoneId"], "example.com"),
+        "webplatform:cdn.zoneId",
         "Cloudflare zone ID",
     ),
     "cdn-cloudflare-keys-on-cloudfront": (
         "prod",
-        set_([CDN, "cloudflare"], {"zoneId": "0123456789abcdef0123456789abcdef"}),
-        "webplatform:cdn.cloudflare",
-        "only allowed with provider cloudflare",
+        set_([CDN, "zoneId"], "0123456789abcdef0123456789abcdef"),
+        "webplatform:cdn.zoneId",
+        "unknown key for provider cloudfront",
     ),
     "cdn-none-with-a-host": (
         "dev",
         set_([CDN, "host"], "dev.example.com"),
-        "webplatform:cdn.provider",
-        "is none, but host is set",
+        "webplatform:cdn.host",
+        "unknown key for provider none; allowed: provider",
     ),
     "cdn-waf-rate-limit-too-low": (
         "prod",
-        set_([CDN, "cloudfront", "wafRateLimit"], 5),
-        "webplatform:cdn.cloudfront.wafRateLimit",
+        set_([CDN, "wafRateLimit"], 5),
+        "webplatform:cdn.wafRateLimit",
         "greater than or equal to 10",
     ),
     "cdn-unknown-price-class": (
         "prod",
-        set_([CDN, "cloudfront", "priceClass"], "PriceClass_1"),
-        "webplatform:cdn.cloudfront.priceClass",
+        set_([CDN, "priceClass"], "PriceClass_1"),
+        "webplatform:cdn.priceClass",
         "'PriceClass_100', 'PriceClass_200' or 'PriceClass_All'",
     ),
     "cdn-unknown-cloudfront-key": (
         "prod",
-        set_([CDN, "cloudfront", "wafRateLimits"], 100),
-        "webplatform:cdn.cloudfront.wafRateLimits",
-        "unknown key; allowed: hostedZoneId, certificateDomain",
+        set_([CDN, "wafRateLimits"], 100),
+        "webplatform:cdn.wafRateLimits",
+        "unknown key for provider cloudfront; allowed: app, provider",
     ),
     "cdn-log-bucket-is-a-domain": (
         "prod",
-        set_([CDN, "cloudfront", "accessLogs", "bucket"], "logs.s3.amazonaws.com"),
-        "webplatform:cdn.cloudfront.accessLogs.bucket",
-        "must be an S3 bucket name",
+        set_([CDN, "accessLogs", "bucket"], "logs.s3.amazonaws.com"),
+        "webplatform:cdn.accessLogs.bucket",
+        "not an S3 bucket name",
     ),
     "cloudflare-token-in-plain-text": (
         "staging",
@@ -836,7 +844,10 @@ CASES.update(
         ),
         "derived-name-too-long": (
             "prod",
-            lambda c: c[A].update({"w" * 58: c[A].pop("web")}),
+            lambda c: (
+                c[A].update({"w" * 58: c[A].pop("web")}),
+                c["webplatform:cdn"].update(app="w" * 58),  # the CDN fronts the renamed app
+            ),
             "webplatform:apps." + "w" * 58,
             "63",
         ),
@@ -1131,7 +1142,9 @@ CASES.update(
             "dev",
             lambda c: c[A].update(
                 {
-                    "web-config": {k: v for k, v in c[A]["web"].items() if k != "secretEnv"},
+                    "web-config": {
+                        k: v for k, v in c[A]["web"].items() if k not in ("secretEnv", "route")
+                    },
                     "web": {**c[A]["web"]},
                 }
             ),
@@ -1141,7 +1154,11 @@ CASES.update(
         "collision-default-deny": (
             "dev",
             lambda c: c[A].update(
-                {"default-deny": {k: v for k, v in c[A]["web"].items() if k != "secretEnv"}}
+                {
+                    "default-deny": {
+                        k: v for k, v in c[A]["web"].items() if k not in ("secretEnv", "route")
+                    }
+                }
             ),
             "webplatform:apps.default-deny",
             "NetworkPolicy 'default-deny' in namespace web-dev would be created by (the stack)",

@@ -11,7 +11,11 @@ from infra import synth
 from tests.conftest import ROOT, load_stack_file
 from webplatform.cluster._checks import EKS_STANDARD_SUPPORT_ENDS
 
-EKS_STACKS = {"staging": "webplatform-staging", "prod": "webplatform-production"}
+EKS_STACKS = {
+    "staging": "webplatform-staging",
+    "uat": "webplatform-uat",
+    "prod": "webplatform-production",
+}
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +218,7 @@ def test_each_stacks_kubernetes_minor_is_still_in_eks_standard_support():
 def test_the_support_check_fails_on_the_day_135_leaves_standard_support():
     assert EKS_STANDARD_SUPPORT_ENDS["1.33"] == datetime.date(2026, 7, 29)  # the date
     assert past_standard_support(datetime.date(2027, 3, 26)) == []
-    assert len(past_standard_support(datetime.date(2027, 3, 27))) == 3  # every stack, 1.35
+    assert len(past_standard_support(datetime.date(2027, 3, 27))) == 4  # every stack file, 1.35
 
 
 @pytest.mark.parametrize("stack", EKS_STACKS)

@@ -70,6 +70,28 @@ def test_prod_budget_keeps_two_and_staging_drains_one_at_a_time(objects):
     assert staging["maxUnavailable"] == 1 and "minAvailable" not in staging
 
 
+def test_uat_has_prods_guardrails_at_uat_size(objects):
+    hpas = objects["uat"]["HorizontalPodAutoscaler"]
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == {"web-blue", "web-green"}
+    prod = objects["prod"]["HorizontalPodAutoscaler"][0]["spec"]
+    for hpa in hpas:
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
+        assert hpa["spec"]["metrics"] == prod["metrics"]
+        assert hpa["spec"]["behavior"] == prod["behavior"]
+    budget = one(objects, "uat", "PodDisruptionBudget")["spec"]
+    assert budget["maxUnavailable"] == 1 and "minAvailable" not in budget
+    assert {k for k in KINDS_GUARDED if k in objects["uat"]} == KINDS_GUARDED
+    (gateway,) = objects["uat"]["Gateway"]
+    assert {item["hostname"] for item in gateway["spec"]["listeners"]} == {"uat-origin.example.com"}
+    resources = [
+        c["resources"]
+        for stack in ("uat", "prod")
+        for d in objects[stack]["Deployment"]
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert all(r == resources[0] for r in resources)  # per-pod size: prod's
+
+
 def test_staging_autoscaler_takes_the_component_defaults(objects):
     spec = objects["staging"]["HorizontalPodAutoscaler"][0]["spec"]
     assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 4)
@@ -83,7 +105,12 @@ def test_staging_autoscaler_takes_the_component_defaults(objects):
 
 def test_dev_is_lean_but_keeps_network_policies_and_the_security_context(objects):
     dev = objects["dev"]
-    assert KINDS_GUARDED.isdisjoint(dev)
+    # Dev keeps one public route: review stacks (dev-pr-<N>) derive their host from it; no
+    # autoscaler, budget or alerts, and no CDN (so no forwarded-for trust).
+    public = {"HTTPRoute", "Gateway", "BackendTrafficPolicy"}
+    assert (KINDS_GUARDED - public).isdisjoint(dev)
+    (gateway,) = dev["Gateway"]
+    assert {item["hostname"] for item in gateway["spec"]["listeners"]} == {"dev.example.com"}
     names = sorted(p["metadata"]["name"] for p in dev["NetworkPolicy"])
     assert names == ["default-deny", "web"]
     pod = dev["Deployment"][0]["spec"]["template"]["spec"]

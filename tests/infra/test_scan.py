@@ -55,8 +55,9 @@ def test_every_skip_is_a_checkov_id_with_a_reason(check):
 
 
 def test_the_scan_is_pinned_offline_and_in_ci():
-    pins = (ROOT / "requirements-scan.lock").read_text().splitlines()
-    assert f"checkov=={dev.CHECKOV_VERSION}" in pins
+    pins = (ROOT / "requirements-scan.lock").read_text()
+    assert re.search(rf"^checkov=={re.escape(dev.CHECKOV_VERSION)} \\$", pins, re.M)
+    assert "--hash=sha256:" in pins  # uv pip sync --require-hashes installs it
     assert "python3 dev.py scan" in (ROOT / ".ci" / "run").read_text()
     source = (ROOT / "infra" / "scan.py").read_text()
     assert '"--skip-download"' in source and '"kubernetes"' in source

@@ -206,6 +206,72 @@ def test_no_resources_at_all_names_all_four(deployment):
     assert "requests.cpu, requests.memory, limits.cpu, limits.memory" in message
 
 
+@pytest.mark.parametrize(
+    ("requests", "limits", "expected"),
+    [
+        (
+            {"cpu": "2", "memory": "256Mi"},
+            {"cpu": "500m", "memory": "512Mi"},
+            "requests.cpu exceeds limits.cpu",
+        ),
+        (
+            {"cpu": "250m", "memory": "1Gi"},
+            {"cpu": "500m", "memory": "512Mi"},
+            "requests.memory exceeds limits.memory",
+        ),
+        (
+            {"cpu": "250 m", "memory": "256Mi"},
+            {"cpu": "500m", "memory": "512Mi"},
+            "'250 m' is not a CPU quantity",
+        ),
+        (
+            {"cpu": "250m", "memory": "256Mi"},
+            {"cpu": "500m", "memory": "512MB"},
+            "'512MB' is not a memory quantity",
+        ),
+        (
+            {"cpu": "0m", "memory": "256Mi"},
+            {"cpu": "500m", "memory": "512Mi"},
+            "must be greater than zero",
+        ),
+    ],
+)
+def test_quantities_are_judged_by_the_librarys_own_parsers(deployment, requests, limits, expected):
+    """The same rule as the ``Resources`` model, called rather than restated."""
+    container(deployment)["resources"] = {"requests": requests, "limits": limits}
+    (message,) = messages("container-requests-and-limits", [deployment])
+    assert (
+        message.startswith("Deployment web-blue container 'web': resources.")
+        and expected in message
+    )
+
+
+def test_numeric_quantities_are_quantities_too(deployment):
+    """The API server takes ``cpu: 1`` and ``memory: 536870912``: so does the policy."""
+    container(deployment)["resources"] = {
+        "requests": {"cpu": 0.5, "memory": 268435456},
+        "limits": {"cpu": 1, "memory": "512Mi"},
+    }
+    assert messages("container-requests-and-limits", [deployment]) == []
+    container(deployment)["resources"]["requests"]["cpu"] = 2
+    (message,) = messages("container-requests-and-limits", [deployment])
+    assert "requests.cpu exceeds limits.cpu" in message
+
+
+def test_the_quantity_rule_is_the_librarys(monkeypatch, deployment):
+    """A change to the library's parser changes the policy: there is one rule, not two."""
+    calls: list[str] = []
+
+    def parse(value: str) -> int:
+        calls.append(value)
+        return 1
+
+    monkeypatch.setattr(checks, "parse_cpu", parse)
+    assert messages("container-requests-and-limits", [deployment]) == []
+    limits = container(deployment)["resources"]["limits"]
+    assert calls == [container(deployment)["resources"]["requests"]["cpu"], limits["cpu"]]
+
+
 # --- image tags -------------------------------------------------------------------------
 
 
@@ -225,21 +291,43 @@ def test_image_tag_parses_registry_ports_tags_and_digests(image, tag, digest):
     assert checks.image_tag(image) == (tag, digest)
 
 
-@pytest.mark.parametrize(
-    ("image", "why"),
-    [
-        ("ghcr.io/example/web:latest", ":latest"),
-        ("ghcr.io/example/web", "untagged"),
-        ("registry.local:5000/team/web", "untagged"),
-    ],
-)
 @pytest.mark.parametrize("environment", ["staging", "production"])
-def test_mutable_images_fail_outside_dev(deployment, image, why, environment):
+def test_latest_fails_outside_dev(deployment, environment):
+    image = "ghcr.io/example/web:latest"
     container(deployment)["image"] = image
     found = messages("no-mutable-image-tags", [deployment], checks.Context(environment=environment))
     assert found == [
-        f"Deployment web-blue container 'web': image {image!r} is mutable ({why}); "
+        f"Deployment web-blue container 'web': image {image!r} is mutable (:latest); "
         f"use a version tag or a digest in {environment}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["ghcr.io/example/web", "registry.local:5000/team/web", "ghcr.io/example/web:1 2", ""],
+)
+@pytest.mark.parametrize("environment", ["dev", "staging", "production"])
+def test_an_untagged_or_broken_reference_fails_everywhere(deployment, image, environment):
+    """The library's image rule, called: our models refuse an untagged image in dev too."""
+    container(deployment)["image"] = image
+    context = checks.Context(environment=environment)
+    (message,) = messages("no-mutable-image-tags", [deployment], context)
+    problem = checks.image_problem(image)
+    assert problem and message == f"Deployment web-blue container 'web': image {image!r}: {problem}"
+    if image.startswith("ghcr.io/example/web") and ":" not in image:
+        assert "name a tag or digest" in problem
+
+
+def test_the_image_rule_is_the_librarys(monkeypatch, deployment):
+    """Whatever the library's ``check_image`` refuses, the policy reports with its words."""
+
+    def refuse(field: str, image: str) -> None:
+        raise ValueError(f"{field}={image!r}: the library said no")
+
+    monkeypatch.setattr(checks, "check_image", refuse)
+    image = container(deployment)["image"]
+    assert messages("no-mutable-image-tags", [deployment]) == [
+        f"Deployment web-blue container 'web': image {image!r}: the library said no"
     ]
 
 
@@ -378,7 +466,13 @@ def test_a_tls12_https_only_distribution_passes():
         ),
         (
             {"viewerCertificate__minimumProtocolVersion": None},
-            "minimumProtocolVersion is None; use TLSv1.2_2021 or newer (the AWS default is TLSv1)",
+            "minimumProtocolVersion is None; use one of TLSv1.2_2021, TLSv1.2_2025, TLSv1.3_2025 "
+            "(the AWS default is TLSv1)",
+        ),
+        (
+            # TLS 1.2 but with CBC ciphers: the CloudFrontCdn model refuses it, so does the pack
+            {"viewerCertificate__minimumProtocolVersion": "TLSv1.2_2019"},
+            "minimumProtocolVersion is 'TLSv1.2_2019'",
         ),
         (
             {"origins__0__customOriginConfig__originProtocolPolicy": "match-viewer"},
@@ -393,6 +487,19 @@ def test_a_tls12_https_only_distribution_passes():
 def test_distribution_fails_on_each_weakening(changes, expected):
     found = messages("cloudfront-https-tls12", [distribution(**changes)])
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_the_viewer_policies_allowed_are_the_cdn_models_own():
+    import typing
+
+    from webplatform.edge.cloudfront import CloudFrontCdnArgs
+
+    field = CloudFrontCdnArgs.model_fields["minimum_protocol_version"]
+    allowed = typing.get_args(field.annotation)
+    assert allowed and allowed == checks.MINIMUM_PROTOCOL_VERSIONS
+    for version in allowed:
+        tls = distribution(viewerCertificate__minimumProtocolVersion=version)
+        assert messages("cloudfront-https-tls12", [tls]) == []
 
 
 # --- KMS-encrypted secrets --------------------------------------------------------------
@@ -418,74 +525,24 @@ def test_secrets_manager_secret_needs_a_customer_key(inputs, expected):
     assert (found == []) if expected is None else (len(found) == 1 and expected in found[0])
 
 
-CLUSTER: dict[str, Any] = {
-    "name": "webplatform-staging",
-    "roleArn": "arn:aws:iam::111122223333:role/eks",
-    "version": "1.33",
-    "vpcConfig": {
-        "subnetIds": ["subnet-a", "subnet-b"],
-        "endpointPrivateAccess": True,
-        "endpointPublicAccess": False,
-    },
-    "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
-}
-
-
-def cluster(**top: Any) -> Any:
-    inputs = copy.deepcopy(CLUSTER)
-    for key, value in top.items():
-        if value is None:
-            inputs.pop(key)
-        else:
-            inputs[key] = value
-    return checks.Resource(type=checks.EKS_CLUSTER, inputs=inputs, urn="urn:eks")
-
-
-@pytest.mark.parametrize(
-    ("encryption", "ok"),
-    [
-        (CLUSTER["encryptionConfig"], True),
-        ([CLUSTER["encryptionConfig"]], True),  # the list form of older pulumi-aws majors
-        (None, False),
-        ({"resources": [], "provider": {"keyArn": KEY_ARN}}, False),
-        ({"resources": ["secrets"], "provider": {}}, False),
-    ],
-)
-def test_eks_cluster_must_envelope_encrypt_secrets(encryption, ok):
-    found = messages("kms-encrypted-secrets", [cluster(encryptionConfig=encryption)])
-    assert (found == []) if ok else (len(found) == 1 and "encryptionConfig" in found[0])
-
-
-# --- EKS endpoint -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("vpc", "expected"),
-    [
-        ({"subnetIds": ["a"]}, "publicAccessCidrs is unset (AWS default 0.0.0.0/0)"),
-        ({"endpointPublicAccess": True}, "publicAccessCidrs is unset"),
-        (
-            {"endpointPublicAccess": True, "publicAccessCidrs": ["10.0.0.0/8", "0.0.0.0/0"]},
-            "publicAccessCidrs ['0.0.0.0/0'] opens the API endpoint to the world",
-        ),
-        (
-            {"endpointPublicAccess": True, "publicAccessCidrs": ["::/0"]},
-            "publicAccessCidrs ['::/0'] opens",
-        ),
-        ({"endpointPublicAccess": False}, None),
-        ({"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}, None),
-    ],
-)
-def test_eks_endpoint_is_private_or_allow_listed(vpc, expected):
-    found = messages("eks-endpoint-not-public", [cluster(vpcConfig=vpc)])
-    assert (found == []) if expected is None else (len(found) == 1 and expected in found[0]), found
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_eks_rules_left_the_pack(stacks, stack):
+    """An EKS cluster is judged by the EksCluster model at parse, not here (see checks.py)."""
+    resources, context = stacks[stack]
+    clusters = [r for r in resources if r.type == "aws:eks/cluster:Cluster"]
+    open_cluster = checks.Resource(
+        type="aws:eks/cluster:Cluster",
+        inputs={"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]}},
+    )
+    assert checks.evaluate([*clusters, open_cluster], context) == []
+    assert "eks-endpoint-not-public" not in NAMES
 
 
 # --- the pack as a whole ----------------------------------------------------------------
 
 
 def test_every_policy_has_a_unique_kebab_name_and_exactly_one_check():
-    assert len(set(NAMES)) == len(NAMES) == 7
+    assert len(set(NAMES)) == len(NAMES) == 6
     for policy in checks.POLICIES:
         assert policy.name.replace("-", "").isalnum() and policy.name.islower()
         assert (policy.resource_check is None) != (policy.stack_check is None)

@@ -14,6 +14,7 @@ import importlib.util
 import re
 import runpy
 import sys
+import tomllib
 import types
 from pathlib import Path
 from typing import Any
@@ -180,15 +181,41 @@ def test_a_stack_policy_reports_against_the_workloads_urn(pack):
 def test_the_policy_sdk_is_not_in_the_project_environment():
     """pulumi-policy pins protobuf 5 while the programs run 6: one environment cannot hold both."""
     assert importlib.util.find_spec("pulumi_policy") is None
-    for name in ("pyproject.toml", "requirements.lock", "requirements.txt"):
+    for name in ("pyproject.toml", "uv.lock"):
         assert "pulumi-policy" not in (ROOT / name).read_text().lower(), name
 
 
-def test_the_pack_pins_its_sdk_and_only_its_entry_file_calls_policypack():
+def _lock(path: Path) -> dict[str, Any]:
+    return {p["name"]: p for p in tomllib.loads(path.read_text())["package"]}
+
+
+def test_the_pack_is_its_own_uv_project_with_the_sdk_and_the_library_hashed():
+    project = tomllib.loads((POLICY_DIR / "pyproject.toml").read_text())
     pins = dict(
-        re.findall(r"^([a-z0-9-]+)==(\S+)$", (POLICY_DIR / "requirements.txt").read_text(), re.M)
+        re.findall(r"^([a-z0-9-]+)==(\S+)$", "\n".join(project["project"]["dependencies"]), re.M)
     )
-    assert set(pins) >= {"pulumi-policy", "protobuf"}
+    assert set(pins) >= {"pulumi-policy", "pulumi"}
+    assert "webplatform-components" in project["project"]["dependencies"]
+    assert project["tool"]["uv"]["sources"]["webplatform-components"] == {
+        "path": "..",
+        "editable": True,
+    }
+    locked = _lock(POLICY_DIR / "uv.lock")
+    assert locked["protobuf"]["version"].startswith("5.")  # what pulumi-policy needs
+    assert locked["pulumi"]["version"] == pins["pulumi"]
+    assert locked["webplatform-components"]["source"] == {"editable": "../"}
+    # The SDK the pack runs is the one the programs run; only protobuf differs.
+    assert _lock(ROOT / "uv.lock")["pulumi"]["version"] == pins["pulumi"]
+    for name, package in locked.items():
+        if "registry" in package["source"]:
+            files = [
+                *package.get("wheels", []),
+                *([package["sdist"]] if "sdist" in package else []),
+            ]
+            assert files and all(f["hash"].startswith("sha256:") for f in files), name
+
+
+def test_only_the_entry_file_calls_policypack_and_checks_imports_no_sdk():
     callers = [
         path.name
         for path in sorted(Path(POLICY_DIR).glob("*.py"))
@@ -201,11 +228,12 @@ def test_the_pack_pins_its_sdk_and_only_its_entry_file_calls_policypack():
     )
 
 
-def test_the_pack_project_runs_python_in_its_ignored_virtualenv():
+def test_the_pack_project_runs_python_with_uv_in_its_ignored_virtualenv():
     project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
     assert project["runtime"] == {
         "name": "python",
-        "options": {"toolchain": "pip", "virtualenv": "venv"},
+        "options": {"toolchain": "uv", "virtualenv": "venv"},
     }
     assert re.fullmatch(r"\d+\.\d+\.\d+", project["version"])
     assert "policy/venv/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert not (POLICY_DIR / "requirements.txt").exists()  # uv.lock is the one source of pins

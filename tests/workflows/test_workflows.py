@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,13 @@ def runs(job: dict[str, Any]) -> str:
 
 
 def test_the_pipeline_files_exist():
-    assert [f.name for f in FILES] == ["deploy.yml", "pull-request.yml", "pulumi-up.yml"]
+    assert [f.name for f in FILES] == [
+        "deploy.yml",
+        "drift.yml",
+        "pull-request.yml",
+        "pulumi-up.yml",
+        "review.yml",
+    ]
 
 
 # --- validators -------------------------------------------------------------------------
@@ -129,7 +136,15 @@ def test_actionlint_rejects_an_undefined_context(tmp_path):
 
 def test_the_scripts_pass_shellcheck_and_are_executable():
     scripts = sorted(SCRIPTS.glob("*.sh"))
-    assert [s.name for s in scripts] == ["kubeconfig.sh", "synth-diff.sh"]
+    assert [s.name for s in scripts] == [
+        "drift.sh",
+        "kubeconfig.sh",
+        "pulumi-deploy.sh",
+        "review-comment.sh",
+        "review-stack.sh",
+        "synth-diff.sh",
+        "uat-passed.sh",
+    ]
     result = subprocess.run(
         [str(BIN / "shellcheck"), *map(str, scripts)], capture_output=True, text=True
     )
@@ -160,6 +175,12 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_alongside():
     assert all(len(shas) == 1 for shas in pins.values()), pins
 
 
+def test_run_steps_fail_when_a_command_piped_into_tee_fails():
+    # GitHub's default shell is `bash -e`; `shell: bash` adds -o pipefail.
+    for path in FILES:
+        assert load(path.name)["defaults"] == {"run": {"shell": "bash"}}, path.name
+
+
 def _jobs() -> list[tuple[str, str, dict[str, Any]]]:
     return [(f.name, name, job) for f in FILES for name, job in load(f.name)["jobs"].items()]
 
@@ -167,17 +188,26 @@ def _jobs() -> list[tuple[str, str, dict[str, Any]]]:
 def test_nothing_is_granted_by_default_and_each_job_asks_for_what_it_uses():
     for path in FILES:
         assert load(path.name)["permissions"] == {}, path.name
+    allowed = {"contents", "id-token", "pull-requests", "issues", "deployments"}
     for file, name, job in _jobs():
         permissions = job.get("permissions")
         assert isinstance(permissions, dict), f"{file}:{name} declares no permissions"
         assert permissions.get("contents") == "read", f"{file}:{name}"
-        assert set(permissions) <= {"contents", "id-token", "pull-requests"}, f"{file}:{name}"
+        assert set(permissions) <= allowed, f"{file}:{name}"
         needs_oidc = bool(uses(job, "aws-actions/configure-aws-credentials")) or job.get(
             "uses", ""
         ).endswith("pulumi-up.yml")
         assert (permissions.get("id-token") == "write") == needs_oidc, f"{file}:{name}"
         if permissions.get("pull-requests") == "write":
-            assert any(s.get("with", {}).get("comment-on-pr") for s in steps(job)), name
+            assert any(
+                s.get("with", {}).get("comment-on-pr") or "review-comment.sh" in s.get("run", "")
+                for s in steps(job)
+            ), name
+        if "issues" in permissions:
+            assert (file, permissions["issues"]) == ("drift.yml", "write")
+            assert "drift.sh" in runs(job)
+        if "deployments" in permissions:
+            assert permissions["deployments"] == "read" and "uat-passed.sh" in runs(job)
 
 
 def test_aws_credentials_come_only_from_role_assumption():
@@ -213,6 +243,11 @@ def test_the_synth_diff_needs_no_credentials_and_diffs_against_the_base():
     script = (SCRIPTS / "synth-diff.sh").read_text()
     assert 'git -C "$root" worktree add' in script
     assert 'python3 dev.py synth --stack "$stack" --out "$head_out" "${diff_args[@]}"' in script
+    # each stack's monthly cost at the base and the head, and the difference
+    assert '--resources "$head_out/resources.json" --format row' in script
+    assert 'cost_args+=(--base-resources "$base_out/resources.json")' in script
+    assert 'python3 dev.py cost "${cost_args[@]}"' in script
+    assert 'echo "### Monthly cost"' in script
 
 
 def test_preview_runs_every_stack_with_the_policy_pack_and_comments():
@@ -244,23 +279,80 @@ def _policy_pack_installed_before(job: dict[str, Any], pulumi_step: dict[str, An
 # --- deploys ----------------------------------------------------------------------------
 
 
-def test_main_deploys_staging_and_a_v_tag_deploys_prod_after_the_tests():
+def test_main_deploys_staging_an_rc_tag_uat_and_a_release_tag_prod_after_uat():
     workflow = load("deploy.yml")
     assert workflow["on"] == {"push": {"branches": ["main"], "tags": ["v*"]}}
     jobs = workflow["jobs"]
     assert ".ci/run" in runs(jobs["test"])
     assert 'git merge-base --is-ancestor "$GITHUB_SHA" origin/main' in runs(jobs["test"])
+    release = "startsWith(github.ref, 'refs/tags/v') && !contains(github.ref_name, '-rc')"
     expected = {
-        "staging": ("github.ref == 'refs/heads/main'", "staging", "staging"),
-        "prod": ("startsWith(github.ref, 'refs/tags/v')", "prod", "production"),
+        "staging": ("github.ref == 'refs/heads/main'", "staging", "staging", "test"),
+        "uat": (
+            "startsWith(github.ref, 'refs/tags/v') && contains(github.ref_name, '-rc')",
+            "uat",
+            "uat",
+            "test",
+        ),
+        "prod": (release, "prod", "production", ["test", "uat-passed"]),
     }
-    for name, (condition, stack, environment) in expected.items():
+    for name, (condition, stack, environment, needs) in expected.items():
         job = jobs[name]
-        assert job["needs"] == "test"
+        assert job["needs"] == needs
         assert job["if"] == condition
         assert job["uses"] == "./.github/workflows/pulumi-up.yml"
         assert (job["with"]["stack"], job["with"]["environment"]) == (stack, environment)
         assert set(job["secrets"]) == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
+    gate = jobs["uat-passed"]
+    assert gate["if"] == release and gate["needs"] == "test"
+    assert gate["permissions"] == {"contents": "read", "deployments": read_only()}
+    assert '.github/scripts/uat-passed.sh "$GITHUB_REPOSITORY" "$GITHUB_SHA"' in runs(gate)
+
+
+def read_only() -> str:
+    return "read"
+
+
+def _gh(tmp_path, script: str) -> dict[str, str]:
+    """PATH with a fake `gh` that runs ``script`` (bash) and logs its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "gh"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> "{tmp_path}/gh.log"\n{script}\nexit 0\n')
+    fake.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GH_TOKEN": "x"}
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        ("success", 0),  # UAT deployed this commit
+        ("failure\nsuccess", 0),  # a later attempt succeeded
+        ("failure", 1),
+        ("in_progress", 1),
+        ("", 1),  # no deployment of this commit at all
+    ],
+)
+def test_prod_takes_only_a_commit_that_uat_deployed_successfully(tmp_path, statuses, code):
+    env = _gh(
+        tmp_path,
+        'case "$2" in\n'
+        '  *"/deployments?"*) [ -n "$STATUSES" ] && echo 42 ;;\n'
+        '  *"/statuses"*) printf "%b\\n" "$STATUSES" ;;\n'
+        "esac",
+    )
+    env["STATUSES"] = statuses
+    result = subprocess.run(
+        [str(SCRIPTS / "uat-passed.sh"), "acme/web", "abc123"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    log = (tmp_path / "gh.log").read_text()
+    assert "repos/acme/web/deployments?sha=abc123&environment=uat" in log
+    if code:
+        assert "No successful deployment of abc123 to the uat environment" in result.stdout
 
 
 def test_an_update_runs_in_its_environment_one_per_stack_and_is_never_cancelled():
@@ -272,19 +364,167 @@ def test_an_update_runs_in_its_environment_one_per_stack_and_is_never_cancelled(
         "group": "pulumi-up-${{ inputs.stack }}",
         "cancel-in-progress": False,
     }
-    (up,) = uses(job, "pulumi/actions")[1:]
-    assert up["with"]["command"] == "up"
-    assert up["with"]["policyPacks"] == "policy"
-    assert "inputs.stack" in up["with"]["stack-name"]
     assert 'python3 dev.py synth --stack "$STACK"' in runs(job)
-    _policy_pack_installed_before(job, up)
+    (deploy,) = [s for s in steps(job) if "pulumi-deploy.sh" in s.get("run", "")]
+    assert deploy["run"].startswith('.github/scripts/pulumi-deploy.sh "$STACK" "$MESSAGE"')
+    _policy_pack_installed_before(job, deploy)
+
+
+def test_the_deploy_applies_exactly_what_its_preview_showed():
+    script = (SCRIPTS / "pulumi-deploy.sh").read_text()
+    preview = script.index("pulumi preview")
+    up_plan = script.index('--plan "$plan"')
+    assert '--save-plan "$plan"' in script[preview:up_plan]
+    assert preview < up_plan
+    assert script.count("--policy-pack policy") == 3  # the preview and both kinds of update
+    assert 'pulumi stack select "$name" >&2' in script  # never --create
+    # Without --plan only for a stack with no resources yet (pulumi/pulumi#13765).
+    assert "if ((existing == 0)); then" in script
+
+
+def test_every_workflow_installs_the_pulumi_cli_version_of_one_file():
+    version = (ROOT / ".pulumi-version").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    steps_found = 0
+    for path in FILES:
+        text = path.read_text()
+        assert "pulumi-version:" not in text, path.name
+        for _, _, job in [(path.name, n, j) for n, j in load(path.name)["jobs"].items()]:
+            for step in uses(job, "pulumi/actions"):
+                assert step["with"]["pulumi-version-file"] == ".pulumi-version", path.name
+                steps_found += 1
+    assert steps_found >= 5
 
 
 def test_the_pulumi_cli_is_no_older_than_the_sdk_in_the_lock():
-    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.lock").read_text(), re.M)
-    assert sdk
-    for name in ("pull-request.yml", "pulumi-up.yml"):
-        cli = load(name)["env"]["PULUMI_VERSION"]
-        as_tuple = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
-        assert as_tuple(cli) >= as_tuple(sdk[1]), (name, cli, sdk[1])
-        assert as_tuple(cli)[0] == as_tuple(sdk[1])[0]
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    sdk = [None, next(p["version"] for p in lock["package"] if p["name"] == "pulumi")]
+    cli = (ROOT / ".pulumi-version").read_text().strip()
+    as_tuple = lambda v: tuple(int(x) for x in v.split("."))  # noqa: E731
+    assert as_tuple(cli) >= as_tuple(sdk[1]), (cli, sdk[1])
+    assert as_tuple(cli)[0] == as_tuple(sdk[1])[0]
+
+
+# --- review environments ----------------------------------------------------------------
+
+
+def test_a_same_repository_pull_request_gets_a_review_stack_and_closing_destroys_it():
+    workflow = load("review.yml")
+    assert workflow["on"] == {
+        "pull_request": {
+            "branches": ["main"],
+            "types": ["opened", "reopened", "synchronize", "closed"],
+        }
+    }
+    (job,) = workflow["jobs"].values()
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert job["environment"] == "review"
+    assert job["concurrency"]["group"] == "review-pr-${{ github.event.pull_request.number }}"
+    assert job["concurrency"]["cancel-in-progress"] is False
+    by_run = {s.get("run", "").split("\n")[0]: s for s in steps(job) if "run" in s}
+    up = next(s for r, s in by_run.items() if "review-stack.sh up" in r)
+    destroy = next(s for r, s in by_run.items() if "review-stack.sh destroy" in r)
+    comment = next(s for r, s in by_run.items() if "review-comment.sh" in r)
+    assert up["if"] == comment["if"] == "github.event.action != 'closed'"
+    assert destroy["if"] == "github.event.action == 'closed'"
+    assert comment["env"]["URL"] == "${{ steps.up.outputs.url }}"
+    (synth,) = [s for s in steps(job) if "dev.py synth" in s.get("run", "")]
+    assert synth["run"] == 'python3 dev.py synth --stack "dev-pr-$PR" --config-file Pulumi.dev.yaml'
+    # a program broken at close must not keep the stack alive
+    assert synth["continue-on-error"] == "${{ github.event.action == 'closed' }}"
+    script = (SCRIPTS / "review-stack.sh").read_text()
+    assert 'cp Pulumi.dev.yaml "Pulumi.$stack.yaml"' in script
+    assert 'pulumi stack select --create "$name"' in script
+    destroy_at = script.index('pulumi destroy --stack "$name" --yes')
+    assert destroy_at < script.index('pulumi stack rm "$name" --yes')
+    assert ".venv/bin/python -m infra.review url" in script
+
+
+@pytest.mark.parametrize("existing", ["", "777"])
+def test_the_review_url_is_one_comment_updated_in_place(tmp_path, existing):
+    env = _gh(
+        tmp_path,
+        'if [[ "$*" == *"/comments --paginate"* ]]; then [ -n "$EXISTING" ] && echo "$EXISTING"; fi',
+    )
+    env["EXISTING"] = existing
+    result = subprocess.run(
+        [
+            str(SCRIPTS / "review-comment.sh"),
+            "acme/web",
+            "7",
+            "https://dev-pr-7.example.com",
+            "0123456789",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "gh.log").read_text()
+    if existing:
+        assert "--method PATCH repos/acme/web/issues/comments/777" in log
+        assert "--method POST" not in log
+    else:
+        assert "--method POST repos/acme/web/issues/7/comments" in log
+    assert "https://dev-pr-7.example.com" in log and "dev-pr-7" in log
+
+
+# --- drift -----------------------------------------------------------------------------
+
+
+def test_drift_runs_daily_on_every_long_lived_stack_and_files_one_issue_each():
+    workflow = load("drift.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    assert workflow["on"]["schedule"] == [{"cron": "17 5 * * *"}]
+    (job,) = workflow["jobs"].values()
+    stacks = [m["stack"] for m in job["strategy"]["matrix"]["include"]]
+    assert stacks == [s for s in STACKS if s != "dev"]
+    assert job["strategy"]["fail-fast"] is False
+    # shares the deploy's lock: a half-applied update is not drift
+    assert job["concurrency"]["group"] == "pulumi-up-${{ matrix.stack }}"
+    (creds,) = uses(job, "aws-actions/configure-aws-credentials")
+    assert creds["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    assert '.github/scripts/drift.sh "$STACK" "$RUN_URL"' in runs(job)
+    script = (SCRIPTS / "drift.sh").read_text()
+    assert 'pulumi preview --stack "$name" --refresh --expect-no-changes' in script
+    assert 'gh issue create --repo "$repo" --title "$title" --label drift' in script
+    assert 'gh issue comment "$issue"' in script and "exit 1" in script
+
+
+@pytest.mark.parametrize(("drifted", "existing"), [(True, ""), (True, "12"), (False, "12")])
+def test_drift_opens_updates_or_closes_the_stacks_issue(tmp_path, drifted, existing):
+    env = _gh(
+        tmp_path,
+        'if [[ "$1 $2" == "issue list" ]]; then [ -n "$EXISTING" ] && echo "$EXISTING"; fi; true',
+    )
+    pulumi = tmp_path / "bin" / "pulumi"
+    pulumi.write_text(
+        '#!/usr/bin/env bash\necho "pulumi $*" >> "$LOG"\n'
+        'if [[ "$1" == preview ]]; then echo "~ aws:ec2/vpc:Vpc changed"; exit "$CODE"; fi\n'
+    )
+    pulumi.chmod(0o755)
+    env.update(
+        EXISTING=existing,
+        CODE="255" if drifted else "0",
+        LOG=str(tmp_path / "pulumi.log"),
+        GITHUB_REPOSITORY="acme/web",
+        RUNNER_TEMP=str(tmp_path),
+        PULUMI_ORG="acme",
+    )
+    result = subprocess.run(
+        [str(SCRIPTS / "drift.sh"), "prod", "https://run/1"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == (1 if drifted else 0), result.stderr
+    assert (
+        "--stack acme/prod --refresh --expect-no-changes" in (tmp_path / "pulumi.log").read_text()
+    )
+    log = (tmp_path / "gh.log").read_text()
+    if drifted and existing:
+        assert "issue comment 12" in log and "issue create" not in log
+    elif drifted:
+        assert "issue create --repo acme/web --title Drift: prod --label drift" in log
+    else:
+        assert "issue close 12" in log and "No drift any more" in log

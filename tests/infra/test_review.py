@@ -1,0 +1,345 @@
+"""Review stacks (issue 16): dev-pr-<N> from dev's file, names derived, collisions refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import review, synth
+from infra.config import StackConfigError
+from tests.conftest import ROOT, load_stack_file
+
+DEV = ROOT / "Pulumi.dev.yaml"
+
+
+def flat(document: dict) -> dict[str, str]:
+    """A stack document as the engine hands it to the program (objects as JSON text)."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in document["config"].items()}
+
+
+def synthesize(stack: str, config_file: Path, out: Path, capsys) -> tuple[int, str]:
+    code = synth.main(["--stack", stack, "--config-file", str(config_file), "--out", str(out)])
+    return code, capsys.readouterr().err
+
+
+def public_hosts(rendered: list[dict]) -> set[str]:
+    """Host names the rendered objects serve (Ingress rules and TLS, Gateway API routes)."""
+    hosts = set()
+    for o in rendered:
+        spec = o.get("spec") or {}
+        if o["kind"] == "Ingress":
+            hosts |= {r["host"] for r in spec.get("rules", [])}
+            hosts |= {h for t in spec.get("tls", []) for h in t.get("hosts", [])}
+        elif o["kind"] == "HTTPRoute":
+            hosts |= set(spec.get("hostnames", []))
+        elif o["kind"] == "Gateway":
+            hosts |= {li["hostname"] for li in spec.get("listeners", []) if "hostname" in li}
+    return hosts
+
+
+def objects(out: Path) -> list[dict]:
+    return list(yaml.safe_load_all((out / "kubernetes.yaml").read_text()))
+
+
+@pytest.fixture
+def committed(tmp_path, monkeypatch):
+    """A copy of the repository's stack files that a test may add to; the program reads it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        shutil.copy(path, root / path.name)
+    monkeypatch.setattr(review, "ROOT", root)
+    return root
+
+
+# --- naming -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "number"),
+    [
+        ("dev-pr-7", 7),
+        ("dev-pr-1", 1),
+        ("dev-pr-123456", 123456),
+        ("dev", None),
+        ("staging", None),
+        ("dev-pr-0", None),
+        ("dev-pr-07", None),
+        ("dev-pr-", None),
+        ("dev-pr-7a", None),
+        ("dev-pr-7-x", None),
+        ("staging-pr-7", None),
+        ("Dev-pr-7", None),
+        ("org/dev-pr-7", None),
+    ],
+)
+def test_only_dev_pr_and_a_pull_request_number_names_a_review_stack(stack, number):
+    assert review.review_number(stack) == number
+
+
+def test_the_stack_name_of_a_pull_request():
+    assert review.review_stack_name(42) == "dev-pr-42"
+    with pytest.raises(ValueError, match="1 or more"):
+        review.review_stack_name(0)
+
+
+@pytest.mark.parametrize(
+    ("host", "derived"),
+    [
+        ("dev.example.com", "dev-pr-7.example.com"),
+        ("DEV.Example.com.", "dev-pr-7.example.com"),
+        ("api.dev.example.com", "api.dev-pr-7.example.com"),
+        ("web.example.com", "dev-pr-7-web.example.com"),
+        ("developer.example.com", "dev-pr-7-developer.example.com"),
+    ],
+)
+def test_a_host_takes_the_stack_name_in_place_of_its_dev_label(host, derived):
+    assert review.derive_host(host, "dev-pr-7") == derived
+
+
+def test_a_review_stack_from_devs_file_unchanged_gets_its_own_namespace_host_and_cluster(
+    tmp_path, capsys
+):
+    # The workflow's copy: Pulumi.dev-pr-7.yaml is byte for byte Pulumi.dev.yaml.
+    copy = tmp_path / "Pulumi.dev-pr-7.yaml"
+    shutil.copy(DEV, copy)
+    code, err = synthesize("dev-pr-7", copy, tmp_path / "out", capsys)
+    assert code == 0, err
+    rendered = objects(tmp_path / "out")
+    namespaced = [o for o in rendered if o["kind"] != "Namespace"]
+    assert [o["metadata"]["name"] for o in rendered if o["kind"] == "Namespace"] == ["dev-pr-7"]
+    # Everything in the review namespace, but the stack's own Gateway, which lives in the
+    # gateway implementation's namespace under a name derived from the stack's namespace.
+    elsewhere = [o for o in namespaced if o["metadata"]["namespace"] != "dev-pr-7"]
+    assert len(elsewhere) < len(namespaced)
+    assert all(o["kind"] == "Gateway" and "dev-pr-7" in o["metadata"]["name"] for o in elsewhere)
+    assert public_hosts(rendered) == {"dev-pr-7.example.com"}
+    text = (tmp_path / "out" / "kubernetes.yaml").read_text()
+    assert "web-dev" not in text and "dev.example.com" not in text.replace("dev-pr-7.", "")
+    resources = json.loads((tmp_path / "out" / "resources.json").read_text())["resources"]
+    (provider,) = [r for r in resources if r["type"] == "pulumi:providers:kubernetes"]
+    assert provider["inputs"]["context"] == "webplatform-dev"
+    assert "renderYamlToDirectory" not in provider["inputs"]
+
+
+def test_two_review_stacks_share_no_namespace_and_no_host():
+    raw = flat(load_stack_file("dev"))
+    a = review.footprint("dev-pr-7", review.apply("dev-pr-7", raw))
+    b = review.footprint("dev-pr-8", review.apply("dev-pr-8", raw))
+    assert (a.namespace, b.namespace) == ("dev-pr-7", "dev-pr-8")
+    assert set(a.hosts) == {"dev-pr-7.example.com"} and set(b.hosts) == {"dev-pr-8.example.com"}
+
+
+def test_the_dev_stack_itself_is_unchanged():
+    raw = flat(load_stack_file("dev"))
+    assert review.apply("dev", raw) == raw
+    assert json.loads(raw[review.REVIEW_KEY]) == {"context": "webplatform-dev"}
+
+
+def test_the_workflow_reads_the_url_to_comment(capsys):
+    assert review.main(["url", "31"]) == 0
+    assert capsys.readouterr().out.strip() == "https://dev-pr-31.example.com"
+    assert review.main(["stack", "31"]) == 0
+    assert capsys.readouterr().out.strip() == "dev-pr-31"
+
+
+def test_the_committed_stacks_claim_disjoint_namespaces_and_hosts():
+    found = review.committed_footprints(ROOT, exclude="")
+    assert {f.stack for f in found} >= {"dev", "staging", "uat", "prod"}
+    for i, a in enumerate(found):
+        others = found[:i] + found[i + 1 :]
+        assert review.collisions(a, others) == [], a.stack
+
+
+# --- refusal ----------------------------------------------------------------------------
+
+
+def _app_host_key() -> str:
+    """Where an app's public host lives in today's stack files (Ingress, or Gateway API route)."""
+    app = load_stack_file("staging")["config"]["webplatform:apps"]["web"]
+    return (
+        "webplatform:apps.web.route.hosts.0"
+        if "route" in app
+        else "webplatform:apps.web.ingress.host"
+    )
+
+
+def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> None:
+    document = load_stack_file("staging")
+    config = document["config"]
+    config["webplatform:namespace"] = namespace
+    app = config["webplatform:apps"]["web"]
+    if "route" in app:
+        app["route"]["hosts"] = [hosts[0]]
+    else:
+        app["ingress"]["host"] = hosts[0]
+    config["webplatform:cdn"]["host"] = hosts[-1]
+    (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    ("namespace", "hosts", "key", "words"),
+    [
+        # another stack already uses the namespace the review stack derives
+        (
+            "dev-pr-7",
+            ["a.example.org", "b.example.org"],
+            "webplatform:namespace",
+            ["namespace 'dev-pr-7'", "stack 'demo'"],
+        ),
+        # another stack's route serves the review host
+        (
+            "demo",
+            ["dev-pr-7.example.com", "b.example.org"],
+            "APP_HOST",
+            ["host 'dev-pr-7.example.com'", "stack 'demo'", "dev-pr-7.example.com"],
+        ),
+        # another stack's CDN serves a wildcard that covers the review host
+        (
+            "demo",
+            ["a.example.org", "*.example.com"],
+            "APP_HOST",
+            ["host 'dev-pr-7.example.com'", "*.example.com"],
+        ),
+    ],
+)
+def test_a_review_stack_touching_another_stacks_names_is_refused_before_anything_exists(
+    committed, tmp_path, capsys, namespace, hosts, key, words
+):
+    _add_stack(committed, "demo", namespace=namespace, hosts=hosts)
+    code, err = synthesize("dev-pr-7", DEV, tmp_path / "out", capsys)
+    assert code == synth.EXIT_INVALID
+    assert "Pulumi.dev-pr-7.yaml: invalid stack configuration" in err
+    assert f"  {_app_host_key() if key == 'APP_HOST' else key}: " in err
+    assert all(w in err for w in words), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_wildcard_covers_one_label_only():
+    mine = review.Footprint("dev-pr-7", "dev-pr-7", {"dev-pr-7.example.com": "k"})
+    deeper = review.Footprint("x", "x", {"*.eu.example.com": "k"})
+    apex = review.Footprint("y", "y", {"example.com": "k"})
+    assert review.collisions(mine, [deeper, apex]) == []
+    covering = review.Footprint("z", "z", {"*.example.com": "k"})
+    assert len(review.collisions(mine, [covering])) == 1
+
+
+def test_a_review_stack_made_from_another_stacks_file_is_refused(tmp_path, capsys):
+    code, err = synthesize("dev-pr-7", ROOT / "Pulumi.staging.yaml", tmp_path / "out", capsys)
+    assert code == synth.EXIT_INVALID
+    assert "  webplatform:review: a review stack needs a map" in err
+    assert "  webplatform:environment: a review stack (dev-pr-7)" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"context": "bad context with spaces"},
+        {"context": "ok", "namespace": "web-prod"},
+        "webplatform-dev",
+        {},
+    ],
+)
+def test_a_bad_review_block_is_refused(value):
+    raw = flat(load_stack_file("dev"))
+    raw[review.REVIEW_KEY] = value if isinstance(value, str) else json.dumps(value)
+    with pytest.raises(StackConfigError) as caught:
+        review.apply("dev-pr-7", raw)
+    (problem,) = caught.value.problems
+    assert problem[0].startswith(review.REVIEW_KEY)
+
+
+def test_only_devs_file_may_say_how_review_stacks_are_made(write_stack, tmp_path, capsys):
+    document = load_stack_file("staging")
+    document["config"]["webplatform:review"] = {"context": "webplatform-dev"}
+    path = write_stack("staging", document)
+    code, err = synthesize("staging", path, tmp_path / "out", capsys)
+    assert code == synth.EXIT_INVALID
+    assert "  webplatform:review: only Pulumi.dev.yaml may say" in err
+
+
+# --- UAT ----------------------------------------------------------------------------------
+
+#: Where UAT must differ from prod: its identity (names, hosts, addresses), not its shape.
+IDENTITY = {
+    "webplatform:environment",
+    "webplatform:namespace",
+    "webplatform:cluster.name",
+    "webplatform:cluster.vpc.cidr",
+    "webplatform:secrets.clusterName",
+    "webplatform:apps.web.ingress.host",
+    "webplatform:apps.web.route.hosts",
+    "webplatform:cdn.host",
+    "webplatform:cdn.aliases",
+    "webplatform:cdn.originHost",
+    "webplatform:cdn.cloudfront.accessLogs.prefix",
+    "webplatform:cdn.accessLogs.prefix",
+}
+
+
+def _leaves(value, prefix=""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, value
+
+
+def test_every_way_uat_differs_from_prod_is_explained_on_its_line():
+    """Issue 16: UAT is prod's shape, smaller where safe, each difference explained in the
+    file: every value that differs carries a `# prod: ...` comment on its line (or on its
+    parent's, when the key itself differs)."""
+    prod = dict(_leaves(load_stack_file("prod")["config"]))
+    uat = dict(_leaves(load_stack_file("uat")["config"]))
+    lines = (ROOT / "Pulumi.uat.yaml").read_text().splitlines()
+    differing = sorted(
+        p for p in prod.keys() | uat.keys() if prod.get(p) != uat.get(p) and p not in IDENTITY
+    )
+    assert differing, "UAT is smaller than prod somewhere"
+    for path in differing:
+        # the deepest key of the path that UAT's file has, e.g. disruptionBudget for
+        # prod's disruptionBudget.minAvailable
+        parts = path.split(".")
+        prefixes = {".".join(q.split(".")[:i]) for q in uat for i in range(1, q.count(".") + 2)}
+        depth = max(i for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in prefixes)
+        keys = {parts[depth - 1].split(":")[-1], parts[max(depth - 2, 0)].split(":")[-1]}
+        explained = [ln for ln in lines if ln.strip().split(":")[0] in keys and "# prod:" in ln]
+        assert explained, f"{path}: UAT {uat.get(path)!r} vs prod {prod.get(path)!r}, no '# prod:'"
+
+
+def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
+    raw = flat(load_stack_file("dev"))
+    apps = json.loads(raw["webplatform:apps"])
+    apps["web"]["route"] = {"hosts": ["dev.example.com", "www.dev.example.com"]}
+    apps["api"] = {"ingress": {"host": "api.example.com"}}
+    raw["webplatform:apps"] = json.dumps(apps)
+    raw["webplatform:cdn"] = json.dumps(
+        {"provider": "cloudfront", "host": "cdn.dev.example.com", "aliases": ["dev.example.org"]}
+    )
+    mine = review.footprint("dev-pr-9", review.derive("dev-pr-9", raw))
+    assert mine.hosts == {
+        "dev-pr-9.example.com": "webplatform:apps.web.route.hosts.0",
+        "www.dev-pr-9.example.com": "webplatform:apps.web.route.hosts.1",
+        "dev-pr-9-api.example.com": "webplatform:apps.api.ingress.host",
+        "cdn.dev-pr-9.example.com": "webplatform:cdn.host",
+        "dev-pr-9.example.org": "webplatform:cdn.aliases.0",
+    }
+    assert review.primary_url("dev-pr-9", raw) == "https://cdn.dev-pr-9.example.com"
+
+
+def test_other_review_stacks_files_are_not_committed_stacks(committed):
+    shutil.copy(DEV, committed / "Pulumi.dev-pr-3.yaml")  # a leftover review copy
+    stacks = {f.stack for f in review.committed_footprints(committed, exclude="dev-pr-7")}
+    assert "dev-pr-3" not in stacks and {"dev", "staging", "uat", "prod"} <= stacks
+
+
+def test_the_review_module_spells_the_config_namespace_as_the_stack_model_does():
+    from infra.config._base import NAMESPACE
+
+    assert review.NAMESPACE == NAMESPACE
