@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from webplatform.app import WebApp, WebAppArgs
+from webplatform.app import GatewayRef, WebApp, WebAppArgs, WebAppSpec
 from webplatform.delivery.blue_green import (
     BlueGreenArgs,
     BlueGreenRelease,
@@ -21,11 +21,13 @@ from webplatform.delivery.blue_green import (
     ColorSpec,
 )
 from webplatform.delivery.rollout import AnalysisArgs, ArgoRelease, ArgoRollout, RolloutArgs
-from webplatform.edge.ingress import Ingress, IngressArgs, IngressRoute
+from webplatform.edge.gateway import Gateway, GatewayArgs
+from webplatform.edge.route import PublicRoute, PublicRouteArgs, RateLimit, RouteSettings
 from webplatform.guardrails.autoscaling import (
     Autoscaler,
     AutoscalerArgs,
     Autoscaling,
+    Requests,
     ScaleTarget,
     ScalingPolicy,
     ScalingRules,
@@ -54,7 +56,14 @@ from webplatform.secrets.external import (
 from webplatform.secrets.manager import AppSecrets, AppSecretsArgs, SecretRotation
 from webplatform.workloads.service import Service, ServiceArgs
 from webplatform.workloads.settings import AppSettings, AppSettingsArgs
-from webplatform.workloads.workload import HttpProbe, Resources, Workload, WorkloadArgs
+from webplatform.workloads.workload import (
+    HttpProbe,
+    Quantities,
+    Resources,
+    RollingUpdate,
+    Workload,
+    WorkloadArgs,
+)
 
 if TYPE_CHECKING:
     from webplatform.cluster.addons import (
@@ -151,11 +160,11 @@ __all__ = [
     "ExternalSecretSyncArgs",
     "ExternalSecretsOperator",
     "ExternalSecretsOperatorArgs",
+    "Gateway",
+    "GatewayArgs",
+    "GatewayRef",
     "HelmChart",
     "HttpProbe",
-    "Ingress",
-    "IngressArgs",
-    "IngressRoute",
     "Monitoring",
     "MonitoringArgs",
     "Namespace",
@@ -165,8 +174,15 @@ __all__ = [
     "NodePoolArgs",
     "PodIdentity",
     "PodIdentityArgs",
+    "PublicRoute",
+    "PublicRouteArgs",
+    "Quantities",
+    "RateLimit",
+    "Requests",
     "Resources",
+    "RollingUpdate",
     "RolloutArgs",
+    "RouteSettings",
     "ScaleTarget",
     "ScalingPolicy",
     "ScalingRules",
@@ -177,6 +193,7 @@ __all__ = [
     "VpcArgs",
     "WebApp",
     "WebAppArgs",
+    "WebAppSpec",
     "Workload",
     "WorkloadArgs",
 ]

@@ -7,13 +7,16 @@ team can know: image, port, replicas and resources.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import pulumi
+from pydantic import Field, model_validator
 
-from webplatform import _validation
 from webplatform._labels import selector_labels
+from webplatform._model import Args, Input, at
+from webplatform._types import DNS_1035, EnvName, Image, Labels, Port, Wired
 from webplatform.delivery.blue_green import (
     COLORS,
     BlueGreenArgs,
@@ -21,8 +24,14 @@ from webplatform.delivery.blue_green import (
     BlueGreenService,
 )
 from webplatform.delivery.rollout import ArgoRelease, ArgoRollout, RolloutArgs
-from webplatform.edge.ingress import Ingress, IngressArgs, IngressRoute
-from webplatform.guardrails.autoscaling import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget
+from webplatform.edge.route import PublicRoute, PublicRouteArgs, RouteSettings
+from webplatform.guardrails.autoscaling import (
+    Autoscaler,
+    AutoscalerArgs,
+    Autoscaling,
+    Requests,
+    ScaleTarget,
+)
 from webplatform.guardrails.disruption import (
     DisruptionBudget,
     DisruptionBudgetArgs,
@@ -41,106 +50,269 @@ from webplatform.workloads.workload import (
     READINESS,
     HttpProbe,
     Resources,
+    RollingUpdate,
     Workload,
     WorkloadArgs,
 )
 
+Strategy = Literal["rolling", "blueGreen", "argoBlueGreen", "argoCanary"]
+_SERVICE_NAME = re.compile(DNS_1035)
+#: Kinds whose names must be DNS-1035 labels (they become DNS names); the rest DNS-1123.
+_DNS_1035_KINDS = frozenset({"Service"})
 
-@dataclass(frozen=True, kw_only=True)
-class WebAppArgs:
-    namespace: pulumi.Input[str]
-    """Namespace to deploy into (a ``Namespace.name``)."""
-    port: int
-    """The container's HTTP port."""
+
+class WebAppSpec(Args):
+    """The settings of one web app: everything a stack file says about it.
+
+    :class:`WebAppArgs` adds what a program wires in (namespace, secrets, labels,
+    the Gateway); the stack config composes this model as ``apps.<name>``.
+    """
+
+    image: Image | None = None
+    """Container image with a tag or digest; required except with strategy ``blueGreen``,
+    where each colour names its own."""
+    port: Port
+    """The container's HTTP port; required."""
+    replicas: Annotated[int, Field(ge=1, le=1000)]
+    """Pod count; required. With ``autoscaling`` it is the HPA's floor (``minReplicas``)
+    and the workload has no ``spec.replicas`` (it would fight the HPA)."""
     resources: Resources
     """Requests and limits; required."""
-    image: str | None = None
-    """Container image with a tag or digest; required except for a blue-green release,
-    where each colour names its own."""
-    release: BlueGreenRelease | ArgoRelease | None = None
-    """How new versions go live. Default ``-``: a rolling update of one Deployment.
-    ``BlueGreenRelease``: two colours switched by ``pulumi up``. ``ArgoRelease``: an Argo
-    Rollout (blue-green with analysis, or canary); needs the Argo Rollouts controller."""
-    replicas: int | None = 1
-    """Pod count; default 1. ``None`` when an autoscaler owns it."""
-    service_port: int = 80
-    """Port of the ClusterIP Service; default 80."""
-    metrics_port: int | None = None
+    strategy: Strategy = "rolling"
+    """How new versions go live; default ``rolling`` (one Deployment). ``blueGreen``: two
+    colours switched by ``pulumi up``; ``argoBlueGreen``/``argoCanary``: an Argo Rollout
+    (needs the Argo Rollouts controller)."""
+    blue_green: BlueGreenRelease | None = None
+    """With strategy ``blueGreen`` (required there): the colours and which is active."""
+    argo: ArgoRelease | None = None
+    """With strategy ``argoBlueGreen``/``argoCanary`` (required there): analysis and timings."""
+    service_port: Port = 80
+    """Port of the ClusterIP Service(s); default 80."""
+    metrics_port: Port | None = None
     """Prometheus metrics port on the pods and the Service; default none."""
-    env: Mapping[str, str] = field(default_factory=dict)
-    """Plain settings (ConfigMap); default none."""
-    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Secret settings (Secret), e.g. ``Config.require_secret(...)``; default none."""
-    external_secret_name: pulumi.Input[str] | None = None
-    """A Secret written by someone else (External Secrets Operator) to read instead of
-    ``secret_env``; default none. See ``AppSettingsArgs.external_secret_name``."""
+    env: dict[EnvName, str] = {}
+    """Plain settings (ConfigMap); default none. Values are strings: quote numbers."""
     liveness: HttpProbe = LIVENESS
     """Default ``/health`` 30 s / 10 s."""
     readiness: HttpProbe = READINESS
     """Default ``/ready`` 5 s / 5 s."""
-    max_surge: int | str = 1
-    """Default 1."""
-    max_unavailable: int | str = 0
-    """Default 0."""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    """Extra labels on every object (e.g. the environment); default none."""
+    rolling_update: RollingUpdate = RollingUpdate()
+    """Default ``maxSurge: 1``, ``maxUnavailable: 0``."""
     autoscaling: Autoscaling | None = None
-    """An HPA with these numbers; default none. Needs ``replicas=None``: the HPA owns the count."""
+    """An HPA from ``replicas`` to ``autoscaling.maxReplicas``; default none."""
     disruption_budget: DisruptionPolicy | None = None
-    """A PodDisruptionBudget; default none. Checked against ``replicas`` or ``autoscaling.min_replicas``."""
+    """A PodDisruptionBudget; default none. Checked against ``replicas`` (the fewest pods)."""
     network_policy: NetworkAccess | None = None
-    """The app's NetworkPolicy allow-list; default none. Pair it with a namespace ``DefaultDeny``."""
-    ingress: IngressRoute | None = None
-    """Publish the Service through an Ingress (TLS, HTTPS only, rate limit); default none."""
+    """The app's NetworkPolicy allow-list; default none. Pair it with a namespace ``DefaultDeny``
+    (the stack adds one when any app has a policy)."""
+    route: RouteSettings | None = None
+    """Publish the app through the stack's Gateway (HTTPS only, headers, rate limit); default none."""
     monitoring: Alerting | None = None
-    """A PrometheusRule and, with ``metrics_port``, a ServiceMonitor; default none."""
+    """A PrometheusRule and, with ``metricsPort``, a ServiceMonitor; default none."""
 
-    def __post_init__(self) -> None:
-        _validation.port("service_port", self.service_port)
-        if isinstance(self.release, BlueGreenRelease):
-            if self.image is not None:
-                raise ValueError(
-                    "image: a blue-green app names one image per colour (release.blue.image, "
-                    "release.green.image), not a single image"
+    @model_validator(mode="after")
+    def _strategy_options(self) -> WebAppSpec:
+        """Each strategy takes its own options and no other's."""
+        argo = self.strategy in ("argoBlueGreen", "argoCanary")
+        if self.blue_green is not None and self.strategy != "blueGreen":
+            raise at("blue_green", message=f"only with strategy blueGreen (not {self.strategy})")
+        if self.argo is not None and not argo:
+            raise at(
+                "argo",
+                message=f"only with strategy argoBlueGreen or argoCanary (not {self.strategy})",
+            )
+        if self.strategy == "blueGreen":
+            if self.blue_green is None:
+                raise at(
+                    "blue_green",
+                    message="required by strategy blueGreen: {activeColor, blue, green}",
                 )
-            self.release.check_capacity(self.replicas)
+            if self.image is not None:
+                raise at(
+                    "image",
+                    message="a blueGreen app names its images per colour "
+                    "(blueGreen.blue.image, blueGreen.green.image); remove image",
+                )
         elif self.image is None:
-            raise ValueError("image: required (a container image with a tag or digest)")
-        self._check_guardrails()
+            raise at("image", message=f"required with strategy {self.strategy}")
+        if argo and self.argo is None:
+            raise at(
+                "argo",
+                message=f"required by strategy {self.strategy}: {{analysis: {{prometheusAddress}}}}",
+            )
+        return self
 
-    def _check_guardrails(self) -> None:
-        """Cross-field rules of the guardrails, checked before anything is registered."""
-        if self.autoscaling is not None and self.replicas is not None:
-            raise ValueError(
-                f"replicas={self.replicas!r}: must be None when autoscaling is set; the "
-                "autoscaler owns the pod count (min_replicas..max_replicas), and a fixed "
-                "spec.replicas would fight it on every update"
+    @model_validator(mode="after")
+    def _capacity(self) -> WebAppSpec:
+        """Blue-green capacity, autoscaler bounds and the disruption budget's room."""
+        if self.blue_green is not None:
+            try:
+                self.blue_green.check_capacity(self.replicas)
+            except ValueError as exc:
+                raise at("blue_green", *getattr(exc, "loc", ()), message=str(exc)) from None
+            if self.autoscaling is not None:
+                for color in COLORS:
+                    if self.blue_green.color(color).replicas not in (None, 0):
+                        raise at(
+                            "blue_green",
+                            color,
+                            "replicas",
+                            message="with autoscaling each colour has its own autoscaler "
+                            "(from replicas to maxReplicas); a colour's replicas may only be 0 "
+                            "(scaled down) or unset",
+                        )
+        if self.autoscaling is not None and self.replicas > self.autoscaling.max_replicas:
+            raise at(
+                "autoscaling",
+                "max_replicas",
+                message="is below replicas (the autoscaler's minReplicas); need "
+                "replicas <= maxReplicas",
             )
         if self.disruption_budget is not None:
-            if self.autoscaling is not None:
-                self.disruption_budget.check_leaves_room(
-                    self.autoscaling.min_replicas, "autoscaling.min_replicas"
+            try:
+                self.disruption_budget.check_leaves_room(self.replicas)
+            except ValueError as exc:
+                raise at("disruption_budget", *getattr(exc, "loc", ()), message=str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _ports(self) -> WebAppSpec:
+        """The pod's ports differ, and so do the Service's (a duplicate is an API error)."""
+        if self.metrics_port is not None:
+            if self.metrics_port == self.port:
+                raise at("metrics_port", message="must differ from port (two container ports)")
+            if self.metrics_port == self.service_port:
+                raise at(
+                    "service_port",
+                    message="must differ from metricsPort: the Service exposes both ports",
                 )
-            else:
-                self.disruption_budget.check_leaves_room(self.replicas, "replicas")
-        if isinstance(self.release, BlueGreenRelease) and self.autoscaling is not None:
-            for color in COLORS:
-                replicas = self.release.color(color).replicas
-                if replicas not in (None, 0):
+        return self
+
+    def workload_kind(self) -> str:
+        return "Rollout" if self.strategy.startswith("argo") else "Deployment"
+
+    def object_names(self, app: str) -> dict[str, list[str]]:
+        """Every object this app creates in its namespace, by kind: ``{kind: [names]}``.
+
+        The stack checks these for validity and for collisions across apps (a blue-green
+        ``web`` makes ``web-preview``, which an app of that name would also make).
+        """
+        names: dict[str, list[str]] = {"ConfigMap": [f"{app}-config"]}
+        if self._has_secrets():
+            names["Secret"] = [f"{app}-secrets"]
+
+        def add(found: dict[str, list[str]]) -> None:
+            for kind, items in found.items():
+                names.setdefault(kind, []).extend(items)
+
+        if self.strategy == "blueGreen":
+            add(BlueGreenArgs.object_names(app))
+        elif self.strategy.startswith("argo"):
+            add(RolloutArgs.object_names(app, _argo_strategy(self.strategy)))
+        else:
+            add({"Deployment": [app], "Service": [app], "ServiceAccount": [app]})
+        if self.autoscaling is not None:
+            add({"HorizontalPodAutoscaler": list(self._hpa_names(app))})
+        if self.disruption_budget is not None:
+            add({"PodDisruptionBudget": [app]})
+        if self.network_policy is not None:
+            add({"NetworkPolicy": [app]})
+        if self.monitoring is not None:
+            add({"PrometheusRule": [app]})
+            if self.metrics_port is not None:
+                add({"ServiceMonitor": [app]})
+        if self.route is not None:
+            add(PublicRouteArgs.object_names(app, self.route))
+        return names
+
+    def _has_secrets(self) -> bool:
+        """Whether the app has secret settings (then a Secret ``<app>-secrets``); the models
+        that hold them (``WebAppArgs``, the stack's app) say so."""
+        return False
+
+    def _hpa_names(self, app: str) -> tuple[str, ...]:
+        """One HPA per running colour of a blue-green app, else one named after the app."""
+        if self.blue_green is None:
+            return (app,)
+        return tuple(f"{app}-{c}" for c in COLORS if self.blue_green.color(c).replicas != 0)
+
+    def check_names(self, app: str) -> None:
+        """Raise unless ``app`` and every name derived from it is a valid object name.
+
+        Services become DNS names: DNS-1035 labels (a letter first); all names at most 63
+        characters (the label limit: pods of a Deployment carry its name in labels).
+        """
+        if not _SERVICE_NAME.match(app):
+            raise ValueError(
+                "app names must be DNS-1035 labels: lowercase letters, digits and '-', "
+                "starting with a letter, ending with a letter or digit, at most 63 characters"
+            )
+        for kind, items in self.object_names(app).items():
+            for item in items:
+                if len(item) > 63 or (kind in _DNS_1035_KINDS and not _SERVICE_NAME.match(item)):
+                    longest = max(
+                        len(i) - len(app) for v in self.object_names(app).values() for i in v
+                    )
                     raise ValueError(
-                        f"release.{color}.replicas={replicas}: with autoscaling each colour "
-                        "has its own autoscaler; a colour's replicas may only be 0 (scaled down)"
+                        f"too long: this app would create the {kind} '{item}' "
+                        f"({len(item)} characters; at most 63); shorten the app name to at "
+                        f"most {63 - longest} characters"
                     )
 
 
-def _colour_image(release: BlueGreenRelease | ArgoRelease | None) -> str:
-    assert isinstance(release, BlueGreenRelease)  # WebAppArgs guarantees it
-    return release.color(release.active_color).image
+def _argo_strategy(strategy: Strategy) -> Literal["blueGreen", "canary"]:
+    return "blueGreen" if strategy == "argoBlueGreen" else "canary"
+
+
+class GatewayRef(Args):
+    """Where the stack's Gateway is: the parent of every app's HTTPRoute."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+    """The Gateway's name (``Gateway.gateway_name``)."""
+    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+    """The Gateway's namespace (``Gateway.namespace``)."""
+
+
+class WebAppArgs(WebAppSpec):
+    """A web app's settings (:class:`WebAppSpec`) plus what the program wires in."""
+
+    namespace: Input[str]
+    """Namespace to deploy into (a ``Namespace.name``); required."""
+    secret_env: Mapping[EnvName, Wired[str]] = {}
+    """Secret settings (Secret), e.g. ``Config.require_secret(...)``; default none."""
+    external_secret_name: Wired[str] | None = None
+    """A Secret written by someone else (External Secrets Operator) to read instead of
+    ``secret_env``; default none. See ``AppSettingsArgs.external_secret_name``."""
+    labels: Labels = {}
+    """Extra labels on every object (e.g. the environment); default none."""
+    gateway: GatewayRef | None = None
+    """The stack's Gateway; required with ``route``."""
+
+    def _has_secrets(self) -> bool:
+        return bool(self.secret_env)
+
+    @model_validator(mode="after")
+    def _wiring(self) -> WebAppArgs:
+        both = sorted(set(self.env) & set(self.secret_env))
+        if both:
+            raise at("secret_env", message=f"{both} are also in env; a setting belongs in one")
+        if self.route is not None:
+            if self.gateway is None:
+                raise at("gateway", message="required with route: the HTTPRoute's parent")
+            access = self.network_policy
+            if access is not None and access.gateway_namespace != self.gateway.namespace:
+                raise at(
+                    "network_policy",
+                    "gateway_namespace",
+                    message=f"must be {self.gateway.namespace}, where the Gateway runs, or "
+                    "the route's traffic is denied",
+                )
+        return self
 
 
 class WebApp(pulumi.ComponentResource):
-    """ConfigMap + Secret, and the workload as ``release`` says: a rolling Deployment and its
-    Service, a blue-green pair, or an Argo Rollout."""
+    """ConfigMap + Secret, and the workload as ``strategy`` says: a rolling Deployment and its
+    Service, a blue-green pair, or an Argo Rollout; then the guardrails and the route."""
 
     service_name: pulumi.Output[str]
     """The Service that takes the app's traffic (its stable DNS name)."""
@@ -149,12 +321,12 @@ class WebApp(pulumi.ComponentResource):
     internal_url: pulumi.Output[str]
     """``http://<service>.<namespace>.svc.cluster.local[:port]``, for other workloads."""
     public_url: str | None
-    """``https://<host>/`` when the app has an Ingress, else ``None``."""
+    """``https://<primary host><path>`` when the app has a route, else ``None``."""
 
     def __init__(
         self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        _validation.dns_label("name", name)
+        args.check_names(name)
         super().__init__("webplatform:app:WebApp", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = dict(args.labels)
@@ -170,29 +342,31 @@ class WebApp(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        active = args.blue_green.color(args.blue_green.active_color) if args.blue_green else None
         template = WorkloadArgs(
             app=name,
             namespace=args.namespace,
             # A blue-green app's colours replace this placeholder with their own images.
-            image=args.image or _colour_image(args.release),
+            image=args.image or (active.image if active else ""),
             port=args.port,
             resources=args.resources,
-            replicas=args.replicas,
+            # With an autoscaler, it owns the count: no spec.replicas to fight it.
+            replicas=None if args.autoscaling is not None else args.replicas,
             metrics_port=args.metrics_port,
             liveness=args.liveness,
             readiness=args.readiness,
-            max_surge=args.max_surge,
-            max_unavailable=args.max_unavailable,
+            rolling_update=args.rolling_update,
             config_map_name=settings.config_map_name,
             secret_name=settings.secret_name,
             config_checksum=settings.checksum,
             extra_labels=labels,
         )
-        if isinstance(args.release, BlueGreenRelease):
+        canary_service: pulumi.Output[str] | None = None
+        if args.blue_green is not None:
             pair = BlueGreenService(
                 f"{name}-blue-green",
                 BlueGreenArgs(
-                    workload=template, release=args.release, service_port=args.service_port
+                    workload=template, release=args.blue_green, service_port=args.service_port
                 ),
                 opts=child,
             )
@@ -200,22 +374,30 @@ class WebApp(pulumi.ComponentResource):
             self.preview_service_name: pulumi.Output[str] | None = pair.preview_service_name
             # Each colour that runs gets its own autoscaler with the same bounds, so the idle
             # colour is as large as the active one when the switch comes (capacity at the flip).
+            release = args.blue_green
             targets = {
                 f"{name}-{color}": ScaleTarget.deployment(workload.deployment_name)
                 for color, workload in pair.workloads.items()
-                if args.release.color(color).replicas != 0
+                if release.color(color).replicas != 0
             }
             deployments = tuple(f"{name}-{color}" for color in COLORS)
-        elif isinstance(args.release, ArgoRelease):
+        elif args.argo is not None:
+            strategy = _argo_strategy(args.strategy)
             rollout = ArgoRollout(
                 f"{name}-rollout",
                 RolloutArgs(
-                    workload=template, release=args.release, service_port=args.service_port
+                    workload=template,
+                    strategy=strategy,
+                    release=args.argo,
+                    service_port=args.service_port,
+                    http_route=name if args.route is not None else None,
                 ),
                 opts=child,
             )
             self.service_name = rollout.service_name
             self.preview_service_name = rollout.preview_service_name
+            if strategy == "canary":
+                canary_service = rollout.preview_service_name
             # The Rollout owns the pods: the autoscaler scales it, never a Deployment.
             targets = {name: ScaleTarget.rollout(rollout.rollout_name)}
             deployments = ()
@@ -238,6 +420,7 @@ class WebApp(pulumi.ComponentResource):
             targets = {name: ScaleTarget.deployment(workload.deployment_name)}
             deployments = (name,)
         self._guardrails(name, args, targets, deployments)
+        self.public_url = self._route(name, args, canary_service)
         suffix = "" if args.service_port == 80 else f":{args.service_port}"
         self.internal_url = pulumi.Output.format(
             "http://{0}.{1}.svc.cluster.local{2}", self.service_name, args.namespace, suffix
@@ -258,14 +441,13 @@ class WebApp(pulumi.ComponentResource):
         targets: dict[str, ScaleTarget],
         deployments: tuple[str, ...],
     ) -> None:
-        """Autoscaler, disruption budget, network policy, ingress and monitoring, each when asked for.
+        """Autoscaler, disruption budget, network policy and monitoring, each when asked for.
 
         They select the app's pods by the app's selector labels only (no
         colour), so one budget and one policy cover every Deployment of the app.
         """
         child = pulumi.ResourceOptions(parent=self)
         pods = selector_labels(name)
-        self.public_url = None
         hpa_names: tuple[str, ...] = ()
         if args.autoscaling is not None:
             for hpa_name, target in targets.items():
@@ -275,10 +457,11 @@ class WebApp(pulumi.ComponentResource):
                         app=name,
                         namespace=args.namespace,
                         target=target,
-                        requests={
-                            "cpu": args.resources.cpu_request,
-                            "memory": args.resources.memory_request,
-                        },
+                        requests=Requests(
+                            cpu=args.resources.requests.cpu,
+                            memory=args.resources.requests.memory,
+                        ),
+                        min_replicas=args.replicas,
                         autoscaling=args.autoscaling,
                         hpa_name=hpa_name,
                     ),
@@ -286,7 +469,6 @@ class WebApp(pulumi.ComponentResource):
                 )
             hpa_names = tuple(sorted(targets))  # stable across a colour switch
         if args.disruption_budget is not None:
-            floor = args.autoscaling.min_replicas if args.autoscaling else args.replicas
             DisruptionBudget(
                 f"{name}-disruption-budget",
                 DisruptionBudgetArgs(
@@ -294,7 +476,7 @@ class WebApp(pulumi.ComponentResource):
                     namespace=args.namespace,
                     selector=pods,
                     policy=args.disruption_budget,
-                    replicas=floor,
+                    replicas=args.replicas,
                 ),
                 opts=child,
             )
@@ -311,19 +493,6 @@ class WebApp(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        if args.ingress is not None:
-            ingress = Ingress(
-                f"{name}-ingress",
-                IngressArgs(
-                    app=name,
-                    namespace=args.namespace,
-                    service_name=self.service_name,
-                    service_port=args.service_port,
-                    route=args.ingress,
-                ),
-                opts=child,
-            )
-            self.public_url = ingress.url
         if args.monitoring is not None:
             Monitoring(
                 f"{name}-monitoring",
@@ -338,3 +507,26 @@ class WebApp(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+
+    def _route(
+        self, name: str, args: WebAppArgs, canary_service: pulumi.Output[str] | None
+    ) -> str | None:
+        """The app's HTTPRoutes on the stack's Gateway, when it has a route."""
+        if args.route is None:
+            return None
+        assert args.gateway is not None  # WebAppArgs guarantees it
+        route = PublicRoute(
+            f"{name}-route",
+            PublicRouteArgs(
+                app=name,
+                namespace=args.namespace,
+                service_name=self.service_name,
+                service_port=args.service_port,
+                canary_service_name=canary_service,
+                gateway_name=args.gateway.name,
+                gateway_namespace=args.gateway.namespace,
+                route=args.route,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return route.url

@@ -26,7 +26,17 @@ from infra.config import (
     route_hosts,
     with_secrets,
 )
-from webplatform import DefaultDeny, DefaultDenyArgs, Namespace, NamespaceArgs, WebApp, WebAppArgs
+from webplatform import (
+    DefaultDeny,
+    DefaultDenyArgs,
+    Gateway,
+    GatewayArgs,
+    GatewayRef,
+    Namespace,
+    NamespaceArgs,
+    WebApp,
+    WebAppArgs,
+)
 from webplatform._model import Args
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
@@ -127,46 +137,53 @@ def _app_args(
     app: AppSpec,
     secret: SecretLookup,
     external_secret_name: pulumi.Input[str] | None = None,
+    gateway: Gateway | None = None,
 ) -> WebAppArgs:
-    extra: dict[str, Any] = {}
-    if app.liveness is not None:
-        extra["liveness"] = app.liveness.to_args()
-    if app.readiness is not None:
-        extra["readiness"] = app.readiness.to_args()
-    extra.update(_guardrail_args(app))
+    """The app's own settings as the stack file gave them, plus this stack's wiring."""
+    settings = {**app.settings(), "env": plain_env(app)}  # secret env values go to secret_env
     return WebAppArgs(
+        **settings,
         namespace=namespace,
-        image=app.image,
-        release=app.release(),
-        port=app.port,
-        replicas=None if app.autoscaling is not None else app.replicas,
-        resources=app.resources.to_args(),
-        service_port=app.service_port,
-        metrics_port=app.metrics_port,
-        env=plain_env(app),
         secret_env={} if external_secret_name is not None else secret_env(app, secret),
         external_secret_name=external_secret_name,
-        max_surge=app.rolling_update.max_surge,
-        max_unavailable=app.rolling_update.max_unavailable,
         labels={"webplatform.io/environment": config.environment},
-        **extra,
+        gateway=None
+        if gateway is None
+        else GatewayRef(name=gateway.gateway_name, namespace=gateway.namespace),
     )
 
 
-def _guardrail_args(app: AppSpec) -> dict[str, Any]:
-    """WebAppArgs for the guardrails a stack file asked for; with an HPA, ``replicas`` is its floor."""
-    found: dict[str, Any] = {}
-    if app.autoscaling is not None:
-        found["autoscaling"] = app.autoscaling.to_args(min_replicas=app.replicas)
-    if app.disruption_budget is not None:
-        found["disruption_budget"] = app.disruption_budget.to_args()
-    if app.network_policy is not None:
-        found["network_policy"] = app.network_policy.to_args()
-    if app.ingress is not None:
-        found["ingress"] = app.ingress.to_args()
-    if app.monitoring is not None:
-        found["monitoring"] = app.monitoring.to_args()
-    return found
+def gateway(
+    config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> Gateway | None:
+    """The stack's one Gateway, with listeners for every public app's hosts; None without any."""
+    routes = {name: app.route for name, app in config.apps.items() if app.route is not None}
+    if not routes:
+        return None
+    first = next(iter(routes.values()))  # validated: every route names the same issuer
+    # On a cluster this stack builds, the ClusterIssuer answers HTTP-01 challenges through the
+    # Gateway it names (certManager.issuer.gatewayName); elsewhere the Gateway is named after
+    # the apps' namespace, so stacks sharing a cluster do not collide.
+    addons = config.cluster.addons
+    name = (
+        addons.cert_manager.issuer.gateway_name
+        if config.cluster.mode == "eks" and addons is not None
+        else config.namespace
+    )
+    return Gateway(
+        "gateway",
+        GatewayArgs(
+            gateway_name=name,
+            routes_namespace=namespace,
+            hosts={app_name: route.hosts for app_name, route in routes.items()},
+            issuer=first.issuer,
+            issuer_kind=first.issuer_kind,
+            # Behind the stack's CDN the client is the address the CDN appended to
+            # X-Forwarded-For, not the CDN's edge (the per-client rate limit needs the client).
+            trusted_proxy_hops=0 if config.cdn.provider == "none" else 1,
+        ),
+        opts=opts,
+    )
 
 
 def cdn(config: StackConfig) -> dict[str, Any] | None:
@@ -266,9 +283,12 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     if config.secrets.delivery == "external-secrets":
         assert cluster is not None  # validated: external-secrets needs cluster.mode eks
         external = external_secrets(config, cluster, namespace.name, provider, secret)
+    edge_gateway = gateway(config, namespace.name, opts)
     apps = {
         name: WebApp(
-            name, _app_args(config, namespace.name, spec, secret, external.get(name)), opts=opts
+            name,
+            _app_args(config, namespace.name, spec, secret, external.get(name), edge_gateway),
+            opts=opts,
         )
         for name, spec in config.apps.items()
     }

@@ -30,15 +30,16 @@ relies on its last recorded readiness (run ``pulumi up --refresh`` to re-read).
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import pulumi
+from pydantic import Field, model_validator
 
 from webplatform._labels import selector_labels
+from webplatform._model import Args, at
+from webplatform._types import Image, Port
 from webplatform.workloads.service import Service, ServiceArgs
-from webplatform.workloads.workload import Workload, WorkloadArgs, check_image, service_account
+from webplatform.workloads.workload import Workload, WorkloadArgs, service_account
 
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
@@ -49,34 +50,26 @@ def other(color: Color) -> Color:
     return "green" if color == "blue" else "blue"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ColorSpec:
+class ColorSpec(Args):
     """One colour: its image and, optionally, its own replica count."""
 
-    image: str
-    """Image this colour runs, with a tag or digest."""
-    replicas: int | None = None
+    image: Image
+    """Image this colour runs, with a tag or digest; required."""
+    replicas: Annotated[int, Field(ge=0, le=1000)] | None = None
     """Default ``-``: the app's replica count (keeps the idle colour warm for instant rollback).
     0 scales an idle colour down; the active colour never runs fewer than the app's count."""
 
-    def __post_init__(self) -> None:
-        check_image("image", self.image)
-        if self.replicas is not None and (isinstance(self.replicas, bool) or self.replicas < 0):
-            raise ValueError(f"replicas={self.replicas!r}: must be 0 or more")
 
-
-@dataclass(frozen=True, kw_only=True)
-class BlueGreenRelease:
+class BlueGreenRelease(Args):
     """The release state of a blue-green app: which colour runs what, and which is live."""
 
     active_color: Color
-    """The colour the active Service sends traffic to; the switch is a change of this value."""
+    """``blue`` or ``green``: the colour the active Service sends traffic to; required. The
+    switch (and the rollback) is a change of this value and ``pulumi up``."""
     blue: ColorSpec
+    """The blue colour's image and replicas."""
     green: ColorSpec
-
-    def __post_init__(self) -> None:
-        if self.active_color not in COLORS:
-            raise ValueError(f"active_color={self.active_color!r}: must be 'blue' or 'green'")
+    """The green colour's image and replicas."""
 
     def color(self, color: Color) -> ColorSpec:
         return self.blue if color == "blue" else self.green
@@ -86,30 +79,58 @@ class BlueGreenRelease:
         return app_replicas if spec.replicas is None else spec.replicas
 
     def check_capacity(self, app_replicas: int | None) -> None:
-        """The active colour must carry the app's full replica count (the idle one may not)."""
+        """The active colour must carry the app's full replica count (the idle one may not).
+
+        Raises :func:`at` on ``<activeColor>.replicas``, relative to this model.
+        """
         active = self.color(self.active_color)
         floor = max(app_replicas or 1, 1)
         if active.replicas is not None and active.replicas < floor:
-            raise ValueError(
-                f"{self.active_color}.replicas={active.replicas}: {self.active_color} is the "
-                f"active colour and receives traffic; it needs at least the app's {floor} "
-                "replica(s). Scale down only the idle colour."
+            raise at(
+                self.active_color,
+                "replicas",
+                message=f"{self.active_color} is the active colour and receives traffic; it "
+                f"needs at least the app's {floor} replica(s). Scale down only the idle colour.",
             )
 
 
-@dataclass(frozen=True, kw_only=True)
-class BlueGreenArgs:
+class BlueGreenArgs(Args):
+    """Two colours of one workload, an active and a preview Service."""
+
     workload: WorkloadArgs
     """Everything the two colours share (port, resources, probes, settings...). Its ``image``
     is ignored: each colour brings its own. Its ``replicas`` is the app's replica count
     (``None`` when autoscalers own it)."""
     release: BlueGreenRelease
     """Images per colour and the active colour."""
-    service_port: int = 80
+    service_port: Port = 80
     """Port of both Services; default 80."""
 
-    def __post_init__(self) -> None:
-        self.release.check_capacity(self.workload.replicas)
+    @model_validator(mode="after")
+    def _capacity_and_names(self) -> BlueGreenArgs:
+        try:
+            self.release.check_capacity(self.workload.replicas)
+        except ValueError as exc:
+            raise at("release", *getattr(exc, "loc", ()), message=str(exc)) from None
+        if len(f"{self.workload.app}-preview") > 63:
+            raise at(
+                "workload",
+                "app",
+                message="too long for blue-green: the preview Service '<app>-preview' must "
+                "be at most 63 characters, so the app name at most 55",
+            )
+        if self.workload.metrics_port == self.service_port:
+            raise at("service_port", message="must differ from the workload's metricsPort")
+        return self
+
+    @staticmethod
+    def object_names(app: str) -> dict[str, list[str]]:
+        """The objects a blue-green pair of ``app`` creates, by kind."""
+        return {
+            "Deployment": [f"{app}-{c}" for c in COLORS],
+            "Service": [app, f"{app}-preview"],
+            "ServiceAccount": [app],
+        }
 
 
 class BlueGreenService(pulumi.ComponentResource):
@@ -132,13 +153,14 @@ class BlueGreenService(pulumi.ComponentResource):
         def colour(color: Color, depends_on: list[pulumi.Resource]) -> Workload:
             return Workload(
                 f"{name}-{color}",
-                dataclasses.replace(
-                    base,
-                    image=release.color(color).image,
-                    replicas=release.replicas(color, base.replicas),
-                    deployment_name=f"{base.app}-{color}",
-                    extra_selector={**base.extra_selector, COLOR_LABEL: color},
-                    service_account_name=account,
+                base.model_copy(
+                    update={
+                        "image": release.color(color).image,
+                        "replicas": release.replicas(color, base.replicas),
+                        "deployment_name": f"{base.app}-{color}",
+                        "extra_selector": {**base.extra_selector, COLOR_LABEL: color},
+                        "service_account_name": account,
+                    }
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
             )

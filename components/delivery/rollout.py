@@ -15,8 +15,10 @@ analysis are the controller's job. Use the plain
   version serving.
 - canary (reference 003): weights 10 → 25 → 50 → 75 → 100 %, a pause and the
   success-rate analysis after each step but the last, ``stableService`` and
-  ``canaryService``, and optionally nginx traffic routing (exact weights
-  through a canary Ingress instead of approximating them with pod counts).
+  ``canaryService``, and, when the app has an HTTPRoute, exact weights set on
+  that route's two backends by the Argo Rollouts Gateway API traffic-router
+  plugin (``argoproj-labs/gatewayAPI``) instead of approximated by pod counts.
+  The ingress-nginx traffic routing is gone with ingress-nginx (retired March 2026).
 
 An autoscaler, when present, must target the Rollout (``scale_target``), not a
 Deployment: there is none.
@@ -24,107 +26,114 @@ Deployment: there is none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, field_validator, model_validator
 
 from webplatform._labels import app_labels, selector_labels
+from webplatform._model import Args, Items, at
+from webplatform._types import DnsLabel, Port
 from webplatform.workloads.service import Service, ServiceArgs
 from webplatform.workloads.workload import WorkloadArgs, pod_template, service_account
 
 ArgoStrategy = Literal["blueGreen", "canary"]
 API_VERSION = "argoproj.io/v1alpha1"
+#: The Argo Rollouts traffic-router plugin for the Gateway API (argoproj-labs/rollouts-plugin-
+#: trafficrouter-gatewayapi); the controller must list it in its ``trafficRouterPlugins``.
+GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
 DEFAULT_CANARY_WEIGHTS: tuple[int, ...] = (10, 25, 50, 75, 100)
-#: Success rate of HTTP requests that reach the service, from the nginx ingress controller's
-#: metrics; ``{{args.service-name}}`` is filled in by the Rollout for each analysis run.
+#: Success rate of the app's public traffic, from Envoy Gateway's proxy metrics:
+#: ``envoy_cluster_upstream_rq_xx`` counts upstream responses by ``envoy_response_code_class``
+#: (1-5), and Envoy Gateway names a route rule's upstream cluster
+#: ``httproute/<namespace>/<route>/rule/<index>`` (label ``envoy_cluster_name``). The
+#: Rollout fills ``{{args.route-cluster}}``. Stable and canary are endpoints of that one
+#: cluster, so this is the route's rate, the canary's errors diluted by its weight: at 10 %
+#: a canary failing every request still shows 90 %. Keep ``successRate`` high, or give a
+#: query on the app's own metrics.
 DEFAULT_SUCCESS_QUERY = (
-    'sum(rate(nginx_ingress_controller_requests{service="{{args.service-name}}",status!~"5.."}[2m]))'
-    ' / sum(rate(nginx_ingress_controller_requests{service="{{args.service-name}}"}[2m]))'
+    "sum(rate(envoy_cluster_upstream_rq_xx{"
+    'envoy_cluster_name="{{args.route-cluster}}",envoy_response_code_class!="5"}[2m]))'
+    " / sum(rate(envoy_cluster_upstream_rq_xx{"
+    'envoy_cluster_name="{{args.route-cluster}}"}[2m]))'
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class AnalysisArgs:
+class AnalysisArgs(Args):
     """The success-rate check run before/after promotion or between canary steps."""
 
-    prometheus_address: str
-    """Prometheus base URL, e.g. ``http://prometheus.monitoring.svc:9090``. Required: only
+    prometheus_address: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+    """Prometheus base URL, e.g. ``http://prometheus.monitoring.svc:9090``; required: only
     the cluster's operators know it."""
-    success_rate: float = 0.95
-    """Minimum fraction of non-5xx requests; default 0.95."""
-    query: str = DEFAULT_SUCCESS_QUERY
-    """PromQL returning the success rate for ``{{args.service-name}}``; default from ingress-nginx."""
-    interval_seconds: int = 60
+    success_rate: Annotated[float, Field(gt=0, le=1)] = 0.95
+    """Minimum fraction of non-5xx responses, above 0 and at most 1; default 0.95."""
+    query: Annotated[str, Field(min_length=1)] = DEFAULT_SUCCESS_QUERY
+    """PromQL returning the success rate; may use ``{{args.service-name}}`` and
+    ``{{args.route-cluster}}``; default Envoy Gateway's per-route response classes."""
+    interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
     """Time between measurements; default 60 s."""
-    count: int = 5
+    count: Annotated[int, Field(ge=1, le=100)] = 5
     """Measurements per analysis run; default 5."""
-    failure_limit: int = 1
+    failure_limit: Annotated[int, Field(ge=0, le=99)] = 1
     """Failed measurements tolerated before the run fails (and the release aborts); default 1."""
 
-    def __post_init__(self) -> None:
-        if not self.prometheus_address.startswith(("http://", "https://")):
-            raise ValueError(
-                f"prometheus_address={self.prometheus_address!r}: must be an http(s) URL"
-            )
-        if not 0 < self.success_rate <= 1:
-            raise ValueError(f"success_rate={self.success_rate!r}: must be in (0, 1]")
-        if self.interval_seconds < 1 or self.count < 1 or self.failure_limit < 0:
-            raise ValueError("interval_seconds and count must be >= 1, failure_limit >= 0")
+    @model_validator(mode="after")
+    def _can_fail(self) -> AnalysisArgs:
         if self.failure_limit >= self.count:
-            raise ValueError(
-                f"failure_limit={self.failure_limit} >= count={self.count}: the analysis could never fail"
+            raise at(
+                "failure_limit",
+                message="must be below count, or the analysis could never fail",
             )
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class ArgoRelease:
-    """How Argo Rollouts releases a new version of the app."""
+class ArgoRelease(Args):
+    """How Argo Rollouts releases a new version: analysis, and the strategy's own timings."""
 
-    strategy: ArgoStrategy
-    """``blueGreen`` or ``canary``."""
     analysis: AnalysisArgs
     """The success-rate analysis (required: an unchecked progressive release is a plain rollout)."""
-    scale_down_delay_seconds: int = 30
+    scale_down_delay_seconds: Annotated[int, Field(ge=0, le=86400)] = 30
     """Blue-green: how long the old version stays up after promotion; default 30 s (reference 000)."""
-    canary_weights: tuple[int, ...] = DEFAULT_CANARY_WEIGHTS
+    canary_weights: Items[Annotated[int, Field(ge=1, le=100)]] = DEFAULT_CANARY_WEIGHTS
     """Canary: traffic percentages, strictly increasing, ending at 100; default 10/25/50/75/100."""
-    canary_pause_seconds: int = 300
+    canary_pause_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     """Canary: pause after each weight before its analysis; default 300 s."""
-    nginx_stable_ingress: str | None = None
-    """Canary: name of the app's Ingress for nginx traffic routing; default ``-`` (weights by pod count)."""
 
-    def __post_init__(self) -> None:
-        if self.strategy not in ("blueGreen", "canary"):
-            raise ValueError(f"strategy={self.strategy!r}: must be 'blueGreen' or 'canary'")
-        if self.scale_down_delay_seconds < 0:
-            raise ValueError("scale_down_delay_seconds: must be 0 or more")
-        weights = self.canary_weights
-        if (
-            not weights
-            or any(not 0 < w <= 100 for w in weights)
-            or list(weights) != sorted(set(weights))
-            or weights[-1] != 100
-        ):
-            raise ValueError(
-                f"canary_weights={weights!r}: must be strictly increasing percentages ending at 100"
-            )
-        if self.canary_pause_seconds < 0:
-            raise ValueError("canary_pause_seconds: must be 0 or more")
-        if self.strategy == "blueGreen" and self.nginx_stable_ingress is not None:
-            raise ValueError(
-                "nginx_stable_ingress: traffic routing applies to the canary strategy only"
-            )
+    @field_validator("canary_weights")
+    @classmethod
+    def _increasing(cls, weights: tuple[int, ...]) -> tuple[int, ...]:
+        if not weights or list(weights) != sorted(set(weights)) or weights[-1] != 100:
+            raise ValueError("must be strictly increasing percentages ending at 100")
+        return weights
 
 
-@dataclass(frozen=True, kw_only=True)
-class RolloutArgs:
+class RolloutArgs(Args):
+    """A Rollout, its AnalysisTemplate and its two Services."""
+
     workload: WorkloadArgs
     """The pod (image, port, resources, probes, settings) and replicas (``None`` with an autoscaler)."""
+    strategy: ArgoStrategy
+    """``blueGreen`` or ``canary``; required."""
     release: ArgoRelease
-    service_port: int = 80
+    """Analysis and timings."""
+    service_port: Port = 80
     """Port of the Services; default 80."""
+    http_route: DnsLabel | None = None
+    """Name of the app's HTTPRoute (in the app's namespace); default ``-``. Canary: the Gateway
+    API plugin sets its backends' weights at each step (without it, weights are approximated
+    by pod counts). Both strategies: the default analysis reads that route's metrics."""
+
+    @staticmethod
+    def object_names(app: str, strategy: ArgoStrategy) -> dict[str, list[str]]:
+        """The objects a Rollout of ``app`` creates, by kind."""
+        second = f"{app}-{'preview' if strategy == 'blueGreen' else 'canary'}"
+        return {
+            "Rollout": [app],
+            "AnalysisTemplate": [f"{app}-success-rate"],
+            "Service": [app, second],
+            "ServiceAccount": [app],
+        }
 
 
 class ArgoRollout(pulumi.ComponentResource):
@@ -143,12 +152,12 @@ class ArgoRollout(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webplatform:rollout:ArgoRollout", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        base, release = args.workload, args.release
+        base, release, strategy = args.workload, args.release, args.strategy
         app = base.app
         labels = app_labels(app, base.extra_labels)
         selector = {**selector_labels(app), **base.extra_selector}
         stable_name = app
-        second_name = f"{app}-{'preview' if release.strategy == 'blueGreen' else 'canary'}"
+        second_name = f"{app}-{'preview' if strategy == 'blueGreen' else 'canary'}"
 
         services = {
             role: Service(
@@ -166,8 +175,8 @@ class ArgoRollout(pulumi.ComponentResource):
                 opts=child,
             )
             for role, service_name in (
-                ("active" if release.strategy == "blueGreen" else "stable", stable_name),
-                ("preview" if release.strategy == "blueGreen" else "canary", second_name),
+                ("active" if strategy == "blueGreen" else "stable", stable_name),
+                ("preview" if strategy == "blueGreen" else "canary", second_name),
             )
         }
         template_name = f"{app}-success-rate"
@@ -192,7 +201,9 @@ class ArgoRollout(pulumi.ComponentResource):
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": selector},
                 "template": pod_template(base, labels, account),
-                "strategy": _strategy(release, stable_name, second_name, template_name),
+                "strategy": _strategy(
+                    args, stable_name, second_name, template_name, base.namespace
+                ),
             },
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[analysis, *(s.service for s in services.values())]
@@ -214,7 +225,7 @@ class ArgoRollout(pulumi.ComponentResource):
 
 def _analysis_spec(analysis: AnalysisArgs) -> dict[str, Any]:
     return {
-        "args": [{"name": "service-name"}],
+        "args": [{"name": "service-name"}, {"name": "route-cluster", "value": "none"}],
         "metrics": [
             {
                 "name": "success-rate",
@@ -230,32 +241,45 @@ def _analysis_spec(analysis: AnalysisArgs) -> dict[str, Any]:
     }
 
 
-def _analysis(template: str, service: str) -> dict[str, Any]:
-    return {
-        "templates": [{"templateName": template}],
-        "args": [{"name": "service-name", "value": service}],
-    }
+def _analysis(
+    template: str, service: str, route_cluster: pulumi.Input[str] | None
+) -> dict[str, Any]:
+    args: list[dict[str, Any]] = [{"name": "service-name", "value": service}]
+    if route_cluster is not None:
+        args.append({"name": "route-cluster", "value": route_cluster})
+    return {"templates": [{"templateName": template}], "args": args}
 
 
-def _strategy(args: ArgoRelease, stable: str, second: str, template: str) -> dict[str, Any]:
+def _strategy(
+    args: RolloutArgs, stable: str, second: str, template: str, namespace: pulumi.Input[str]
+) -> dict[str, Any]:
+    release = args.release
+    # The Envoy Gateway cluster of the app's route's only rule (see DEFAULT_SUCCESS_QUERY).
+    route_cluster = (
+        None
+        if args.http_route is None
+        else pulumi.Output.format("httproute/{0}/{1}/rule/0", namespace, args.http_route)
+    )
     if args.strategy == "blueGreen":
         return {
             "blueGreen": {
                 "activeService": stable,
                 "previewService": second,
                 "autoPromotionEnabled": False,
-                "scaleDownDelaySeconds": args.scale_down_delay_seconds,
-                "prePromotionAnalysis": _analysis(template, second),
-                "postPromotionAnalysis": _analysis(template, stable),
+                "scaleDownDelaySeconds": release.scale_down_delay_seconds,
+                "prePromotionAnalysis": _analysis(template, second, route_cluster),
+                "postPromotionAnalysis": _analysis(template, stable, route_cluster),
             }
         }
     steps: list[dict[str, Any]] = []
-    for weight in args.canary_weights:
+    for weight in release.canary_weights:
         steps.append({"setWeight": weight})
         if weight < 100:
-            steps.append({"pause": {"duration": f"{args.canary_pause_seconds}s"}})
-            steps.append({"analysis": _analysis(template, second)})
+            steps.append({"pause": {"duration": f"{release.canary_pause_seconds}s"}})
+            steps.append({"analysis": _analysis(template, second, route_cluster)})
     canary: dict[str, Any] = {"stableService": stable, "canaryService": second, "steps": steps}
-    if args.nginx_stable_ingress is not None:
-        canary["trafficRouting"] = {"nginx": {"stableIngress": args.nginx_stable_ingress}}
+    if args.http_route is not None:
+        canary["trafficRouting"] = {
+            "plugins": {GATEWAY_API_PLUGIN: {"httpRoute": args.http_route, "namespace": namespace}}
+        }
     return {"canary": canary}

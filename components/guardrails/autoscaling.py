@@ -15,16 +15,15 @@ field fight, and every ``pulumi up`` would reset the autoscaler's choice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from webplatform import _validation
 from webplatform._labels import app_labels
-from webplatform._quantity import parse_cpu, parse_memory
+from webplatform._model import Args, Input, Items, at
+from webplatform._types import Cpu, Memory, ServiceName
 
 PolicyType = Literal["Pods", "Percent"]
 SelectPolicy = Literal["Max", "Min", "Disabled"]
@@ -33,15 +32,14 @@ MAX_PERIOD_SECONDS = 1800
 MAX_STABILIZATION_SECONDS = 3600
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScaleTarget:
+class ScaleTarget(Args):
     """What the autoscaler scales, by reference: anything with a ``scale`` subresource."""
 
-    api_version: str
-    """e.g. ``apps/v1`` or ``argoproj.io/v1alpha1``."""
-    kind: str
-    """e.g. ``Deployment`` or ``Rollout``."""
-    name: pulumi.Input[str]
+    api_version: Annotated[str, Field(min_length=1)]
+    """e.g. ``apps/v1`` or ``argoproj.io/v1alpha1``; required."""
+    kind: Annotated[str, Field(min_length=1)]
+    """e.g. ``Deployment`` or ``Rollout``; required."""
+    name: Input[str]
     """The object's name in the autoscaler's namespace (a ``Workload.deployment_name``)."""
 
     @classmethod
@@ -53,31 +51,16 @@ class ScaleTarget:
         """An Argo Rollouts ``Rollout`` (it implements the scale subresource)."""
         return cls(api_version="argoproj.io/v1alpha1", kind="Rollout", name=name)
 
-    def __post_init__(self) -> None:
-        if not self.api_version or not self.kind:
-            raise ValueError(
-                f"api_version={self.api_version!r}, kind={self.kind!r}: both are required"
-            )
 
-
-@dataclass(frozen=True, kw_only=True)
-class ScalingPolicy:
+class ScalingPolicy(Args):
     """At most ``value`` pods (``Pods``) or percent of the current count (``Percent``) per period."""
 
     type: PolicyType
-    value: int
-    """Pods or percent; at least 1."""
-    period_seconds: int
-    """Window the limit applies to, 1 to 1800 s."""
-
-    def __post_init__(self) -> None:
-        _validation.one_of("type", self.type, ("Pods", "Percent"))
-        if isinstance(self.value, bool) or not isinstance(self.value, int) or self.value < 1:
-            raise ValueError(f"value={self.value!r}: must be a whole number of at least 1")
-        if not 1 <= self.period_seconds <= MAX_PERIOD_SECONDS:
-            raise ValueError(
-                f"period_seconds={self.period_seconds!r}: must be 1 to {MAX_PERIOD_SECONDS}"
-            )
+    """``Pods`` or ``Percent``; required."""
+    value: Annotated[int, Field(ge=1)]
+    """Pods or percent per period; at least 1."""
+    period_seconds: Annotated[int, Field(ge=1, le=MAX_PERIOD_SECONDS)]
+    """Window the limit applies to, 1 to 1800 s (the API server's bound)."""
 
     def to_k8s(self) -> k8s.autoscaling.v2.HPAScalingPolicyArgs:
         return k8s.autoscaling.v2.HPAScalingPolicyArgs(
@@ -85,28 +68,25 @@ class ScalingPolicy:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ScalingRules:
+class ScalingRules(Args):
     """How fast one direction may go: a stabilisation window and rate-limiting policies."""
 
-    stabilization_window_seconds: int
+    stabilization_window_seconds: Annotated[int, Field(ge=0, le=MAX_STABILIZATION_SECONDS)]
     """Recommendations over this window are considered (the highest when scaling down); 0-3600 s."""
-    policies: tuple[ScalingPolicy, ...]
-    """Rate limits; which one applies is chosen by ``select_policy``."""
+    policies: Items[ScalingPolicy] = ()
+    """Rate limits; which one applies is chosen by ``selectPolicy``; default none (then
+    ``selectPolicy`` must be ``Disabled``)."""
     select_policy: SelectPolicy = "Max"
     """``Max`` (default) allows the largest change any policy allows; ``Disabled`` stops this direction."""
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.stabilization_window_seconds <= MAX_STABILIZATION_SECONDS:
-            raise ValueError(
-                f"stabilization_window_seconds={self.stabilization_window_seconds!r}: "
-                f"must be 0 to {MAX_STABILIZATION_SECONDS}"
-            )
-        _validation.one_of("select_policy", self.select_policy, ("Max", "Min", "Disabled"))
+    @model_validator(mode="after")
+    def _has_policy(self) -> ScalingRules:
         if not self.policies and self.select_policy != "Disabled":
-            raise ValueError(
-                "policies: at least one is required unless select_policy is 'Disabled'"
+            raise at(
+                "policies",
+                message="at least one is required unless selectPolicy is 'Disabled'",
             )
+        return self
 
     def to_k8s(self) -> k8s.autoscaling.v2.HPAScalingRulesArgs:
         return k8s.autoscaling.v2.HPAScalingRulesArgs(
@@ -132,42 +112,36 @@ SLOW_SCALE_DOWN = ScalingRules(
     select_policy="Max",
 )
 
+Utilization = Annotated[int, Field(ge=1, le=100)]
 
-@dataclass(frozen=True, kw_only=True)
-class Autoscaling:
-    """The numbers of an autoscaler: bounds, utilisation targets and behaviour."""
 
-    min_replicas: int
-    """Floor of the pod count; required (it is the environment's availability floor)."""
-    max_replicas: int
+class Autoscaling(Args):
+    """The numbers of an autoscaler: ceiling, utilisation targets and behaviour.
+
+    The floor is not here: it is the workload's replica count (``AutoscalerArgs.min_replicas``;
+    in a WebApp, its ``replicas``), so one number says how few pods an app runs.
+    """
+
+    max_replicas: Annotated[int, Field(ge=1, le=1000)]
     """Ceiling of the pod count; required (it is the environment's cost ceiling)."""
-    cpu_utilization: int | None = 70
-    """Target average CPU, percent of the pods' CPU *request*; default 70 (reference 001). ``None``: not a metric."""
-    memory_utilization: int | None = 80
-    """Target average memory, percent of the memory *request*; default 80 (reference 001). ``None``: not a metric."""
+    cpu_utilization: Utilization | None = 70
+    """Target average CPU, percent of the pods' CPU *request*; default 70 (reference 001). ``null``: not a metric."""
+    memory_utilization: Utilization | None = 80
+    """Target average memory, percent of the memory *request*; default 80 (reference 001). ``null``: not a metric."""
     scale_up: ScalingRules = FAST_SCALE_UP
-    """Default :data:`FAST_SCALE_UP` (no stabilisation; max of +100 % / +4 pods per 15 s)."""
+    """Default: no stabilisation, the larger of +100 % / +4 pods per 15 s (reference 004)."""
     scale_down: ScalingRules = SLOW_SCALE_DOWN
-    """Default :data:`SLOW_SCALE_DOWN` (300 s stabilisation; -10 % per 60 s)."""
+    """Default: 300 s stabilisation, then -10 % per 60 s (reference 004)."""
 
-    def __post_init__(self) -> None:
-        for name in ("min_replicas", "max_replicas"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a whole number of at least 1")
-        if self.min_replicas > self.max_replicas:
-            raise ValueError(
-                f"min_replicas={self.min_replicas} exceeds max_replicas={self.max_replicas}; "
-                "the autoscaler needs min_replicas <= max_replicas"
-            )
-        for name in ("cpu_utilization", "memory_utilization"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not 1 <= value <= 100):
-                raise ValueError(f"{name}={value!r}: must be a percentage from 1 to 100, or None")
+    @model_validator(mode="after")
+    def _has_metric(self) -> Autoscaling:
         if self.cpu_utilization is None and self.memory_utilization is None:
-            raise ValueError(
-                "cpu_utilization and memory_utilization are both None: an autoscaler needs a metric"
+            raise at(
+                "cpu_utilization",
+                message="cpuUtilization and memoryUtilization are both null: an autoscaler "
+                "needs a metric",
             )
+        return self
 
     @property
     def metrics(self) -> dict[str, int]:
@@ -176,42 +150,51 @@ class Autoscaling:
         return {k: v for k, v in found.items() if v is not None}
 
 
-@dataclass(frozen=True, kw_only=True)
-class AutoscalerArgs:
-    app: str
+class Requests(Args):
+    """The target's per-pod resource requests: what utilisation is a percentage of."""
+
+    cpu: Cpu | None = None
+    """CPU request; required when ``cpuUtilization`` is set."""
+    memory: Memory | None = None
+    """Memory request; required when ``memoryUtilization`` is set."""
+
+
+class AutoscalerArgs(Args):
+    """One HorizontalPodAutoscaler: target, floor, and the numbers of :class:`Autoscaling`."""
+
+    app: ServiceName
     """The app's name, for labels; the HPA is named after it unless ``hpa_name`` is set."""
-    namespace: pulumi.Input[str]
+    namespace: Input[str]
     """Namespace of the HPA and its target."""
     target: ScaleTarget
     """What to scale; e.g. ``ScaleTarget.deployment(workload.deployment_name)``."""
-    requests: Mapping[str, str]
-    """The target's per-pod resource requests (``{"cpu": "250m", "memory": "256Mi"}``).
-
-    Utilisation is a percentage of the request: without a request for a metric
-    the HPA reports ``missing request`` and never scales, so each metric in use
-    must have one here.
-    """
+    requests: Requests
+    """The target's per-pod requests. Without a request for a metric the HPA reports
+    ``missing request`` and never scales, so each metric in use must have one here."""
+    min_replicas: Annotated[int, Field(ge=1, le=1000)]
+    """Floor of the pod count; required (it is the environment's availability floor)."""
     autoscaling: Autoscaling
-    """Bounds, targets and behaviour."""
-    hpa_name: str | None = None
+    """Ceiling, targets and behaviour."""
+    hpa_name: ServiceName | None = None
     """The HPA's name in the cluster; default the app's name."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        _validation.dns_label("hpa_name", self.hpa_name or self.app)
-        parsers = {"cpu": parse_cpu, "memory": parse_memory}
+    @model_validator(mode="after")
+    def _consistent(self) -> AutoscalerArgs:
+        if self.min_replicas > self.autoscaling.max_replicas:
+            raise at(
+                "autoscaling",
+                "max_replicas",
+                message="is below minReplicas; the autoscaler needs minReplicas <= maxReplicas",
+            )
         for metric in self.autoscaling.metrics:
-            request = self.requests.get(metric)
-            if request is None:
-                raise ValueError(
-                    f"requests: no {metric} request, but {metric}_utilization is set; "
-                    f"utilisation is a percentage of the request, so set a {metric} request "
-                    f"on the target or set {metric}_utilization=None"
+            if getattr(self.requests, metric) is None:
+                raise at(
+                    "requests",
+                    metric,
+                    message=f"required: {metric}Utilization is a percentage of the {metric} "
+                    f"request; set one on the target or set {metric}Utilization to null",
                 )
-            try:
-                parsers[metric](request)
-            except ValueError as exc:
-                raise ValueError(f"requests[{metric!r}]: {exc}") from None
+        return self
 
 
 class Autoscaler(pulumi.ComponentResource):
@@ -250,7 +233,7 @@ class Autoscaler(pulumi.ComponentResource):
                     kind=args.target.kind,
                     name=args.target.name,
                 ),
-                min_replicas=scaling.min_replicas,
+                min_replicas=args.min_replicas,
                 max_replicas=scaling.max_replicas,
                 metrics=metrics,
                 behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(

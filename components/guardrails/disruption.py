@@ -15,110 +15,96 @@ lets a crash-looping pod block a drain forever.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from webplatform import _validation
 from webplatform._labels import app_labels
+from webplatform._model import Args, Input, at
+from webplatform._types import IntOrPercent, ServiceName, Wired, percent
 
-_PERCENT = re.compile(r"^(\d{1,3})%$")
 EvictionPolicy = Literal["AlwaysAllow", "IfHealthyBudget"]
 
 
-def _amount(field: str, value: int | str) -> tuple[int, bool]:
-    """(number, is_percent) of an int-or-percent budget value."""
-    if isinstance(value, bool):
-        raise ValueError(f"{field}={value!r}: must be a whole number or a percentage like '50%'")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{field}={value!r}: must not be negative")
-        return value, False
-    match = _PERCENT.match(value) if isinstance(value, str) else None
-    if not match or int(match[1]) > 100:
-        raise ValueError(f"{field}={value!r}: must be a whole number or a percentage like '50%'")
-    return int(match[1]), True
-
-
-@dataclass(frozen=True, kw_only=True)
-class DisruptionPolicy:
+class DisruptionPolicy(Args):
     """How many pods must stay (``min_available``) or may go (``max_unavailable``); set one."""
 
-    min_available: int | str | None = None
-    """Pods (or percent, rounded up) that must stay available; default ``-`` (use ``max_unavailable``)."""
-    max_unavailable: int | str | None = None
-    """Pods (or percent, rounded up) that may be evicted at once; default 1 when neither is set."""
+    min_available: IntOrPercent | None = None
+    """Pods (or ``"N%"``, rounded up) that must stay available; default ``-`` (use
+    ``maxUnavailable``). Must stay below the fewest pods the workload runs."""
+    max_unavailable: IntOrPercent | None = None
+    """Pods (or ``"N%"``, rounded up) that may be evicted at once; default 1 when neither is
+    set. Never 0: that blocks every drain."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _one_and_not_blocking(self) -> DisruptionPolicy:
         if self.min_available is not None and self.max_unavailable is not None:
-            raise ValueError(
-                f"min_available={self.min_available!r} and max_unavailable={self.max_unavailable!r}: "
-                "set one of them, not both (the API server rejects both)"
+            raise at(
+                "max_unavailable",
+                message="set minAvailable or maxUnavailable, not both (the API server rejects both)",
             )
-        if self.min_available is not None:
-            _amount("min_available", self.min_available)
-        if self.max_unavailable is not None:
-            number, _ = _amount("max_unavailable", self.max_unavailable)
-            if number == 0:
-                raise ValueError(
-                    f"max_unavailable={self.max_unavailable!r}: 0 blocks every voluntary "
-                    "eviction, so node drains would hang; use at least 1"
-                )
+        for name in ("min_available", "max_unavailable"):
+            value = getattr(self, name)
+            if value is not None and percent(value)[1] and percent(value)[0] > 100:
+                raise at(name, message="a percentage must be at most 100%")
+        if self.max_unavailable is not None and percent(self.max_unavailable)[0] == 0:
+            raise at(
+                "max_unavailable",
+                message="0 blocks every voluntary eviction, so node drains would hang; use at least 1",
+            )
+        return self
 
     def check_leaves_room(self, replicas: int | None, field: str = "replicas") -> None:
-        """Raise unless at least one pod of ``replicas`` (the fewest the workload runs) can be evicted."""
+        """Raise :func:`at` on ``min_available`` unless at least one pod of ``replicas`` (the
+        fewest the workload runs) can be evicted."""
         if self.min_available is None:
             return
-        number, percent = _amount("min_available", self.min_available)
+        number, is_percent = percent(self.min_available)
         if replicas is None:
-            raise ValueError(
-                f"min_available={self.min_available!r} needs {field} (the fewest pods the "
-                "workload runs, e.g. the autoscaler's min_replicas) to check that it leaves "
-                "room for an eviction"
+            raise at(
+                "min_available",
+                message=f"needs {field} (the fewest pods the workload runs) to check that it "
+                "leaves room for an eviction",
             )
-        required = math.ceil(replicas * number / 100) if percent else number
+        required = math.ceil(replicas * number / 100) if is_percent else number
         if required >= replicas:
-            raise ValueError(
-                f"min_available={self.min_available!r} with {field}={replicas}: the budget "
-                f"would keep all {replicas} pod(s) and block every voluntary eviction "
-                f"(node drains would hang); use a min_available below {replicas}, "
-                "or max_unavailable=1"
+            raise at(
+                "min_available",
+                message=f"would keep all {replicas} pod(s) ({field}) and block every voluntary "
+                f"eviction (node drains would hang); use a minAvailable below {replicas}, "
+                "or maxUnavailable: 1",
             )
 
 
-@dataclass(frozen=True, kw_only=True)
-class DisruptionBudgetArgs:
-    app: str
+class DisruptionBudgetArgs(Args):
+    """One PodDisruptionBudget over an app's pods."""
+
+    app: ServiceName
     """The app's name, for labels; the budget is named after it unless ``budget_name`` is set."""
-    namespace: pulumi.Input[str]
-    selector: Mapping[str, pulumi.Input[str]]
-    """Labels of the pods it protects (a Workload's ``selector``)."""
+    namespace: Input[str]
+    """Namespace of the budget and the pods."""
+    selector: Mapping[str, Wired[str]] = Field(min_length=1)
+    """Labels of the pods it protects (a Workload's ``selector``); not empty (it would match
+    every pod of the namespace)."""
     policy: DisruptionPolicy = DisruptionPolicy()
-    """Default ``max_unavailable: 1``: one pod at a time, which never blocks a drain."""
-    replicas: int | None = None
-    """Fewest pods the workload runs (replicas, or the HPA's ``min_replicas``); required with ``min_available``."""
+    """Default ``maxUnavailable: 1``: one pod at a time, which never blocks a drain."""
+    replicas: Annotated[int, Field(ge=1)] | None = None
+    """Fewest pods the workload runs (replicas, or the HPA's floor); required with ``minAvailable``."""
     unhealthy_pod_eviction_policy: EvictionPolicy = "AlwaysAllow"
     """Default ``AlwaysAllow``: pods that are not ready may always be evicted."""
-    budget_name: str | None = None
+    budget_name: ServiceName | None = None
     """The budget's name in the cluster; default the app's name."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        _validation.dns_label("budget_name", self.budget_name or self.app)
-        if not self.selector:
-            raise ValueError("selector: must not be empty; an empty selector matches every pod")
-        _validation.one_of(
-            "unhealthy_pod_eviction_policy",
-            self.unhealthy_pod_eviction_policy,
-            ("AlwaysAllow", "IfHealthyBudget"),
-        )
-        if self.replicas is not None and (isinstance(self.replicas, bool) or self.replicas < 1):
-            raise ValueError(f"replicas={self.replicas!r}: must be at least 1")
-        self.policy.check_leaves_room(self.replicas)
+    @model_validator(mode="after")
+    def _leaves_room(self) -> DisruptionBudgetArgs:
+        try:
+            self.policy.check_leaves_room(self.replicas)
+        except ValueError as exc:
+            raise at("policy", *getattr(exc, "loc", ()), message=str(exc)) from None
+        return self
 
 
 class DisruptionBudget(pulumi.ComponentResource):

@@ -22,102 +22,65 @@ pod-name regex: ``pod=~"web-.*"`` would also match an app called ``web-api``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field
 
-from webplatform import _validation
 from webplatform._labels import app_labels, selector_labels
+from webplatform._model import Args, Input, Items
+from webplatform._types import DnsLabel, Labels, ServiceName
 
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
 API_VERSION = "monitoring.coreos.com/v1"
+Duration = Annotated[str, Field(pattern=r"^([0-9]+(ms|s|m|h|d|w|y))+$")]
+"""A Prometheus duration like ``30s``, ``5m`` or ``1h30m``."""
 
 
-def _duration(field_name: str, value: str) -> None:
-    if not isinstance(value, str) or not _DURATION.match(value):
-        raise ValueError(
-            f"{field_name}={value!r}: must be a Prometheus duration like '30s', '5m' or '1h30m'"
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Alerting:
+class Alerting(Args):
     """Thresholds and durations of the alerts, and how Prometheus finds the objects."""
 
-    cpu_limit_ratio: float = 0.8
-    """Alert when CPU use exceeds this fraction of the limit; default 0.8."""
-    cpu_for: str = "10m"
+    cpu_limit_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+    """Alert when CPU use exceeds this fraction of the limit (above 0, at most 1); default 0.8."""
+    cpu_for: Duration = "10m"
     """... for this long; default ``10m``."""
-    replicas_below_desired_for: str = "10m"
+    replicas_below_desired_for: Duration = "10m"
     """Available pods under the desired count for this long (longer than a rollout); default ``10m``."""
-    no_replicas_for: str = "2m"
+    no_replicas_for: Duration = "2m"
     """No available pod for this long (critical); default ``2m``."""
-    autoscaler_at_max_for: str = "15m"
+    autoscaler_at_max_for: Duration = "15m"
     """HPA at ``maxReplicas`` for this long; default ``15m``."""
-    restarts: int = 3
+    restarts: Annotated[int, Field(ge=1, le=1000)] = 3
     """Container restarts within 15 minutes that raise an alert; default 3."""
-    scrape_interval: str = "30s"
+    scrape_interval: Duration = "30s"
     """How often the metrics port is scraped; default ``30s``."""
-    metrics_path: str = "/metrics"
-    """Default ``/metrics``."""
-    prometheus_labels: Mapping[str, str] = field(default_factory=dict)
-    """Labels the Prometheus ``ruleSelector`` / ``serviceMonitorSelector`` match (kube-prometheus-stack: ``release: <helm release>``); default none."""
-
-    def __post_init__(self) -> None:
-        if isinstance(self.cpu_limit_ratio, bool) or not 0 < self.cpu_limit_ratio <= 1:
-            raise ValueError(
-                f"cpu_limit_ratio={self.cpu_limit_ratio!r}: must be above 0 and at most 1 "
-                "(a fraction of the CPU limit)"
-            )
-        for name in (
-            "cpu_for",
-            "replicas_below_desired_for",
-            "no_replicas_for",
-            "autoscaler_at_max_for",
-            "scrape_interval",
-        ):
-            _duration(name, getattr(self, name))
-        if isinstance(self.restarts, bool) or self.restarts < 1:
-            raise ValueError(f"restarts={self.restarts!r}: must be at least 1")
-        if not self.metrics_path.startswith("/"):
-            raise ValueError(f"metrics_path={self.metrics_path!r}: must start with '/'")
-        bad = sorted(k for k in self.prometheus_labels if not _LABEL_KEY.match(k))
-        if bad:
-            raise ValueError(f"prometheus_labels: {bad} are not Kubernetes label keys")
+    metrics_path: Annotated[str, Field(pattern=r"^/\S*$")] = "/metrics"
+    """Path of the metrics endpoint; default ``/metrics``."""
+    prometheus_labels: Labels = {}
+    """Labels the Prometheus ``ruleSelector`` / ``serviceMonitorSelector`` match
+    (kube-prometheus-stack: ``release: <helm release>``); default none."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class MonitoringArgs:
-    app: str
+class MonitoringArgs(Args):
+    """A PrometheusRule (and ServiceMonitor) for one app."""
+
+    app: ServiceName
     """The app's name: its container name, and the objects' names."""
-    namespace: pulumi.Input[str]
-    deployments: tuple[str, ...] = ()
+    namespace: Input[str]
+    """Namespace of the rule, the monitor and the app."""
+    deployments: Items[DnsLabel] = ()
     """Deployments that run the app (every colour of a blue-green pair); default ``(app,)``."""
-    hpa_names: tuple[str, ...] = ()
+    hpa_names: Items[DnsLabel] = ()
     """The app's HPAs (one per blue-green colour), for ``AutoscalerAtMaximum``; default none
     (no such alert). All of them are matched, so a colour switch does not change the rules."""
-    service_labels: Mapping[str, str] = field(default_factory=dict)
+    service_labels: Labels = {}
     """Labels of the Service(s) to scrape; default the app's selector labels."""
-    metrics_port_name: str | None = "metrics"
+    metrics_port_name: (
+        Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=15)] | None
+    ) = "metrics"
     """Name of the Service port to scrape; default ``metrics``. ``None``: no ServiceMonitor."""
     alerting: Alerting = Alerting()
     """Thresholds and selectors; see :class:`Alerting`."""
-
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        for name in self.deployments:
-            _validation.dns_label("deployments", name)
-        for hpa in self.hpa_names:
-            _validation.dns_label("hpa_names", hpa)
-        if self.metrics_port_name is not None:
-            _validation.dns_label("metrics_port_name", self.metrics_port_name, max_length=15)
 
 
 def _rule(alert: str, expr: str, severity: str, summary: str, for_: str | None) -> dict[str, Any]:

@@ -8,49 +8,44 @@ about (``warn``) any pod that is not ``restricted``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import field_validator
 
-from webplatform import _validation
 from webplatform._labels import PART_OF
+from webplatform._model import Args
+from webplatform._types import DnsLabel, Labels
 
 PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
-_LEVELS = ("privileged", "baseline", "restricted")
 
 
-@dataclass(frozen=True, kw_only=True)
-class NamespaceArgs:
-    name: str
+class NamespaceArgs(Args):
+    """A namespace and its Pod Security Admission levels."""
+
+    name: DnsLabel
     """The namespace's name (a DNS label). Required: names are how other objects find it."""
-
     enforce: PodSecurityLevel = "restricted"
     """Pod Security Standard the API server enforces; default ``restricted``, the strictest."""
-
     audit: PodSecurityLevel = "restricted"
     """Level logged to the audit log; default ``restricted``."""
-
     warn: PodSecurityLevel = "restricted"
     """Level that makes ``kubectl`` warn the user; default ``restricted``."""
-
     version: str = "latest"
     """Pod Security Standard version the levels refer to; default ``latest``."""
-
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Labels = {}
     """Extra labels; default none. They cannot override the Pod Security labels."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("name", self.name)
-        for mode in ("enforce", "audit", "warn"):
-            _validation.one_of(mode, getattr(self, mode), _LEVELS)
-        clash = sorted(k for k in self.labels if k.startswith("pod-security.kubernetes.io/"))
+    @field_validator("labels")
+    @classmethod
+    def _no_pod_security(cls, labels: dict[str, str]) -> dict[str, str]:
+        clash = sorted(k for k in labels if k.startswith("pod-security.kubernetes.io/"))
         if clash:
             raise ValueError(
-                f"labels: {clash} would override the Pod Security labels; "
-                "set enforce/audit/warn instead"
+                f"{clash} would override the Pod Security labels; set enforce/audit/warn instead"
             )
+        return labels
 
 
 class Namespace(pulumi.ComponentResource):

@@ -6,8 +6,8 @@ Two components, because the two halves have different owners:
   pod selector with both policy types and no rules, so any pod without an
   allow-policy of its own (a debug pod, a forgotten job) can neither receive
   nor send traffic;
-- :class:`AppNetworkPolicy` belongs to an app: ingress from the ingress
-  controller's namespace on the app's port and from the monitoring namespace on
+- :class:`AppNetworkPolicy` belongs to an app: ingress from the Gateway's
+  namespace (Envoy Gateway's proxies run in ``envoy-gateway-system``) on the app's port and from the monitoring namespace on
   the metrics port; egress to the cluster DNS (53 TCP and UDP), to 443, and to
   named backends.
 
@@ -29,57 +29,59 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import AfterValidator, Field, model_validator
 
-from webplatform import _validation
 from webplatform._labels import PART_OF, app_labels
+from webplatform._model import Args, Input, Items, at
+from webplatform._types import DnsLabel, Labels, Port, ServiceName, Wired
 
 #: The label Kubernetes sets on every namespace (1.21+); nobody has to remember to add it.
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+#: Where Envoy Gateway runs its controller and, by default, its Envoy proxies.
+GATEWAY_NAMESPACE = "envoy-gateway-system"
 Protocol = Literal["TCP", "UDP"]
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError("not a network in CIDR notation (e.g. '10.0.0.0/16')") from None
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
 def _namespace_selector(namespace: str) -> k8s.meta.v1.LabelSelectorArgs:
     return k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: namespace})
 
 
-@dataclass(frozen=True, kw_only=True)
-class Backend:
+class Backend(Args):
     """One egress destination: pods in a namespace, or an address range, on one port."""
 
-    port: int
-    """Destination port (the backend pod's port, not its Service port)."""
-    namespace: str | None = None
+    port: Port
+    """Destination port (the backend pod's port, not its Service port); required."""
+    namespace: DnsLabel | None = None
     """Namespace of the backend pods; set this or ``cidr``."""
-    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    pod_labels: Labels = {}
     """Narrow to these pods within ``namespace``; default all pods of it."""
-    cidr: str | None = None
+    cidr: Cidr | None = None
     """An address range outside the cluster (e.g. a database subnet); set this or ``namespace``."""
     protocol: Protocol = "TCP"
-    """Default ``TCP``."""
+    """``TCP`` or ``UDP``; default ``TCP``."""
 
-    def __post_init__(self) -> None:
-        _validation.port("port", self.port)
-        _validation.one_of("protocol", self.protocol, ("TCP", "UDP"))
+    @model_validator(mode="after")
+    def _one_destination(self) -> Backend:
         if (self.namespace is None) == (self.cidr is None):
-            raise ValueError(
-                f"namespace={self.namespace!r}, cidr={self.cidr!r}: set exactly one of them"
-            )
-        if self.namespace is not None:
-            _validation.dns_label("namespace", self.namespace)
-        if self.cidr is not None:
-            if self.pod_labels:
-                raise ValueError("pod_labels: only apply to a namespace backend, not to a cidr")
-            try:
-                ipaddress.ip_network(self.cidr)
-            except ValueError:
-                raise ValueError(
-                    f"cidr={self.cidr!r}: not a network in CIDR notation (e.g. '10.0.0.0/16')"
-                ) from None
+            raise at("namespace", message="set exactly one of namespace and cidr")
+        if self.cidr is not None and self.pod_labels:
+            raise at("pod_labels", message="only apply to a namespace backend, not to a cidr")
+        return self
 
     def to_k8s(self) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
         if self.cidr is not None:
@@ -100,51 +102,32 @@ class Backend:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class NetworkAccess:
+class NetworkAccess(Args):
     """Who may talk to an app and whom it may talk to, beyond the namespace's default deny."""
 
-    ingress_controller_namespace: str | None = "ingress-nginx"
-    """Namespace of the ingress controller, admitted on the app port; default ``ingress-nginx``. ``None``: not reachable from it."""
-    monitoring_namespace: str | None = "monitoring"
-    """Namespace of Prometheus, admitted on the metrics port; default ``monitoring``. ``None``: no scraping."""
-    dns_namespace: str = "kube-system"
+    gateway_namespace: DnsLabel | None = GATEWAY_NAMESPACE
+    """Namespace of the Gateway's proxies, admitted on the app port; default
+    ``envoy-gateway-system`` (Envoy Gateway). ``null``: not reachable from the Gateway."""
+    monitoring_namespace: DnsLabel | None = "monitoring"
+    """Namespace of Prometheus, admitted on the metrics port; default ``monitoring``. ``null``: no scraping."""
+    dns_namespace: DnsLabel = "kube-system"
     """Namespace of the cluster DNS; default ``kube-system``."""
-    dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
-    """Labels of the DNS pods; default ``k8s-app: kube-dns`` (CoreDNS on EKS and most distributions)."""
-    https_egress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    """Ranges the app may reach on 443 (external APIs); default anywhere (references 001, 004). ``()``: none."""
-    backends: tuple[Backend, ...] = ()
+    dns_pod_labels: Annotated[Labels, Field(min_length=1)] = {"k8s-app": "kube-dns"}
+    """Labels of the DNS pods; default ``k8s-app: kube-dns`` (CoreDNS on EKS and most
+    distributions). Not empty: that would open port 53 to every pod of the DNS namespace."""
+    https_egress_cidrs: Items[Cidr] = ("0.0.0.0/0",)
+    """Ranges the app may reach on 443 (external APIs); default anywhere (references 001, 004). ``[]``: none."""
+    backends: Items[Backend] = ()
     """Other destinations (in-cluster services, databases); default none."""
 
-    def __post_init__(self) -> None:
-        for name in ("ingress_controller_namespace", "monitoring_namespace", "dns_namespace"):
-            value = getattr(self, name)
-            if value is not None:
-                _validation.dns_label(name, value)
-        if not self.dns_pod_labels:
-            raise ValueError(
-                "dns_pod_labels: must not be empty; it would allow port 53 to every pod "
-                f"in {self.dns_namespace!r}"
-            )
-        for cidr in self.https_egress_cidrs:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError:
-                raise ValueError(
-                    f"https_egress_cidrs: {cidr!r} is not a network in CIDR notation"
-                ) from None
 
+class DefaultDenyArgs(Args):
+    """The namespace-wide deny-all policy."""
 
-@dataclass(frozen=True, kw_only=True)
-class DefaultDenyArgs:
-    namespace: pulumi.Input[str]
+    namespace: Input[str]
     """The namespace to lock down (a ``Namespace.name``)."""
-    policy_name: str = "default-deny"
+    policy_name: DnsLabel = "default-deny"
     """The policy's name in the cluster; default ``default-deny``."""
-
-    def __post_init__(self) -> None:
-        _validation.dns_label("policy_name", self.policy_name)
 
 
 class DefaultDeny(pulumi.ComponentResource):
@@ -176,27 +159,22 @@ class DefaultDeny(pulumi.ComponentResource):
         self.register_outputs({"policy_name": self.policy_name})
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppNetworkPolicyArgs:
-    app: str
+class AppNetworkPolicyArgs(Args):
+    """One app's allow-list."""
+
+    app: ServiceName
     """The app's name; the policy is named ``<app>``."""
-    namespace: pulumi.Input[str]
-    pod_selector: Mapping[str, pulumi.Input[str]]
-    """Labels of the app's pods (every colour of a blue-green pair)."""
-    port: int
-    """The pods' HTTP port (container port), admitted from the ingress controller."""
-    metrics_port: int | None = None
+    namespace: Input[str]
+    """The app's namespace."""
+    pod_selector: Mapping[str, Wired[str]] = Field(min_length=1)
+    """Labels of the app's pods (every colour of a blue-green pair); not empty (it would
+    open every pod)."""
+    port: Port
+    """The pods' HTTP port (container port), admitted from the Gateway."""
+    metrics_port: Port | None = None
     """The pods' metrics port, admitted from monitoring; default none."""
     access: NetworkAccess = NetworkAccess()
-    """Default: ingress-nginx and monitoring in, DNS and 443 out, no backends."""
-
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        _validation.port("port", self.port)
-        if self.metrics_port is not None:
-            _validation.port("metrics_port", self.metrics_port)
-        if not self.pod_selector:
-            raise ValueError("pod_selector: must not be empty; it would open every pod")
+    """Default: the Gateway and monitoring in, DNS and 443 out, no backends."""
 
 
 class AppNetworkPolicy(pulumi.ComponentResource):
@@ -211,14 +189,12 @@ class AppNetworkPolicy(pulumi.ComponentResource):
         access = args.access
         net = k8s.networking.v1
         ingress = []
-        if access.ingress_controller_namespace is not None:
+        if access.gateway_namespace is not None:
             ingress.append(
                 net.NetworkPolicyIngressRuleArgs(
                     from_=[
                         net.NetworkPolicyPeerArgs(
-                            namespace_selector=_namespace_selector(
-                                access.ingress_controller_namespace
-                            )
+                            namespace_selector=_namespace_selector(access.gateway_namespace)
                         )
                     ],
                     ports=[net.NetworkPolicyPortArgs(port=args.port, protocol="TCP")],

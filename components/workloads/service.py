@@ -1,44 +1,50 @@
 """A ClusterIP Service in front of an app's pods.
 
-ClusterIP only: exposure to the internet goes through an Ingress (TLS, HSTS,
+ClusterIP only: exposure to the internet goes through the Gateway (an HTTPRoute) (TLS, HSTS,
 rate limits), never a ``LoadBalancer`` Service that bypasses them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from webplatform import _validation
 from webplatform._labels import app_labels
+from webplatform._model import Args, Input, at
+from webplatform._types import Labels, Port, ServiceName, Wired
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServiceArgs:
-    app: str
-    """The app's name, used for labels."""
-    namespace: pulumi.Input[str]
-    selector: Mapping[str, pulumi.Input[str]]
-    """Labels of the pods to send traffic to (a Workload's ``selector``)."""
-    service_name: str | None = None
-    """The Service's name in the cluster (its DNS name); default the app's name."""
-    port: int = 80
+class ServiceArgs(Args):
+    """A ClusterIP Service: one ``http`` port and optionally a ``metrics`` port."""
+
+    app: ServiceName
+    """The app's name, used for labels (a DNS-1035 label)."""
+    namespace: Input[str]
+    """Namespace of the Service (a ``Namespace.name``)."""
+    selector: Mapping[str, Wired[str]] = Field(min_length=1)
+    """Labels of the pods to send traffic to (a Workload's ``selector``); required, not empty
+    (an empty selector matches no pods)."""
+    service_name: ServiceName | None = None
+    """The Service's name in the cluster (its DNS name, a DNS-1035 label); default the app's."""
+    port: Port = 80
     """Port the Service listens on; default 80. Traffic goes to the pods' ``http`` port."""
-    metrics_port: int | None = None
+    metrics_port: Port | None = None
     """Also expose the pods' ``metrics`` port on this port; default none."""
-    extra_labels: Mapping[str, str] = field(default_factory=dict)
+    extra_labels: Labels = {}
+    """Labels added to the Service's metadata; default none."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        _validation.dns_label("service_name", self.service_name or self.app)
-        _validation.port("port", self.port)
-        if self.metrics_port is not None:
-            _validation.port("metrics_port", self.metrics_port)
-        if not self.selector:
-            raise ValueError("selector: must not be empty; an empty selector matches no pods")
+    @model_validator(mode="after")
+    def _ports_differ(self) -> ServiceArgs:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise at(
+                "metrics_port",
+                message="must differ from the Service port: a Service cannot list one port "
+                "twice (the API server rejects it)",
+            )
+        return self
 
 
 class Service(pulumi.ComponentResource):

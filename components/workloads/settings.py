@@ -12,45 +12,45 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import model_validator
 
-from webplatform import _validation
 from webplatform._labels import app_labels
+from webplatform._model import Args, Input, at
+from webplatform._types import EnvName, ServiceName, Wired
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppSettingsArgs:
-    app: str
+class AppSettingsArgs(Args):
+    """An app's environment: plain settings in a ConfigMap, secret ones in a Secret."""
+
+    app: ServiceName
     """The app's name; objects are named ``<app>-config`` and ``<app>-secrets``."""
-    namespace: pulumi.Input[str]
+    namespace: Input[str]
     """Namespace of both objects."""
-    plain: Mapping[str, str] = field(default_factory=dict)
-    """Non-secret settings, exposed as environment variables; default none."""
-    secret: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    plain: dict[EnvName, str] = {}
+    """Non-secret settings, exposed as environment variables; default none. Values are
+    strings: quote numbers and booleans in YAML."""
+    secret: Mapping[EnvName, Wired[str]] = {}
     """Secret settings (e.g. from ``Config.require_secret``); default none, and then no Secret."""
-    external_secret_name: pulumi.Input[str] | None = None
+    external_secret_name: Wired[str] | None = None
     """Name of a Secret that something else writes into the namespace (External Secrets
     Operator: ``ExternalSecretSync.secret_name``); default none. The workload reads it as it
     would read ours, and its value never passes through Pulumi. Not with ``secret``."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        _validation.env_names("plain", self.plain)
-        _validation.env_names("secret", self.secret)
+    @model_validator(mode="after")
+    def _one_home_per_key(self) -> AppSettingsArgs:
         both = sorted(set(self.plain) & set(self.secret))
         if both:
-            raise ValueError(f"{both} are in both plain and secret settings; a key belongs in one")
-        bad = sorted(k for k, v in self.plain.items() if not isinstance(v, str))
-        if bad:
-            raise ValueError(f"plain: values of {bad} must be strings (quote numbers and booleans)")
+            raise at("secret", message=f"{both} are also plain settings; a key belongs in one")
         if self.secret and self.external_secret_name is not None:
-            raise ValueError(
-                "external_secret_name: not with secret; the Secret comes either from Pulumi "
-                "(secret) or from an external writer (external_secret_name), not both"
+            raise at(
+                "external_secret_name",
+                message="not with secret: the Secret comes either from Pulumi (secret) or "
+                "from an external writer (externalSecretName), not both",
             )
+        return self
 
 
 class AppSettings(pulumi.ComponentResource):

@@ -18,86 +18,93 @@ What the reference guides do by hand, made the default:
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from typing import Annotated
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
 
-from webplatform import _validation
 from webplatform._labels import app_labels, selector_labels
+from webplatform._model import Args, Input, at
 from webplatform._quantity import parse_cpu, parse_memory
+from webplatform._types import (
+    Cpu,
+    DnsLabel,
+    Image,
+    IntOrPercent,
+    Labels,
+    Memory,
+    Port,
+    ServiceName,
+    Wired,
+    check_image,
+    percent,
+)
 
-_IMAGE = re.compile(r"^[^\s:@]+(:[0-9]+)?(/[^\s:@]+)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+__all__ = [
+    "LIVENESS",
+    "READINESS",
+    "HttpProbe",
+    "Quantities",
+    "Resources",
+    "RollingUpdate",
+    "Workload",
+    "WorkloadArgs",
+    "check_image",
+    "pod_template",
+    "service_account",
+]
 
 
-def check_image(field: str, image: str) -> None:
-    """An image must name its version (a tag or a digest): an implicit ``latest`` is not a release."""
-    if not isinstance(image, str) or not _IMAGE.match(image):
-        raise ValueError(f"{field}={image!r}: not a container image reference")
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last:
-        raise ValueError(
-            f"{field}={image!r}: name a tag or digest (e.g. '{image}:1.4.2'); "
-            "an untagged image silently means 'latest'"
-        )
+class Quantities(Args):
+    """CPU and memory, as the Kubernetes quantities a person writes."""
+
+    cpu: Cpu
+    """Cores (``"0.5"``) or millicores (``"250m"``); required."""
+    memory: Memory
+    """Bytes with a unit (``"256Mi"``, ``"1Gi"``); required."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Resources:
-    """CPU and memory requests and limits; all four are required."""
+class Resources(Args):
+    """Requests and limits; all four numbers are required (an unbounded pod starves its neighbours)."""
 
-    cpu_request: str
-    """CPU the scheduler reserves, e.g. ``"250m"``."""
-    memory_request: str
-    """Memory the scheduler reserves, e.g. ``"256Mi"``."""
-    cpu_limit: str
-    """CPU ceiling (throttled above it), e.g. ``"500m"``."""
-    memory_limit: str
-    """Memory ceiling (OOM-killed above it), e.g. ``"512Mi"``."""
+    requests: Quantities
+    """What the scheduler reserves per pod (and what HPA utilisation is a percentage of)."""
+    limits: Quantities
+    """The ceiling per pod: CPU is throttled above it, memory is OOM-killed."""
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
         for kind, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
-            request, limit = getattr(self, f"{kind}_request"), getattr(self, f"{kind}_limit")
-            for name, value in ((f"{kind}_request", request), (f"{kind}_limit", limit)):
-                try:
-                    parse(value)
-                except ValueError as exc:
-                    raise ValueError(f"{name}: {exc}") from None
-            if parse(request) > parse(limit):
-                raise ValueError(
-                    f"{kind}_request={request!r} exceeds {kind}_limit={limit!r}; "
-                    "a request above its limit is rejected by the API server"
+            if parse(getattr(self.requests, kind)) > parse(getattr(self.limits, kind)):
+                raise at(
+                    "requests",
+                    kind,
+                    message=f"exceeds limits.{kind}; the API server rejects a request above "
+                    "its limit: lower the request or raise the limit",
                 )
+        return self
 
     def to_k8s(self) -> k8s.core.v1.ResourceRequirementsArgs:
         return k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": self.cpu_request, "memory": self.memory_request},
-            limits={"cpu": self.cpu_limit, "memory": self.memory_limit},
+            requests={"cpu": self.requests.cpu, "memory": self.requests.memory},
+            limits={"cpu": self.limits.cpu, "memory": self.limits.memory},
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class HttpProbe:
+class HttpProbe(Args):
     """An HTTP GET probe against the container's ``http`` port."""
 
-    path: str
-    initial_delay_seconds: int
-    period_seconds: int
-    timeout_seconds: int = 3
-    """Default 3 s."""
-    failure_threshold: int = 3
-    """Consecutive failures before the probe counts as failed; default 3."""
-
-    def __post_init__(self) -> None:
-        if not self.path.startswith("/"):
-            raise ValueError(f"path={self.path!r}: must start with '/'")
-        for name in ("initial_delay_seconds", "period_seconds", "timeout_seconds"):
-            value = getattr(self, name)
-            if value < (0 if name == "initial_delay_seconds" else 1):
-                raise ValueError(f"{name}={value!r}: must be a positive number of seconds")
-        if self.failure_threshold < 1:
-            raise ValueError(f"failure_threshold={self.failure_threshold!r}: must be at least 1")
+    path: Annotated[str, Field(pattern=r"^/\S*$", max_length=1024)]
+    """HTTP path, starting with '/'; required."""
+    initial_delay_seconds: Annotated[int, Field(ge=0, le=600)]
+    """Seconds after start before the first probe (0-600); required."""
+    period_seconds: Annotated[int, Field(ge=1, le=300)]
+    """Seconds between probes (1-300); required."""
+    timeout_seconds: Annotated[int, Field(ge=1, le=60)] = 3
+    """Seconds a probe may take (1-60); default 3."""
+    failure_threshold: Annotated[int, Field(ge=1, le=30)] = 3
+    """Consecutive failures before the probe counts as failed (1-30); default 3."""
 
     def to_k8s(self) -> k8s.core.v1.ProbeArgs:
         return k8s.core.v1.ProbeArgs(
@@ -113,75 +120,84 @@ LIVENESS = HttpProbe(path="/health", initial_delay_seconds=30, period_seconds=10
 READINESS = HttpProbe(path="/ready", initial_delay_seconds=5, period_seconds=5, timeout_seconds=3)
 
 
-@dataclass(frozen=True, kw_only=True)
-class WorkloadArgs:
-    app: str
-    """The app's name: object names and labels derive from it (a DNS label)."""
-    namespace: pulumi.Input[str]
+class RollingUpdate(Args):
+    """How a Deployment replaces its pods; the API server's rules, checked at parse."""
+
+    max_surge: IntOrPercent = 1
+    """Extra pods during a rollout: a number >= 0 or ``"N%"``; default 1 (keep the old pod
+    until the new one is ready)."""
+    max_unavailable: IntOrPercent = 0
+    """Pods that may be down during a rollout: a number >= 0 or ``"N%"`` up to 100 %;
+    default 0 (never below the desired count; reference 004's 1 takes a one-pod app down)."""
+
+    @model_validator(mode="after")
+    def _can_progress(self) -> RollingUpdate:
+        unavailable, is_percent = percent(self.max_unavailable)
+        if is_percent and unavailable > 100:
+            raise at("max_unavailable", message="a percentage must be at most 100%")
+        if percent(self.max_surge)[0] == 0 and unavailable == 0:
+            raise at(
+                "max_surge",
+                message="maxSurge and maxUnavailable cannot both be 0: the rollout could not "
+                "progress (the API server refuses it); set maxSurge to 1",
+            )
+        return self
+
+
+class WorkloadArgs(Args):
+    """One Deployment's pod and rollout; see the module docstring for the defaults' reasons."""
+
+    app: ServiceName
+    """The app's name: object names and labels derive from it (a DNS-1035 label)."""
+    namespace: Input[str]
     """Namespace to deploy into; pass a ``Namespace.name`` so the order is implied."""
-    image: str
-    """Container image with a tag or digest."""
-    port: int
+    image: Image
+    """Container image with a tag or digest and a lowercase repository path."""
+    port: Port
     """The container's HTTP port, named ``http``; probes and Services use the name."""
     resources: Resources
     """Requests and limits (required: an unbounded pod starves its neighbours)."""
-    replicas: int | None = 1
+    replicas: Annotated[int, Field(ge=0, le=1000)] | None = 1
     """Pod count; default 1. ``None`` leaves it to an autoscaler (no ``spec.replicas``)."""
-    metrics_port: int | None = None
+    metrics_port: Port | None = None
     """Optional Prometheus metrics port, named ``metrics``; default none."""
     liveness: HttpProbe = LIVENESS
-    """Default ``/health``, 30 s initial delay, every 10 s."""
+    """Default ``/health``, 30 s initial delay, every 10 s, 5 s timeout."""
     readiness: HttpProbe = READINESS
-    """Default ``/ready``, 5 s initial delay, every 5 s."""
-    max_surge: int | str = 1
-    """Extra pods during a rollout; default 1."""
-    max_unavailable: int | str = 0
-    """Pods that may be down during a rollout; default 0 (never below the desired count)."""
-    config_map_name: pulumi.Input[str] | None = None
+    """Default ``/ready``, 5 s initial delay, every 5 s, 3 s timeout."""
+    rolling_update: RollingUpdate = RollingUpdate()
+    """Default surge 1, unavailable 0."""
+    config_map_name: Wired[str] | None = None
     """ConfigMap loaded with ``envFrom``; default none."""
-    secret_name: pulumi.Input[str] | None = None
+    secret_name: Wired[str] | None = None
     """Secret loaded with ``envFrom``; default none."""
-    config_checksum: pulumi.Input[str] | None = None
+    config_checksum: Wired[str] | None = None
     """Hash of the plain settings, as a pod annotation, so a settings change rolls the pods."""
-    service_account_name: pulumi.Input[str] | None = None
+    service_account_name: Wired[str] | None = None
     """Existing ServiceAccount to run as; default ``-`` (a dedicated one is created)."""
-    run_as_user: int = 1001
+    run_as_user: Annotated[int, Field(ge=1, le=2147483647)] = 1001
     """Non-root UID; default 1001 (reference 004)."""
-    run_as_group: int = 1001
+    run_as_group: Annotated[int, Field(ge=1, le=2147483647)] = 1001
     """GID and fsGroup; default 1001."""
-    tmp_size_limit: str = "64Mi"
+    tmp_size_limit: Memory = "64Mi"
     """Size limit of the writable ``/tmp`` emptyDir; default ``64Mi``."""
-    extra_labels: dict[str, str] = field(default_factory=dict)
+    extra_labels: Labels = {}
     """Labels added to the Deployment and its pods (not to the selector); default none."""
-    extra_selector: dict[str, str] = field(default_factory=dict)
+    extra_selector: Labels = {}
     """Labels added to the selector (e.g. a colour); frozen once released; default none."""
-    deployment_name: str | None = None
+    deployment_name: DnsLabel | None = None
     """The Deployment's name in the cluster; default the app's name."""
-    termination_grace_period_seconds: int = 30
+    termination_grace_period_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
     """Time to drain on shutdown; default 30 s."""
 
-    def __post_init__(self) -> None:
-        _validation.dns_label("app", self.app)
-        check_image("image", self.image)
-        _validation.port("port", self.port)
-        if self.metrics_port is not None:
-            _validation.port("metrics_port", self.metrics_port)
-            if self.metrics_port == self.port:
-                raise ValueError(f"metrics_port={self.metrics_port}: must differ from port")
-        if self.replicas is not None and (isinstance(self.replicas, bool) or self.replicas < 0):
-            raise ValueError(f"replicas={self.replicas!r}: must be 0 or more, or None")
-        if self.run_as_user <= 0 or self.run_as_group <= 0:
-            raise ValueError(
-                f"run_as_user={self.run_as_user}, run_as_group={self.run_as_group}: "
-                "must be non-root (greater than 0)"
+    @model_validator(mode="after")
+    def _ports_differ(self) -> WorkloadArgs:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise at(
+                "metrics_port",
+                message="must differ from port: two container ports cannot share a number",
             )
-        if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
-            raise ValueError(
-                "max_surge and max_unavailable cannot both be 0: the rollout could not progress"
-            )
-        parse_memory(self.tmp_size_limit)
-        if self.deployment_name is not None:
-            _validation.dns_label("deployment_name", self.deployment_name)
+        return self
 
 
 class Workload(pulumi.ComponentResource):
@@ -218,7 +234,8 @@ class Workload(pulumi.ComponentResource):
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_surge=args.max_surge, max_unavailable=args.max_unavailable
+                        max_surge=args.rolling_update.max_surge,
+                        max_unavailable=args.rolling_update.max_unavailable,
                     ),
                 ),
                 template=pod_template(args, labels, self.service_account_name),

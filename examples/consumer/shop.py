@@ -20,6 +20,7 @@ from webplatform import (
     Namespace,
     NamespaceArgs,
     NetworkAccess,
+    Quantities,
     Resources,
     WebApp,
     WebAppArgs,
@@ -58,16 +59,18 @@ def build(config: ShopConfig) -> WebApp:
         WebAppArgs(
             namespace=namespace.name,
             port=8080,
-            replicas=None,  # the autoscalers own the count
+            replicas=2,  # the autoscalers' floor; they own the count from there
             resources=Resources(
-                cpu_request="200m", memory_request="256Mi", cpu_limit="400m", memory_limit="512Mi"
+                requests=Quantities(cpu="200m", memory="256Mi"),
+                limits=Quantities(cpu="400m", memory="512Mi"),
             ),
-            release=BlueGreenRelease(
+            strategy="blueGreen",
+            blue_green=BlueGreenRelease(
                 active_color=config.active_color,  # type: ignore[arg-type]
                 blue=ColorSpec(image=config.blue_image),
                 green=ColorSpec(image=config.green_image),
             ),
-            autoscaling=Autoscaling(min_replicas=2, max_replicas=6),
+            autoscaling=Autoscaling(max_replicas=6),
             network_policy=NetworkAccess(),
         ),
         opts=opts,

@@ -89,19 +89,47 @@ class StackConfig(_Model):
     )
 
     @model_validator(mode="after")
+    def _app_names(self) -> StackConfig:
+        """App names and every name derived from them are valid object names."""
+        for name, app in self.apps.items():
+            try:
+                app.check_names(name)
+            except ValueError as exc:
+                raise _at(("apps", name), str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
     def _issuer_exists(self) -> StackConfig:
-        """On a cluster this stack builds, Ingresses must use the ClusterIssuer it installs."""
+        """Routes share the stack's one Gateway, so one issuer; on a cluster this stack
+        builds, it is the ClusterIssuer that cluster installs."""
+        routes = [(n, a.route) for n, a in self.apps.items() if a.route is not None]
+        owner: dict[str, str] = {}
+        for name, route in routes:
+            for index, host in enumerate(route.hosts):
+                if owner.setdefault(host, name) != name:
+                    raise _at(
+                        ("apps", name, "route", "hosts", str(index)),
+                        f"{host} is already a host of app {owner[host]}; a host routes to one "
+                        "app (the Gateway has one HTTPS listener per host)",
+                    )
+        for name, route in routes[1:]:
+            first, other = routes[0][1], route
+            if (other.issuer, other.issuer_kind) != (first.issuer, first.issuer_kind):
+                raise _at(
+                    ("apps", name, "route", "issuer"),
+                    f"must be the issuer of app {routes[0][0]}'s route ({first.issuer_kind} "
+                    f"{first.issuer}): the stack's one Gateway has one certificate issuer",
+                )
         if self.cluster.mode != "eks" or self.cluster.addons is None:
             return self
         installed = self.cluster.addons.cert_manager.issuer.name
-        for name, app in self.apps.items():
-            route = app.ingress
-            if route is not None and route.issuer_kind != "Issuer" and route.issuer != installed:
+        for name, route in routes:
+            if route.issuer_kind != "Issuer" and route.issuer != installed:
                 raise _at(
-                    ("apps", name, "ingress", "issuer"),
-                    f"{route.issuer!r}: this stack's cluster installs the ClusterIssuer "
-                    f"{installed!r} (cluster.addons.certManager.issuer); "
-                    "use that name, or issuerKind: Issuer for a namespaced one",
+                    ("apps", name, "route", "issuer"),
+                    f"this stack's cluster installs the ClusterIssuer {installed!r} "
+                    "(cluster.addons.certManager.issuer); use that name, or issuerKind: "
+                    "Issuer for a namespaced one",
                 )
         return self
 
@@ -168,22 +196,6 @@ class StackConfig(_Model):
         isolated = sorted(n for n, a in self.apps.items() if a.network_policy is not None)
         for name, app in self.apps.items():
             here = ("apps", name)
-            if app.autoscaling is not None:
-                if app.replicas > app.autoscaling.max_replicas:
-                    raise _at(
-                        (*here, "autoscaling", "maxReplicas"),
-                        f"{app.autoscaling.max_replicas} is below replicas {app.replicas} "
-                        "(the autoscaler's minReplicas); need replicas <= maxReplicas",
-                    )
-                try:
-                    app.autoscaling.to_args(app.replicas)
-                except ValueError as exc:
-                    raise _at((*here, "autoscaling"), str(exc)) from None
-            if app.disruption_budget is not None:
-                try:
-                    app.disruption_budget.to_args().check_leaves_room(app.replicas)
-                except ValueError as exc:
-                    raise _at((*here, "disruptionBudget"), str(exc)) from None
             if isolated and app.network_policy is None:
                 raise _at(
                     (*here, "networkPolicy"),

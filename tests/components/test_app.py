@@ -1,27 +1,35 @@
 import pulumi
 import pytest
 
+from tests.model_errors import rejects
 from webplatform import (
     Alerting,
     Autoscaling,
     DisruptionPolicy,
-    IngressRoute,
+    GatewayRef,
     Namespace,
     NamespaceArgs,
     NetworkAccess,
+    Quantities,
     Resources,
+    RouteSettings,
     WebApp,
     WebAppArgs,
+    WebAppSpec,
     testing,
 )
 
-RES = Resources(cpu_request="100m", memory_request="128Mi", cpu_limit="200m", memory_limit="256Mi")
+RES = Resources(
+    requests=Quantities(cpu="100m", memory="128Mi"), limits=Quantities(cpu="200m", memory="256Mi")
+)
 
 
 def app_program(**overrides):
     def program():
         ns = Namespace("team", NamespaceArgs(name="team"))
-        base = dict(namespace=ns.name, image="ghcr.io/acme/web:2.0.0", port=8080, resources=RES)
+        base = dict(
+            namespace=ns.name, image="ghcr.io/acme/web:2.0.0", port=8080, replicas=1, resources=RES
+        )
         app = WebApp("web", WebAppArgs(**{**base, **overrides}))
         pulumi.export("url", app.internal_url)
 
@@ -76,22 +84,25 @@ def test_outputs_are_registered_and_exported():
     assert rec.stack_outputs["url"] == "http://web.team.svc.cluster.local:8000"
 
 
-def test_app_name_must_be_a_dns_label():
-    with pytest.raises(ValueError, match="DNS label"):
+@pytest.mark.parametrize("name", ["Web_App", "1web", "web-", "w" * 64])
+def test_app_name_must_be_a_dns_1035_label(name):
+    with pytest.raises(ValueError, match="DNS-1035"):
         testing.run(
             lambda: WebApp(
-                "Web_App", WebAppArgs(namespace="n", image="a:1", port=80, resources=RES)
+                name,
+                WebAppArgs(namespace="n", image="a:1", port=80, replicas=1, resources=RES),
             )
         )
 
 
 GUARDED = dict(
-    replicas=None,
+    replicas=3,
     metrics_port=9090,
-    autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+    autoscaling=Autoscaling(max_replicas=10),
     disruption_budget=DisruptionPolicy(min_available=2),
     network_policy=NetworkAccess(),
-    ingress=IngressRoute(host="web.example.com", issuer="letsencrypt-prod"),
+    route=RouteSettings(hosts=("web.example.com", "www.example.com"), issuer="letsencrypt"),
+    gateway=GatewayRef(name="team", namespace="envoy-gateway-system"),
     monitoring=Alerting(),
 )
 
@@ -100,7 +111,7 @@ def test_guardrails_are_off_by_default():
     rec = testing.run(app_program())
     kinds = {r.type.split(":")[-1] for r in rec.resources}
     assert kinds.isdisjoint(
-        {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress"}
+        {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "HTTPRoute"}
     )
     assert rec.one("kubernetes:apps/v1:Deployment").inputs["spec"]["replicas"] == 1
 
@@ -121,12 +132,19 @@ def test_guardrails_are_wired_to_the_apps_own_objects():
     policy = rec.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["spec"]
     for selector in (pdb["selector"]["matchLabels"], policy["podSelector"]["matchLabels"]):
         assert selector.items() <= pod_labels.items()
-    (path,) = rec.one("kubernetes:networking.k8s.io/v1:Ingress").inputs["spec"]["rules"][0]["http"][
-        "paths"
+    assert hpa["minReplicas"] == 3, "replicas is the HPA's floor"
+    routes = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in rec.by_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    }
+    (rule,) = routes["web"]["rules"]
+    assert rule["backendRefs"] == [
+        {"kind": "Service", "name": service["metadata"]["name"], "port": 80}
     ]
-    assert path["backend"]["service"] == {
-        "name": service["metadata"]["name"],
-        "port": {"number": 80},
+    assert routes["web"]["hostnames"] == ["web.example.com", "www.example.com"]
+    assert {p["sectionName"] for p in routes["web-redirect"]["parentRefs"]} == {
+        "http-web.example.com",
+        "http-www.example.com",
     }
     monitor = rec.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor").inputs["spec"]
     assert monitor["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
@@ -136,32 +154,204 @@ def test_guardrails_are_wired_to_the_apps_own_objects():
         "webplatform:autoscaling:Autoscaler",
         "webplatform:disruption:DisruptionBudget",
         "webplatform:network_policy:AppNetworkPolicy",
-        "webplatform:ingress:Ingress",
+        "webplatform:route:PublicRoute",
         "webplatform:monitoring:Monitoring",
     }
     assert app.outputs["public_url"] == "https://web.example.com/"
 
 
-def test_autoscaling_and_a_fixed_replica_count_are_refused_together():
-    with pytest.raises(ValueError, match="replicas=3: must be None when autoscaling is set"):
+SPEC = {
+    "image": "ghcr.io/acme/web:1.0.0",
+    "port": 8080,
+    "replicas": 2,
+    "resources": {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "200m", "memory": "256Mi"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "message"),
+    [
+        ({"image": None}, "image", "required with strategy rolling"),
+        ({"replicas": 0}, "replicas", "greater than or equal to 1"),
+        ({"replicas": True}, "replicas", "valid integer"),
+        ({"replicas": "3"}, "replicas", "valid integer"),
+        ({"replicas": 3.0}, "replicas", "valid integer"),
+        ({"port": "8080"}, "port", "valid integer"),
+        ({"metricsPort": 8080}, "metricsPort", "must differ from port"),
+        ({"metricsPort": 9090, "servicePort": 9090}, "servicePort", "must differ from metricsPort"),
+        ({"servicePort": 0}, "servicePort", "greater than or equal to 1"),
+        ({"env": {"1BAD": "x"}}, "env.1BAD.[key]", "pattern"),
+        ({"env": {"PORT": 8080}}, "env.PORT", "valid string"),
+        ({"env": {"DATE": "2024-01-31", "ON": False}}, "env.ON", "valid string"),
+        ({"autoscaling": {"maxReplicas": 1}}, "autoscaling.maxReplicas", "below replicas"),
+        (
+            {"disruptionBudget": {"minAvailable": 2}},
+            "disruptionBudget.minAvailable",
+            "would keep all 2",
+        ),
+        (
+            {"disruptionBudget": {"minAvailable": "100%"}},
+            "disruptionBudget.minAvailable",
+            "would keep all 2",
+        ),
+        (
+            {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
+            "rollingUpdate.maxSurge",
+            "cannot both be 0",
+        ),
+        ({"route": {"hosts": [], "issuer": "letsencrypt"}}, "route.hosts", "at least 1 item"),
+        (
+            {"route": {"hosts": ["Web.Example.com"], "issuer": "letsencrypt"}},
+            "route.hosts.0",
+            "pattern",
+        ),
+        ({"route": {"hosts": ["web"], "issuer": "letsencrypt"}}, "route.hosts.0", "pattern"),
+        (
+            {"route": {"hosts": ["web.example.com."], "issuer": "letsencrypt"}},
+            "route.hosts.0",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["*.example.com"], "issuer": "letsencrypt"}},
+            "route.hosts.0",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com", "a.example.com"], "issuer": "le"}},
+            "route.hosts",
+            "once",
+        ),
+        ({"route": {"hosts": ["a.example.com"]}}, "route.issuer", "Field required"),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "Lets_Encrypt"}},
+            "route.issuer",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "issuerKind": "Cluster"}},
+            "route.issuerKind",
+            "'ClusterIssuer' or 'Issuer'",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "path": "api"}},
+            "route.path",
+            "pattern",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "rateLimit": {"requests": 0}}},
+            "route.rateLimit.requests",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "route": {
+                    "hosts": ["a.example.com"],
+                    "issuer": "le",
+                    "rateLimit": {"requests": 5, "unit": "Day"},
+                }
+            },
+            "route.rateLimit.unit",
+            "'Second', 'Minute' or 'Hour'",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "hstsMaxAgeSeconds": -1}},
+            "route.hstsMaxAgeSeconds",
+            "greater than or equal to 0",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "issuer": "le", "frameOptions": "ALLOW"}},
+            "route.frameOptions",
+            "'DENY' or 'SAMEORIGIN'",
+        ),
+        (
+            {"route": {"hosts": ["a.example.com"], "host": "a.example.com", "issuer": "le"}},
+            "route.host",
+            "Extra inputs",
+        ),
+        ({"ingress": {"host": "a.example.com", "issuer": "le"}}, "ingress", "Extra inputs"),
+        (
+            {"networkPolicy": {"ingressControllerNamespace": "ingress-nginx"}},
+            "networkPolicy.ingressControllerNamespace",
+            "Extra inputs",
+        ),
+        ({"service_port": 80}, "service_port", "Extra inputs"),
+        ({"monitoring": {"restarts": 0}}, "monitoring.restarts", "greater than or equal to 1"),
+    ],
+)
+def test_bad_app_settings_name_the_key(overrides, path, message):
+    data = {k: v for k, v in {**SPEC, **overrides}.items() if v is not None}
+    rejects(WebAppSpec, data, path, message)
+
+
+def test_the_stack_file_spelling_is_refused_from_python_only_where_it_differs():
+    spec = WebAppSpec(image="ghcr.io/acme/web:1.0.0", port=8080, replicas=1, resources=RES)
+    assert spec.service_port == 80 and spec.strategy == "rolling"
+
+
+def test_a_route_needs_the_gateway_and_the_policy_must_admit_it():
+    base = dict(namespace="n", image="a:1", port=80, replicas=1, resources=RES)
+    route = RouteSettings(hosts=("a.example.com",), issuer="le")
+    with pytest.raises(ValueError, match="required with route"):
+        WebAppArgs(**base, route=route)
+    with pytest.raises(ValueError, match="must be envoy-gateway-system, where the Gateway runs"):
         WebAppArgs(
-            namespace="n",
-            image="a:1",
-            port=80,
-            resources=RES,
-            replicas=3,
-            autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+            **base,
+            route=route,
+            gateway=GatewayRef(name="g", namespace="envoy-gateway-system"),
+            network_policy=NetworkAccess(gateway_namespace="ingress-nginx"),
         )
+    with pytest.raises(ValueError, match=r"\['A'\] are also in env"):
+        WebAppArgs(**base, env={"A": "1"}, secret_env={"A": "2"})
+
+
+def test_object_names_list_every_object_by_kind():
+    spec = WebAppSpec.model_validate(
+        {
+            **SPEC,
+            "metricsPort": 9090,
+            "autoscaling": {"maxReplicas": 4},
+            "disruptionBudget": {},
+            "networkPolicy": {},
+            "monitoring": {},
+            "route": {"hosts": ["a.example.com"], "issuer": "le"},
+        },
+        by_name=False,
+    )
+    assert spec.object_names("web") == {
+        "ConfigMap": ["web-config"],
+        "Deployment": ["web"],
+        "Service": ["web"],
+        "ServiceAccount": ["web"],
+        "HorizontalPodAutoscaler": ["web"],
+        "PodDisruptionBudget": ["web"],
+        "NetworkPolicy": ["web"],
+        "PrometheusRule": ["web"],
+        "ServiceMonitor": ["web"],
+        "HTTPRoute": ["web", "web-redirect"],
+        "BackendTrafficPolicy": ["web"],
+    }
+    with_secret = WebAppArgs(
+        **spec.model_dump(),
+        namespace="n",
+        secret_env={"A": "x"},
+        gateway=GatewayRef(name="g", namespace="envoy-gateway-system"),
+    )
+    assert with_secret.object_names("web")["Secret"] == ["web-secrets"]
+    spec.check_names("w" * 54)
+    with pytest.raises(
+        ValueError, match=r"HTTPRoute 'w{55}-redirect' .64 characters.*at most 54 characters"
+    ):
+        spec.check_names("w" * 55)
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (
-            {"replicas": None, "autoscaling": Autoscaling(min_replicas=2, max_replicas=10)},
-            "min_available=2 with autoscaling.min_replicas=2",
-        ),
-        ({"replicas": 2}, "min_available=2 with replicas=2"),
+        ({"replicas": 2, "autoscaling": Autoscaling(max_replicas=10)}, "would keep all 2 pod"),
+        ({"replicas": 2}, "would keep all 2 pod"),
     ],
 )
 def test_a_budget_is_checked_against_the_fewest_pods_the_app_runs(extra, message):

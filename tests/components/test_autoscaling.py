@@ -1,6 +1,7 @@
 import pytest
 
-from webplatform import Autoscaler, AutoscalerArgs, Autoscaling, ScaleTarget, testing
+from tests.model_errors import rejects
+from webplatform import Autoscaler, AutoscalerArgs, Autoscaling, Requests, ScaleTarget, testing
 from webplatform.guardrails.autoscaling import (
     FAST_SCALE_UP,
     SLOW_SCALE_DOWN,
@@ -9,16 +10,17 @@ from webplatform.guardrails.autoscaling import (
 )
 
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-REQUESTS = {"cpu": "250m", "memory": "256Mi"}
+REQUESTS = Requests(cpu="250m", memory="256Mi")
 
 
-def hpa(target=None, **scaling):
-    numbers = {"min_replicas": 3, "max_replicas": 10, **scaling}
+def hpa(target=None, min_replicas=3, **scaling):
+    numbers = {"max_replicas": 10, **scaling}
     args = AutoscalerArgs(
         app="web",
         namespace="ns",
         target=target or ScaleTarget.deployment("web"),
         requests=REQUESTS,
+        min_replicas=min_replicas,
         autoscaling=Autoscaling(**numbers),
     )
     return testing.run(lambda: Autoscaler("web", args)).one(HPA)
@@ -83,7 +85,8 @@ def test_hpa_is_a_child_named_after_the_component():
                 namespace="ns",
                 target=ScaleTarget.deployment("web"),
                 requests=REQUESTS,
-                autoscaling=Autoscaling(min_replicas=1, max_replicas=2),
+                min_replicas=1,
+                autoscaling=Autoscaling(max_replicas=2),
             ),
         )
     )
@@ -92,54 +95,149 @@ def test_hpa_is_a_child_named_after_the_component():
     assert component.outputs == {"hpa_name": "web"}
 
 
+ARGS = {
+    "app": "web",
+    "namespace": "ns",
+    "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+    "requests": {"cpu": "250m", "memory": "256Mi"},
+    "minReplicas": 1,
+    "autoscaling": {"maxReplicas": 3},
+}
+
+
 @pytest.mark.parametrize(
-    ("numbers", "message"),
+    ("numbers", "path", "message"),
     [
-        ({"min_replicas": 5, "max_replicas": 3}, "min_replicas=5 exceeds max_replicas=3"),
-        ({"min_replicas": 0, "max_replicas": 3}, "min_replicas=0: must be a whole number"),
-        ({"min_replicas": 1, "max_replicas": 3, "cpu_utilization": 0}, "cpu_utilization=0"),
-        ({"min_replicas": 1, "max_replicas": 3, "memory_utilization": 101}, "from 1 to 100"),
+        ({"maxReplicas": 0}, "autoscaling.maxReplicas", "greater than or equal to 1"),
+        ({"maxReplicas": "3"}, "autoscaling.maxReplicas", "valid integer"),
+        ({"maxReplicas": 3.0}, "autoscaling.maxReplicas", "valid integer"),
+        ({"maxReplicas": 1001}, "autoscaling.maxReplicas", "less than or equal to 1000"),
+        (
+            {"maxReplicas": 3, "cpuUtilization": 0},
+            "autoscaling.cpuUtilization",
+            "greater than or equal to 1",
+        ),
+        (
+            {"maxReplicas": 3, "memoryUtilization": 101},
+            "autoscaling.memoryUtilization",
+            "less than or equal to 100",
+        ),
+        (
+            {"maxReplicas": 3, "cpuUtilization": None, "memoryUtilization": None},
+            "autoscaling.cpuUtilization",
+            "needs a metric",
+        ),
+        ({"maxReplicas": 3, "minReplicas": 1}, "autoscaling.minReplicas", "Extra inputs"),
+        (
+            {"maxReplicas": 3, "scaleUp": {"stabilizationWindowSeconds": 3601, "policies": []}},
+            "autoscaling.scaleUp.stabilizationWindowSeconds",
+            "less than or equal to 3600",
+        ),
+        (
+            {"maxReplicas": 3, "scaleUp": {"stabilizationWindowSeconds": 0}},
+            "autoscaling.scaleUp.policies",
+            "at least one is required",
+        ),
         (
             {
-                "min_replicas": 1,
-                "max_replicas": 3,
-                "cpu_utilization": None,
-                "memory_utilization": None,
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 0}],
+                },
             },
-            "needs a metric",
+            "autoscaling.scaleDown.policies.0.periodSeconds",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 1801}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.periodSeconds",
+            "less than or equal to 1800",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pod", "value": 1, "periodSeconds": 1}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.type",
+            "'Pods' or 'Percent'",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 0, "periodSeconds": 1}],
+                },
+            },
+            "autoscaling.scaleDown.policies.0.value",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "maxReplicas": 3,
+                "scaleDown": {
+                    "stabilizationWindowSeconds": 0,
+                    "selectPolicy": "Most",
+                    "policies": [],
+                },
+            },
+            "autoscaling.scaleDown.selectPolicy",
+            "'Max', 'Min' or 'Disabled'",
         ),
     ],
 )
-def test_bad_numbers_are_rejected(numbers, message):
-    with pytest.raises(ValueError, match=message):
-        Autoscaling(**numbers)
+def test_bad_numbers_are_rejected(numbers, path, message):
+    rejects(AutoscalerArgs, {**ARGS, "autoscaling": numbers}, path, message)
 
 
-def test_each_metric_in_use_needs_a_request():
-    with pytest.raises(ValueError, match="no memory request, but memory_utilization is set"):
-        AutoscalerArgs(
-            app="web",
-            namespace="ns",
-            target=ScaleTarget.deployment("web"),
-            requests={"cpu": "250m"},
-            autoscaling=Autoscaling(min_replicas=1, max_replicas=3),
-        )
-    with pytest.raises(ValueError, match=r"requests\['cpu'\]"):
-        AutoscalerArgs(
-            app="web",
-            namespace="ns",
-            target=ScaleTarget.deployment("web"),
-            requests={"cpu": "lots", "memory": "1Gi"},
-            autoscaling=Autoscaling(min_replicas=1, max_replicas=3),
-        )
+@pytest.mark.parametrize(
+    ("overrides", "path", "message"),
+    [
+        ({"minReplicas": 5}, "autoscaling.maxReplicas", "below minReplicas"),
+        ({"minReplicas": 0}, "minReplicas", "greater than or equal to 1"),
+        ({"requests": {"cpu": "250m"}}, "requests.memory", "memoryUtilization is a percentage"),
+        ({"requests": {"memory": "1Gi"}}, "requests.cpu", "cpuUtilization is a percentage"),
+        ({"requests": {"cpu": "lots", "memory": "1Gi"}}, "requests.cpu", "not a CPU quantity"),
+        (
+            {"target": {"apiVersion": "", "kind": "Deployment", "name": "web"}},
+            "target.apiVersion",
+            "at least 1 character",
+        ),
+        ({"hpaName": "Web"}, "hpaName", "pattern"),
+    ],
+)
+def test_bad_args_are_rejected(overrides, path, message):
+    rejects(AutoscalerArgs, {**ARGS, **overrides}, path, message)
+
+
+def test_a_metric_without_a_request_is_fine_when_not_in_use():
+    args = AutoscalerArgs.model_validate(
+        {
+            **ARGS,
+            "requests": {"cpu": "1"},
+            "autoscaling": {"maxReplicas": 3, "memoryUtilization": None},
+        },
+        by_name=False,
+    )
+    assert args.autoscaling.metrics == {"cpu": 70}
 
 
 def test_behaviour_rules_are_validated():
-    with pytest.raises(ValueError, match="period_seconds=0"):
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
         ScalingPolicy(type="Pods", value=1, period_seconds=0)
-    with pytest.raises(ValueError, match="period_seconds=1801"):
+    with pytest.raises(ValueError, match="less than or equal to 1800"):
         ScalingPolicy(type="Pods", value=1, period_seconds=1801)
-    with pytest.raises(ValueError, match="stabilization_window_seconds=3601"):
+    with pytest.raises(ValueError, match="less than or equal to 3600"):
         ScalingRules(stabilization_window_seconds=3601, policies=FAST_SCALE_UP.policies)
     with pytest.raises(ValueError, match="at least one is required"):
         ScalingRules(stabilization_window_seconds=0, policies=())

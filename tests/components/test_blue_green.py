@@ -1,11 +1,22 @@
-import dataclasses
-
 import pytest
 
-from webplatform import BlueGreenRelease, ColorSpec, Resources, WebApp, WebAppArgs, testing
+from tests.model_errors import rejects
+from webplatform import (
+    BlueGreenArgs,
+    BlueGreenRelease,
+    ColorSpec,
+    Quantities,
+    Resources,
+    WebApp,
+    WebAppArgs,
+    WebAppSpec,
+    testing,
+)
 
 DEPLOY, SVC = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"
-RES = Resources(cpu_request="250m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi")
+RES = Resources(
+    requests=Quantities(cpu="250m", memory="256Mi"), limits=Quantities(cpu="500m", memory="512Mi")
+)
 V1, V2 = "ghcr.io/acme/web:1.0.0", "ghcr.io/acme/web:2.0.0"
 
 
@@ -16,7 +27,14 @@ def release(active="blue", blue=None, green=None):
 
 
 def build(rel, replicas=3):
-    args = WebAppArgs(namespace="prod", port=8080, replicas=replicas, resources=RES, release=rel)
+    args = WebAppArgs(
+        namespace="prod",
+        port=8080,
+        replicas=replicas,
+        resources=RES,
+        strategy="blueGreen",
+        blue_green=rel,
+    )
     return testing.run(lambda: WebApp("web", args))
 
 
@@ -81,7 +99,8 @@ def test_idle_colour_can_be_scaled_down_and_the_active_one_cannot():
             port=80,
             replicas=3,
             resources=RES,
-            release=release("green", green=ColorSpec(image=V2, replicas=0)),
+            strategy="blueGreen",
+            blue_green=release("green", green=ColorSpec(image=V2, replicas=0)),
         )
     with pytest.raises(ValueError, match="at least the app's 3 replica"):
         WebAppArgs(
@@ -89,13 +108,20 @@ def test_idle_colour_can_be_scaled_down_and_the_active_one_cannot():
             port=80,
             replicas=3,
             resources=RES,
-            release=release("blue", blue=ColorSpec(image=V1, replicas=2)),
+            strategy="blueGreen",
+            blue_green=release("blue", blue=ColorSpec(image=V1, replicas=2)),
         )
 
 
 def test_both_colours_share_one_service_account_and_the_settings():
     args = WebAppArgs(
-        namespace="p", port=80, replicas=2, resources=RES, release=release(), env={"A": "1"}
+        namespace="p",
+        port=80,
+        replicas=2,
+        resources=RES,
+        strategy="blueGreen",
+        blue_green=release(),
+        env={"A": "1"},
     )
     rec = testing.run(lambda: WebApp("web", args))
     (account,) = rec.by_type("kubernetes:core/v1:ServiceAccount")
@@ -116,15 +142,111 @@ def test_outputs_name_active_and_preview_services():
     )
 
 
-def test_image_and_colours_are_exclusive_and_colour_must_be_known():
-    with pytest.raises(ValueError, match="one image per colour"):
-        WebAppArgs(namespace="p", port=80, resources=RES, image=V1, release=release())
-    with pytest.raises(ValueError, match="must be 'blue' or 'green'"):
-        release("red")
-    with pytest.raises(ValueError, match="name a tag or digest"):
-        ColorSpec(image="ghcr.io/acme/web")
-    with pytest.raises(ValueError, match="replicas=-1"):
-        dataclasses.replace(ColorSpec(image=V1), replicas=-1)
+BG = {
+    "port": 8080,
+    "replicas": 3,
+    "resources": {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    },
+    "strategy": "blueGreen",
+    "blueGreen": {"activeColor": "blue", "blue": {"image": V1}, "green": {"image": V2}},
+}
+
+
+def with_(path, value, base=BG):
+    import copy
+
+    data = copy.deepcopy(base)
+    node = data
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [
+        (with_(["image"], V1), "image", "names its images per colour"),
+        (with_(["blueGreen", "activeColor"], "red"), "blueGreen.activeColor", "'blue' or 'green'"),
+        (
+            with_(["blueGreen", "blue", "image"], "ghcr.io/acme/web"),
+            "blueGreen.blue.image",
+            "name a tag or digest",
+        ),
+        (
+            with_(["blueGreen", "green", "image"], "ghcr.io/Acme/web:1"),
+            "blueGreen.green.image",
+            "must be lowercase",
+        ),
+        (
+            with_(["blueGreen", "green", "replicas"], -1),
+            "blueGreen.green.replicas",
+            "greater than or equal to 0",
+        ),
+        (
+            with_(["blueGreen", "blue", "replicas"], 2),
+            "blueGreen.blue.replicas",
+            "needs at least the app's 3",
+        ),
+        (with_(["blueGreen", "blue", "replicas"], 0), "blueGreen.blue.replicas", "active colour"),
+        (with_(["blueGreen"], None), "blueGreen", "required by strategy blueGreen"),
+        (with_(["strategy"], "rolling"), "blueGreen", "only with strategy blueGreen"),
+        (with_(["blueGreen", "blue"], None), "blueGreen.blue", "valid dictionary"),
+        (
+            with_(
+                ["autoscaling"], {"maxReplicas": 10}, with_(["blueGreen", "green", "replicas"], 2)
+            ),
+            "blueGreen.green.replicas",
+            "may only be 0",
+        ),
+    ],
+)
+def test_bad_blue_green_settings_name_the_key(data, path, message):
+    rejects(WebAppSpec, data, path, message)
+
+
+def test_names_derived_from_a_blue_green_app_are_checked():
+    spec = WebAppSpec.model_validate(BG, by_name=False)
+    assert spec.object_names("web")["Service"] == ["web", "web-preview"]
+    assert spec.object_names("web")["Deployment"] == ["web-blue", "web-green"]
+    spec.check_names("a" * 55)
+    with pytest.raises(
+        ValueError, match=r"64 characters; at most 63.; shorten the app name to at most 55"
+    ):
+        spec.check_names("a" * 56)
+
+
+def test_blue_green_args_check_capacity_and_name_length():
+    workload = {
+        "app": "web",
+        "namespace": "ns",
+        "image": V1,
+        "port": 8080,
+        "replicas": 3,
+        "resources": BG["resources"],
+    }
+    release = {"activeColor": "green", "blue": {"image": V1}, "green": {"image": V2, "replicas": 1}}
+    rejects(
+        BlueGreenArgs,
+        {"workload": workload, "release": release},
+        "release.green.replicas",
+        "active colour",
+    )
+    release["green"] = {"image": V2}
+    rejects(
+        BlueGreenArgs,
+        {"workload": {**workload, "app": "a" * 56}, "release": release},
+        "workload.app",
+        "at most 55",
+    )
+    rejects(
+        BlueGreenArgs,
+        {"workload": {**workload, "metricsPort": 80}, "release": release},
+        "servicePort",
+        "metricsPort",
+    )
 
 
 def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none():
@@ -134,10 +256,11 @@ def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none(
         args = WebAppArgs(
             namespace="p",
             port=80,
-            replicas=None,
+            replicas=3,
             resources=RES,
-            release=rel,
-            autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+            strategy="blueGreen",
+            blue_green=rel,
+            autoscaling=Autoscaling(max_replicas=10),
         )
         rec = testing.run(lambda: WebApp("web", args))
         return {
@@ -151,8 +274,9 @@ def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none(
         WebAppArgs(
             namespace="p",
             port=80,
-            replicas=None,
+            replicas=3,
             resources=RES,
-            release=release("blue", green=ColorSpec(image=V2, replicas=2)),
-            autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+            strategy="blueGreen",
+            blue_green=release("blue", green=ColorSpec(image=V2, replicas=2)),
+            autoscaling=Autoscaling(max_replicas=10),
         )

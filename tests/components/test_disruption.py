@@ -1,5 +1,6 @@
 import pytest
 
+from tests.model_errors import rejects
 from webplatform import DisruptionBudget, DisruptionBudgetArgs, DisruptionPolicy, testing
 
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
@@ -46,20 +47,42 @@ def test_a_percentage_that_leaves_room_is_accepted():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("policy", "path", "message"),
     [
-        ({"min_available": 1, "max_unavailable": 1}, "not both"),
-        ({"max_unavailable": 0}, "0 blocks every voluntary eviction"),
-        ({"max_unavailable": "0%"}, "0 blocks every voluntary eviction"),
-        ({"min_available": "150%"}, "percentage"),
-        ({"min_available": -1}, "must not be negative"),
+        ({"minAvailable": 1, "maxUnavailable": 1}, "maxUnavailable", "not both"),
+        ({"maxUnavailable": 0}, "maxUnavailable", "0 blocks every voluntary eviction"),
+        ({"maxUnavailable": "0%"}, "maxUnavailable", "0 blocks every voluntary eviction"),
+        ({"minAvailable": "150%"}, "minAvailable", "at most 100%"),
+        ({"minAvailable": "50"}, "minAvailable", "percentage string"),
+        ({"minAvailable": -1}, "minAvailable", "whole number of pods >= 0"),
+        ({"minAvailable": 1.0}, "minAvailable", "whole number of pods >= 0"),
+        ({"maxUnavailable": True}, "maxUnavailable", "whole number of pods >= 0"),
+        ({"min_available": 1}, "min_available", "Extra inputs"),
     ],
 )
-def test_bad_policies_are_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        DisruptionPolicy(**kwargs)
+def test_bad_policies_are_rejected(policy, path, message):
+    rejects(DisruptionPolicy, policy, path, message)
 
 
-def test_an_empty_selector_is_rejected():
-    with pytest.raises(ValueError, match="selector: must not be empty"):
-        DisruptionBudgetArgs(app="web", namespace="ns", selector={})
+@pytest.mark.parametrize(
+    ("overrides", "path", "message"),
+    [
+        ({"selector": {}}, "selector", "at least 1 item"),
+        ({"policy": {"minAvailable": 3}, "replicas": 3}, "policy.minAvailable", "would keep all 3"),
+        ({"policy": {"minAvailable": 1}}, "policy.minAvailable", "needs replicas"),
+        ({"replicas": 0}, "replicas", "greater than or equal to 1"),
+        (
+            {"unhealthyPodEvictionPolicy": "Never"},
+            "unhealthyPodEvictionPolicy",
+            "'AlwaysAllow' or 'IfHealthyBudget'",
+        ),
+        ({"budgetName": "Web"}, "budgetName", "pattern"),
+    ],
+)
+def test_bad_budgets_are_rejected(overrides, path, message):
+    rejects(
+        DisruptionBudgetArgs,
+        {"app": "web", "namespace": "ns", "selector": PODS, **overrides},
+        path,
+        message,
+    )

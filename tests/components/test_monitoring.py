@@ -1,6 +1,7 @@
 import pytest
 
 from tests import crds
+from tests.model_errors import rejects
 from webplatform import Alerting, Monitoring, MonitoringArgs, testing
 
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -89,15 +90,30 @@ def test_rendered_objects_are_valid_against_the_crds(hpas):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("alerting", "path", "message"),
     [
-        ({"cpu_limit_ratio": 0}, "cpu_limit_ratio=0"),
-        ({"cpu_limit_ratio": 1.5}, "cpu_limit_ratio=1.5"),
-        ({"cpu_for": "ten minutes"}, "Prometheus duration"),
-        ({"restarts": 0}, "restarts=0"),
-        ({"prometheus_labels": {"bad key!": "x"}}, "not Kubernetes label keys"),
+        ({"cpuLimitRatio": 0}, "cpuLimitRatio", "greater than 0"),
+        ({"cpuLimitRatio": 1.5}, "cpuLimitRatio", "less than or equal to 1"),
+        ({"cpuLimitRatio": "0.8"}, "cpuLimitRatio", "valid number"),
+        ({"cpuFor": "ten minutes"}, "cpuFor", "pattern"),
+        ({"scrapeInterval": "30"}, "scrapeInterval", "pattern"),
+        ({"restarts": 0}, "restarts", "greater than or equal to 1"),
+        ({"metricsPath": "metrics"}, "metricsPath", "pattern"),
+        ({"prometheusLabels": {"bad key!": "x"}}, "prometheusLabels", "not Kubernetes label keys"),
+        ({"prometheusLabels": {"release": 1}}, "prometheusLabels.release", "valid string"),
     ],
 )
-def test_bad_alerting_is_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        Alerting(**kwargs)
+def test_bad_alerting_is_rejected(alerting, path, message):
+    rejects(Alerting, alerting, path, message)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "message"),
+    [
+        ({"deployments": ["Web"]}, "deployments.0", "pattern"),
+        ({"hpaNames": ["web_blue"]}, "hpaNames.0", "pattern"),
+        ({"metricsPortName": "a-very-long-port-name"}, "metricsPortName", "at most 15"),
+    ],
+)
+def test_bad_monitoring_args_are_rejected(overrides, path, message):
+    rejects(MonitoringArgs, {"app": "web", "namespace": "ns", **overrides}, path, message)

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.model_errors import rejects
 from webplatform import Namespace, NamespaceArgs, testing
 
 NS = "kubernetes:core/v1:Namespace"
@@ -31,10 +32,13 @@ def test_extra_labels_cannot_weaken_pod_security():
 
 @pytest.mark.parametrize("name", ["Team", "team_a", "-team", "a" * 64, ""])
 def test_namespace_name_must_be_a_dns_label(name):
-    with pytest.raises(ValueError, match="DNS label"):
-        NamespaceArgs(name=name)
+    rejects(NamespaceArgs, {"name": name}, "name", "pattern" if len(name) < 64 else "at most 63")
 
 
 def test_unknown_level_is_rejected_with_the_allowed_values():
-    with pytest.raises(ValueError, match="'privileged', 'baseline', 'restricted'"):
-        NamespaceArgs(name="x", enforce="strict")  # type: ignore[arg-type]
+    rejects(
+        NamespaceArgs,
+        {"name": "x", "enforce": "strict"},
+        "enforce",
+        "'privileged', 'baseline' or 'restricted'",
+    )

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.model_errors import rejects
 from webplatform import (
     AppNetworkPolicy,
     AppNetworkPolicyArgs,
@@ -44,18 +45,20 @@ def test_default_deny_selects_every_pod_and_allows_nothing():
     assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_ingress_from_the_controller_on_the_pod_port_and_from_monitoring_on_metrics():
+def test_ingress_from_the_gateway_on_the_pod_port_and_from_monitoring_on_metrics():
     spec = policy()
     assert spec["podSelector"] == {"matchLabels": PODS}
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert spec["ingress"] == [
-        {"from": [ns("ingress-nginx")], "ports": [{"port": 8080, "protocol": "TCP"}]},
+        {"from": [ns("envoy-gateway-system")], "ports": [{"port": 8080, "protocol": "TCP"}]},
         {"from": [ns("monitoring")], "ports": [{"port": 9090, "protocol": "TCP"}]},
     ]
 
 
 def test_no_metrics_port_means_no_monitoring_rule():
-    assert [r["from"] for r in policy(metrics_port=None)["ingress"]] == [[ns("ingress-nginx")]]
+    assert [r["from"] for r in policy(metrics_port=None)["ingress"]] == [
+        [ns("envoy-gateway-system")]
+    ]
 
 
 def test_egress_dns_goes_to_the_dns_pods_only_then_443():
@@ -97,27 +100,58 @@ def test_no_https_egress_when_asked():
     assert len(policy(NetworkAccess(https_egress_cidrs=()))["egress"]) == 1
 
 
+def test_the_gateway_namespace_is_a_setting_and_can_be_closed():
+    assert policy(NetworkAccess(gateway_namespace="edge"))["ingress"][0]["from"] == [ns("edge")]
+    assert [r["from"] for r in policy(NetworkAccess(gateway_namespace=None))["ingress"]] == [
+        [ns("monitoring")]
+    ]
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("backend", "path", "message"),
     [
-        ({"port": 80}, "set exactly one"),
-        ({"port": 80, "namespace": "a", "cidr": "10.0.0.0/8"}, "set exactly one"),
-        ({"port": 80, "cidr": "10.0.0.300/8"}, "CIDR notation"),
-        ({"port": 80, "cidr": "10.0.0.0/8", "pod_labels": {"a": "b"}}, "only apply to a namespace"),
-        ({"port": 0, "namespace": "a"}, "TCP port"),
-        ({"port": 80, "namespace": "Bad_NS"}, "DNS label"),
-        ({"port": 80, "namespace": "a", "protocol": "SCTP"}, "protocol='SCTP'"),
+        ({"port": 80}, "namespace", "set exactly one"),
+        ({"port": 80, "namespace": "a", "cidr": "10.0.0.0/8"}, "namespace", "set exactly one"),
+        ({"port": 80, "cidr": "10.0.0.300/8"}, "cidr", "CIDR notation"),
+        (
+            {"port": 80, "cidr": "10.0.0.0/8", "podLabels": {"a": "b"}},
+            "podLabels",
+            "only apply to a namespace",
+        ),
+        ({"port": 0, "namespace": "a"}, "port", "greater than or equal to 1"),
+        ({"port": "80", "namespace": "a"}, "port", "valid integer"),
+        ({"port": 80, "namespace": "Bad_NS"}, "namespace", "pattern"),
+        ({"port": 80, "namespace": "a", "protocol": "SCTP"}, "protocol", "'TCP' or 'UDP'"),
     ],
 )
-def test_bad_backends_are_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        Backend(**kwargs)
+def test_bad_backends_are_rejected(backend, path, message):
+    rejects(Backend, backend, path, message)
 
 
-def test_bad_access_is_rejected():
-    with pytest.raises(ValueError, match="dns_pod_labels: must not be empty"):
-        NetworkAccess(dns_pod_labels={})
-    with pytest.raises(ValueError, match="https_egress_cidrs: 'anywhere'"):
-        NetworkAccess(https_egress_cidrs=("anywhere",))
-    with pytest.raises(ValueError, match="pod_selector: must not be empty"):
-        AppNetworkPolicyArgs(app="web", namespace="n", pod_selector={}, port=80)
+@pytest.mark.parametrize(
+    ("access", "path", "message"),
+    [
+        ({"dnsPodLabels": {}}, "dnsPodLabels", "at least 1 item"),
+        ({"httpsEgressCidrs": ["anywhere"]}, "httpsEgressCidrs.0", "CIDR notation"),
+        ({"httpsEgressCidrs": "0.0.0.0/0"}, "httpsEgressCidrs", "valid tuple"),
+        ({"gatewayNamespace": "Envoy"}, "gatewayNamespace", "pattern"),
+        (
+            {"ingressControllerNamespace": "ingress-nginx"},
+            "ingressControllerNamespace",
+            "Extra inputs",
+        ),
+        ({"monitoringNamespace": ""}, "monitoringNamespace", "pattern"),
+        ({"backends": [{"port": 80}]}, "backends.0.namespace", "set exactly one"),
+    ],
+)
+def test_bad_access_is_rejected(access, path, message):
+    rejects(NetworkAccess, access, path, message)
+
+
+def test_an_empty_pod_selector_is_rejected():
+    rejects(
+        AppNetworkPolicyArgs,
+        {"app": "web", "namespace": "n", "podSelector": {}, "port": 80},
+        "podSelector",
+        "at least 1 item",
+    )

@@ -1,23 +1,46 @@
 import pytest
 
 from tests import crds
-from webplatform import AnalysisArgs, ArgoRelease, Resources, WebApp, WebAppArgs, testing
+from tests.model_errors import rejects
+from webplatform import (
+    AnalysisArgs,
+    ArgoRelease,
+    GatewayRef,
+    Quantities,
+    Resources,
+    RolloutArgs,
+    RouteSettings,
+    WebApp,
+    WebAppArgs,
+    WebAppSpec,
+    testing,
+)
 
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
-RES = Resources(cpu_request="250m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi")
+HTTPROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+RES = Resources(
+    requests=Quantities(cpu="250m", memory="256Mi"), limits=Quantities(cpu="500m", memory="512Mi")
+)
 ANALYSIS = AnalysisArgs(prometheus_address="http://prometheus.monitoring.svc:9090")
 
 
-def build(strategy, **release):
-    rel = ArgoRelease(strategy=strategy, analysis=ANALYSIS, **release)
+ROUTE = RouteSettings(hosts=("web.example.com",), issuer="letsencrypt")
+GATEWAY = GatewayRef(name="web-prod", namespace="envoy-gateway-system")
+
+
+def build(strategy, route=False, **release):
+    rel = ArgoRelease(analysis=ANALYSIS, **release)
     args = WebAppArgs(
         namespace="prod",
         image="ghcr.io/acme/web:1.0.0",
         port=8080,
         replicas=3,
         resources=RES,
-        release=rel,
+        strategy="argoBlueGreen" if strategy == "blueGreen" else "argoCanary",
+        argo=rel,
+        route=ROUTE if route else None,
+        gateway=GATEWAY if route else None,
     )
     return testing.run(lambda: WebApp("web", args))
 
@@ -55,19 +78,51 @@ def test_canary_steps_10_25_50_75_100_with_pause_and_analysis_between():
     assert "trafficRouting" not in canary
 
 
-def test_canary_nginx_traffic_routing_is_optional():
-    rec = build("canary", nginx_stable_ingress="web")
+def test_a_canary_with_a_route_shifts_traffic_through_the_gateway_api_plugin():
+    rec = build("canary", route=True)
     canary = rec.one(ROLLOUT).inputs["spec"]["strategy"]["canary"]
-    assert canary["trafficRouting"] == {"nginx": {"stableIngress": "web"}}
+    assert canary["trafficRouting"] == {
+        "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web", "namespace": "prod"}}
+    }
+    (route,) = [r for r in rec.by_type(HTTPROUTE) if r.inputs["metadata"]["name"] == "web"]
+    assert route.inputs["spec"]["rules"][0]["backendRefs"] == [
+        {"kind": "Service", "name": "web", "port": 80, "weight": 100},
+        {"kind": "Service", "name": "web-canary", "port": 80, "weight": 0},
+    ]
+    analysis = next(s["analysis"] for s in canary["steps"] if "analysis" in s)
+    assert analysis["args"] == [
+        {"name": "service-name", "value": "web-canary"},
+        {"name": "route-cluster", "value": "httproute/prod/web/rule/0"},
+    ]
+
+
+def test_a_blue_green_rollout_with_a_route_keeps_one_backend_and_reads_its_metrics():
+    rec = build("blueGreen", route=True)
+    bg = rec.one(ROLLOUT).inputs["spec"]["strategy"]["blueGreen"]
+    assert "trafficRouting" not in bg
+    assert bg["postPromotionAnalysis"]["args"][1] == {
+        "name": "route-cluster",
+        "value": "httproute/prod/web/rule/0",
+    }
+    route = next(r for r in rec.by_type(HTTPROUTE) if r.inputs["metadata"]["name"] == "web")
+    assert route.inputs["spec"]["rules"][0]["backendRefs"] == [
+        {"kind": "Service", "name": "web", "port": 80}
+    ]
 
 
 def test_analysis_template_queries_prometheus_for_the_success_rate():
     spec = build("blueGreen").one(TEMPLATE).inputs["spec"]
     (metric,) = spec["metrics"]
     assert metric["provider"]["prometheus"]["address"] == "http://prometheus.monitoring.svc:9090"
-    assert "{{args.service-name}}" in metric["provider"]["prometheus"]["query"]
+    query = metric["provider"]["prometheus"]["query"]
+    # Envoy Gateway's upstream response classes for the route's cluster, 5xx as failures.
+    assert (
+        query.count('envoy_cluster_upstream_rq_xx{envoy_cluster_name="{{args.route-cluster}}"') == 2
+    )
+    assert 'envoy_response_code_class!="5"' in query
+    assert "nginx" not in query
     assert metric["successCondition"] == "result[0] >= 0.95"
-    assert spec["args"] == [{"name": "service-name"}]
+    assert spec["args"] == [{"name": "service-name"}, {"name": "route-cluster", "value": "none"}]
 
 
 def test_rollout_pod_is_the_hardened_pod():
@@ -89,7 +144,7 @@ def test_rollout_waits_for_its_services_and_analysis_template():
 
 @pytest.mark.parametrize("strategy", ["blueGreen", "canary"])
 def test_rendered_objects_match_the_argo_crd_schemas(strategy):
-    rec = build(strategy, **({"nginx_stable_ingress": "web"} if strategy == "canary" else {}))
+    rec = build(strategy, route=True)
     for resource in (rec.one(ROLLOUT), rec.one(TEMPLATE)):
         obj = testing.whole_numbers(resource.inputs)
         assert crds.is_custom(obj)
@@ -102,39 +157,109 @@ def test_crd_validation_catches_a_misspelt_field():
     assert any("autoPromotionEnable" in error for error in crds.errors(obj))
 
 
+ARGO = {"analysis": {"prometheusAddress": "http://prometheus.monitoring.svc:9090"}}
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("overrides", "path", "message"),
     [
-        ({"strategy": "linear"}, "must be 'blueGreen' or 'canary'"),
-        ({"strategy": "canary", "canary_weights": (10, 50)}, "ending at 100"),
-        ({"strategy": "canary", "canary_weights": (50, 10, 100)}, "strictly increasing"),
-        ({"strategy": "blueGreen", "nginx_stable_ingress": "web"}, "canary strategy only"),
+        ({"canaryWeights": [10, 50]}, "canaryWeights", "ending at 100"),
+        ({"canaryWeights": [50, 10, 100]}, "canaryWeights", "strictly increasing"),
+        ({"canaryWeights": [10, 10, 100]}, "canaryWeights", "strictly increasing"),
+        ({"canaryWeights": []}, "canaryWeights", "ending at 100"),
+        ({"canaryWeights": [0, 100]}, "canaryWeights.0", "greater than or equal to 1"),
+        ({"canaryWeights": [50, 101]}, "canaryWeights.1", "less than or equal to 100"),
+        ({"canaryPauseSeconds": -1}, "canaryPauseSeconds", "greater than or equal to 0"),
+        ({"scaleDownDelaySeconds": "30"}, "scaleDownDelaySeconds", "valid integer"),
+        ({"nginxStableIngress": "web"}, "nginxStableIngress", "Extra inputs"),
+        ({"strategy": "canary"}, "strategy", "Extra inputs"),
+        (
+            {"analysis": {"prometheusAddress": "prometheus:9090"}},
+            "analysis.prometheusAddress",
+            "pattern",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "count": 2, "failureLimit": 2}},
+            "analysis.failureLimit",
+            "could never fail",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "successRate": 0}},
+            "analysis.successRate",
+            "greater than 0",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "successRate": 1.5}},
+            "analysis.successRate",
+            "less than or equal to 1",
+        ),
+        (
+            {"analysis": {"prometheusAddress": "http://p", "query": ""}},
+            "analysis.query",
+            "at least 1 character",
+        ),
+        ({"analysis": {}}, "analysis.prometheusAddress", "Field required"),
     ],
 )
-def test_bad_release_options(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ArgoRelease(analysis=ANALYSIS, **kwargs)
+def test_bad_release_options(overrides, path, message):
+    rejects(ArgoRelease, {**ARGO, **overrides}, path, message)
 
 
-def test_bad_analysis_options():
-    with pytest.raises(ValueError, match="http"):
-        AnalysisArgs(prometheus_address="prometheus:9090")
-    with pytest.raises(ValueError, match="could never fail"):
-        AnalysisArgs(prometheus_address="http://p", count=2, failure_limit=2)
+def test_a_whole_percentage_and_a_fraction_are_both_success_rates():
+    assert (
+        ArgoRelease.model_validate(
+            {"analysis": {"prometheusAddress": "http://p", "successRate": 1}}
+        ).analysis.success_rate
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("strategy", "argo", "path", "message"),
+    [
+        ("argoCanary", None, "argo", "required by strategy argoCanary"),
+        ("argoBlueGreen", None, "argo", "required by strategy argoBlueGreen"),
+        ("rolling", ARGO, "argo", "only with strategy argoBlueGreen or argoCanary"),
+        ("argoLinear", ARGO, "strategy", "'rolling', 'blueGreen', 'argoBlueGreen' or 'argoCanary'"),
+    ],
+)
+def test_strategy_and_options_go_together(strategy, argo, path, message):
+    data = {
+        "image": "ghcr.io/acme/web:1.0.0",
+        "port": 8080,
+        "replicas": 3,
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+        "strategy": strategy,
+        **({"argo": argo} if argo else {}),
+    }
+    rejects(WebAppSpec, data, path, message)
+
+
+def test_object_names_of_each_argo_strategy():
+    assert RolloutArgs.object_names("web", "canary")["Service"] == ["web", "web-canary"]
+    assert RolloutArgs.object_names("web", "blueGreen") == {
+        "Rollout": ["web"],
+        "AnalysisTemplate": ["web-success-rate"],
+        "Service": ["web", "web-preview"],
+        "ServiceAccount": ["web"],
+    }
 
 
 def test_the_autoscaler_targets_the_rollout_not_a_deployment():
     from webplatform import Autoscaling
 
-    rel = ArgoRelease(strategy="canary", analysis=ANALYSIS)
     args = WebAppArgs(
         namespace="prod",
         image="ghcr.io/acme/web:1.0.0",
         port=8080,
-        replicas=None,
+        replicas=3,
         resources=RES,
-        release=rel,
-        autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
+        strategy="argoCanary",
+        argo=ArgoRelease(analysis=ANALYSIS),
+        autoscaling=Autoscaling(max_replicas=10),
     )
     rec = testing.run(lambda: WebApp("web", args))
     (hpa,) = rec.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.model_errors import rejects
 from webplatform import Service, ServiceArgs, testing
 
 SVC = "kubernetes:core/v1:Service"
@@ -28,6 +29,24 @@ def test_metrics_port_is_exposed_when_asked():
     assert ports == {"http": (8000, "http"), "metrics": (9090, "metrics")}
 
 
-def test_empty_selector_is_rejected():
-    with pytest.raises(ValueError, match="empty selector matches no pods"):
-        ServiceArgs(app="web", namespace="ns", selector={})
+@pytest.mark.parametrize(
+    ("overrides", "path", "message"),
+    [
+        ({"selector": {}}, "selector", "at least 1 item"),
+        ({"metricsPort": 80}, "metricsPort", "must differ from the Service port"),
+        ({"port": 9090, "metricsPort": 9090}, "metricsPort", "must differ"),
+        ({"serviceName": "1web"}, "serviceName", "pattern"),
+        ({"serviceName": "web_api"}, "serviceName", "pattern"),
+        ({"app": "w" * 64}, "app", "at most 63"),
+        ({"port": 0}, "port", "greater than or equal to 1"),
+        ({"port": "80"}, "port", "valid integer"),
+        ({"extraLabels": {"a": "has space"}}, "extraLabels", "label values"),
+    ],
+)
+def test_bad_args_are_rejected(overrides, path, message):
+    rejects(
+        ServiceArgs,
+        {"app": "web", "namespace": "ns", "selector": SELECTOR, **overrides},
+        path,
+        message,
+    )

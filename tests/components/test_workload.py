@@ -1,9 +1,20 @@
 import pytest
+from pydantic import ValidationError
 
-from webplatform import HttpProbe, Resources, Workload, WorkloadArgs, testing
+from tests.model_errors import rejects
+from webplatform import (
+    Quantities,
+    Resources,
+    RollingUpdate,
+    Workload,
+    WorkloadArgs,
+    testing,
+)
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
-RES = Resources(cpu_request="250m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi")
+RES = Resources(
+    requests=Quantities(cpu="250m", memory="256Mi"), limits=Quantities(cpu="500m", memory="512Mi")
+)
 
 
 def args(**overrides):
@@ -125,49 +136,156 @@ def test_children_are_parented_to_the_component():
     }
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"image": "ghcr.io/acme/web"}, "name a tag or digest"),
-        ({"image": "has space:1"}, "not a container image"),
-        ({"port": 0}, "port=0"),
-        ({"port": 70000}, "port=70000"),
-        ({"replicas": -1}, "replicas=-1"),
-        ({"run_as_user": 0}, "non-root"),
-        ({"metrics_port": 8080}, "must differ from port"),
-        ({"max_surge": 0, "max_unavailable": 0}, "cannot both be 0"),
-        ({"app": "Web"}, "DNS label"),
-    ],
-)
-def test_bad_args_are_rejected_before_anything_is_registered(overrides, message):
-    with pytest.raises(ValueError, match=message):
-        args(**overrides)
+GOOD = {
+    "app": "web",
+    "namespace": "ns",
+    "image": "ghcr.io/acme/web:1.0.0",
+    "port": 8080,
+    "resources": {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    },
+}
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("overrides", "path", "message"),
     [
-        ({"cpu_request": "600m"}, "cpu_request='600m' exceeds cpu_limit='500m'"),
-        ({"memory_request": "1Gi"}, "memory_request='1Gi' exceeds memory_limit='512Mi'"),
-        ({"cpu_limit": "lots"}, "cpu_limit: 'lots' is not a CPU quantity"),
-        ({"memory_limit": "512MB"}, "memory_limit: '512MB' is not a memory quantity"),
-        ({"cpu_request": "0m"}, "greater than zero"),
+        ({"image": "ghcr.io/acme/web"}, "image", "name a tag or digest"),
+        ({"image": "has space:1"}, "image", "repository path is not valid"),
+        ({"image": "ghcr.io/Acme/web:1"}, "image", "must be lowercase"),
+        ({"image": "Web:1"}, "image", "must be lowercase"),
+        ({"image": "ghcr.io/acme/web@sha256:abc"}, "image", "sha256:<64 lowercase hex>"),
+        ({"image": 5}, "image", "valid string"),
+        ({"port": 0}, "port", "greater than or equal to 1"),
+        ({"port": 70000}, "port", "less than or equal to 65535"),
+        ({"port": "8080"}, "port", "valid integer"),
+        ({"port": 8080.0}, "port", "valid integer"),
+        ({"port": True}, "port", "valid integer"),
+        ({"replicas": -1}, "replicas", "greater than or equal to 0"),
+        ({"replicas": "3"}, "replicas", "valid integer"),
+        ({"runAsUser": 0}, "runAsUser", "greater than or equal to 1"),
+        ({"metricsPort": 8080}, "metricsPort", "must differ from port"),
+        (
+            {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
+            "rollingUpdate.maxSurge",
+            "cannot both be 0",
+        ),
+        (
+            {"rollingUpdate": {"maxSurge": "0%", "maxUnavailable": "0%"}},
+            "rollingUpdate.maxSurge",
+            "cannot both be 0",
+        ),
+        (
+            {"rollingUpdate": {"maxSurge": "150"}},
+            "rollingUpdate.maxSurge",
+            "percentage string like '25%'",
+        ),
+        ({"rollingUpdate": {"maxSurge": "abc"}}, "rollingUpdate.maxSurge", "whole number of pods"),
+        ({"rollingUpdate": {"maxSurge": -1}}, "rollingUpdate.maxSurge", "whole number of pods"),
+        ({"rollingUpdate": {"maxSurge": 1.5}}, "rollingUpdate.maxSurge", "whole number of pods"),
+        (
+            {"rollingUpdate": {"maxUnavailable": "101%"}},
+            "rollingUpdate.maxUnavailable",
+            "at most 100%",
+        ),
+        ({"rollingUpdate": {"max_surge": 1}}, "rollingUpdate.max_surge", "Extra inputs"),
+        ({"app": "Web"}, "app", "should match pattern"),
+        ({"app": "1web"}, "app", "should match pattern"),
+        ({"app": "w" * 64}, "app", "at most 63"),
+        ({"tmpSizeLimit": "lots"}, "tmpSizeLimit", "not a memory quantity"),
+        (
+            {"liveness": {"path": "health", "initialDelaySeconds": 1, "periodSeconds": 1}},
+            "liveness.path",
+            "pattern",
+        ),
+        (
+            {"liveness": {"path": "/h", "initialDelaySeconds": -1, "periodSeconds": 1}},
+            "liveness.initialDelaySeconds",
+            "greater than or equal to 0",
+        ),
+        (
+            {"readiness": {"path": "/r", "initialDelaySeconds": 1, "periodSeconds": 0}},
+            "readiness.periodSeconds",
+            "greater than or equal to 1",
+        ),
+        (
+            {
+                "readiness": {
+                    "path": "/r",
+                    "initialDelaySeconds": 1,
+                    "periodSeconds": 1,
+                    "failureThreshold": 0,
+                }
+            },
+            "readiness.failureThreshold",
+            "greater than or equal to 1",
+        ),
+        ({"extraLabels": {"bad key!": "x"}}, "extraLabels", "not Kubernetes label keys"),
+        ({"deploymentName": "Web"}, "deploymentName", "pattern"),
+        ({"surprise": 1}, "surprise", "Extra inputs"),
     ],
 )
-def test_resources_are_checked(kwargs, message):
-    base = dict(cpu_request="250m", memory_request="256Mi", cpu_limit="500m", memory_limit="512Mi")
-    with pytest.raises(ValueError, match=message):
-        Resources(**{**base, **kwargs})
+def test_bad_args_are_rejected_with_the_key_that_is_wrong(overrides, path, message):
+    rejects(WorkloadArgs, {**GOOD, **overrides}, path, message)
+
+
+def test_good_int_or_percent_values_pass():
+    for surge, unavailable in ((0, 1), ("25%", 0), ("150%", "0%"), (2, "100%")):
+        update = RollingUpdate(max_surge=surge, max_unavailable=unavailable)
+        assert (update.max_surge, update.max_unavailable) == (surge, unavailable)
+
+
+def test_rolling_update_is_rendered():
+    spec = deploy(rolling_update=RollingUpdate(max_surge="25%", max_unavailable=1)).one(DEPLOY)
+    assert spec.inputs["spec"]["strategy"]["rollingUpdate"] == {
+        "maxSurge": "25%",
+        "maxUnavailable": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("resources", "path", "message"),
+    [
+        ({"requests": {"cpu": "600m"}}, "requests.cpu", "exceeds limits.cpu"),
+        ({"requests": {"memory": "1Gi"}}, "requests.memory", "exceeds limits.memory"),
+        ({"limits": {"cpu": "lots"}}, "limits.cpu", "not a CPU quantity"),
+        ({"limits": {"memory": "512MB"}}, "limits.memory", "not a memory quantity"),
+        ({"requests": {"cpu": "0m"}}, "requests.cpu", "greater than zero"),
+        ({"requests": {"cpu": 1}}, "requests.cpu", "valid string"),
+        ({"requests": {"cpu": None}}, "requests.cpu", "valid string"),
+    ],
+)
+def test_resources_are_checked(resources, path, message):
+    base = {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    }
+    data = {kind: {**base[kind], **resources.get(kind, {})} for kind in base}
+    rejects(Resources, data, path, message)
+
+
+def test_resources_need_all_four_numbers():
+    rejects(Resources, {"requests": {"cpu": "1", "memory": "1Mi"}}, "limits", "Field required")
+    rejects(
+        Resources,
+        {"requests": {"cpu": "1"}, "limits": {"cpu": "1", "memory": "1Mi"}},
+        "requests.memory",
+        "Field required",
+    )
 
 
 def test_quantities_compare_across_units():
-    Resources(cpu_request="0.5", memory_request="512Mi", cpu_limit="500m", memory_limit="0.5Gi")
+    Resources(
+        requests=Quantities(cpu="0.5", memory="512Mi"),
+        limits=Quantities(cpu="500m", memory="0.5Gi"),
+    )
     with pytest.raises(ValueError, match="exceeds"):
-        Resources(cpu_request="1", memory_request="1M", cpu_limit="999m", memory_limit="1Mi")
+        Resources(
+            requests=Quantities(cpu="1", memory="1M"), limits=Quantities(cpu="999m", memory="1Mi")
+        )
 
 
-def test_probe_validation():
-    with pytest.raises(ValueError, match="must start with '/'"):
-        HttpProbe(path="health", initial_delay_seconds=1, period_seconds=1)
-    with pytest.raises(ValueError, match="period_seconds"):
-        HttpProbe(path="/h", initial_delay_seconds=1, period_seconds=0)
+def test_args_are_frozen():
+    with pytest.raises(ValidationError, match="frozen"):
+        args().port = 1  # type: ignore[misc]

@@ -33,15 +33,25 @@ def test_every_custom_resource_is_valid_against_its_crd(custom_objects, stack):
 def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
     for stack in ("staging", "prod"):
         assert sorted(o["kind"] for o in custom_objects[stack]) == [
+            "BackendTrafficPolicy",
+            "ClientTrafficPolicy",
             "ClusterIssuer",
             "ExternalSecret",
+            "Gateway",
             "GatewayClass",
+            "HTTPRoute",
+            "HTTPRoute",
             "NodePool",
             "PrometheusRule",
             "SecretStore",
             "ServiceMonitor",
         ]
-    assert custom_objects["dev"] == []
+    assert sorted(o["kind"] for o in custom_objects["dev"]) == [
+        "BackendTrafficPolicy",
+        "Gateway",
+        "HTTPRoute",
+        "HTTPRoute",
+    ]
 
 
 def test_schema_set_covers_the_kinds_we_render():
@@ -52,6 +62,12 @@ def test_schema_set_covers_the_kinds_we_render():
         ("argoproj.io/v1alpha1", "AnalysisTemplate"),
         ("external-secrets.io/v1", "SecretStore"),
         ("external-secrets.io/v1", "ExternalSecret"),
+        ("gateway.networking.k8s.io/v1", "Gateway"),
+        ("gateway.networking.k8s.io/v1beta1", "Gateway"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
+        ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
+        ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"),
         ("karpenter.sh/v1", "NodePool"),
         ("gateway.networking.k8s.io/v1", "GatewayClass"),
         ("gateway.networking.k8s.io/v1beta1", "GatewayClass"),
@@ -96,6 +112,8 @@ def test_an_unknown_kind_is_an_error_not_a_pass():
         ("policy/v1", False),
         ("monitoring.coreos.com/v1", True),
         ("argoproj.io/v1alpha1", True),
+        ("gateway.networking.k8s.io/v1", True),
+        ("gateway.envoyproxy.io/v1alpha1", True),
     ],
 )
 def test_built_in_and_custom_groups_are_told_apart(api_version, custom):

@@ -3,15 +3,18 @@
 import pytest
 
 from infra import synth
-from infra.config import AutoscalingSpec, NetworkPolicySpec
+from infra.config import AppSpec
 from tests.conftest import STACKS
-from webplatform import Autoscaling
+from webplatform import Autoscaling, NetworkAccess, WebAppSpec
 from webplatform.guardrails.autoscaling import FAST_SCALE_UP, SLOW_SCALE_DOWN
 
 KINDS_GUARDED = {
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
-    "Ingress",
+    "HTTPRoute",
+    "Gateway",
+    "BackendTrafficPolicy",
+    "ClientTrafficPolicy",
     "PrometheusRule",
     "ServiceMonitor",
 }
@@ -78,8 +81,8 @@ def test_uat_has_prods_guardrails_at_uat_size(objects):
     budget = one(objects, "uat", "PodDisruptionBudget")["spec"]
     assert budget["maxUnavailable"] == 1 and "minAvailable" not in budget
     assert {k for k in KINDS_GUARDED if k in objects["uat"]} == KINDS_GUARDED
-    (ingress,) = objects["uat"]["Ingress"]
-    assert [r["host"] for r in ingress["spec"]["rules"]] == ["uat-origin.example.com"]
+    (gateway,) = objects["uat"]["Gateway"]
+    assert {item["hostname"] for item in gateway["spec"]["listeners"]} == {"uat-origin.example.com"}
     resources = [
         c["resources"]
         for stack in ("uat", "prod")
@@ -102,10 +105,12 @@ def test_staging_autoscaler_takes_the_component_defaults(objects):
 
 def test_dev_is_lean_but_keeps_network_policies_and_the_security_context(objects):
     dev = objects["dev"]
-    # Dev keeps one public route: review stacks (dev-pr-<N>) derive their host from it.
-    assert (KINDS_GUARDED - {"Ingress"}).isdisjoint(dev)
-    (ingress,) = dev["Ingress"]
-    assert [r["host"] for r in ingress["spec"]["rules"]] == ["dev.example.com"]
+    # Dev keeps one public route: review stacks (dev-pr-<N>) derive their host from it; no
+    # autoscaler, budget or alerts, and no CDN (so no forwarded-for trust).
+    public = {"HTTPRoute", "Gateway", "BackendTrafficPolicy"}
+    assert (KINDS_GUARDED - public).isdisjoint(dev)
+    (gateway,) = dev["Gateway"]
+    assert {item["hostname"] for item in gateway["spec"]["listeners"]} == {"dev.example.com"}
     names = sorted(p["metadata"]["name"] for p in dev["NetworkPolicy"])
     assert names == ["default-deny", "web"]
     pod = dev["Deployment"][0]["spec"]["template"]["spec"]
@@ -141,31 +146,120 @@ def test_prod_policy_admits_monitoring_on_metrics_and_reaches_the_named_backend(
     }
 
 
-def test_prod_ingress_and_alerts(objects):
-    ingress = one(objects, "prod", "Ingress")
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/limit-rps"] == "100"
+@pytest.mark.parametrize(("stack", "limit"), [("prod", 100), ("staging", 50)])
+def test_public_route_gateway_and_rate_limit(objects, stack, limit):
+    gateway = one(objects, stack, "Gateway")
     # the certificate comes from the ClusterIssuer this same stack installs
-    issuer = one(objects, "prod", "ClusterIssuer")
-    assert (
-        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
-        == issuer["metadata"]["name"]
+    issuer = one(objects, stack, "ClusterIssuer")
+    assert gateway["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": issuer["metadata"]["name"]
+    }
+    assert gateway["metadata"]["namespace"] == "envoy-gateway-system"
+    routes = {r["metadata"]["name"]: r["spec"] for r in objects[stack]["HTTPRoute"]}
+    assert sorted(routes) == ["web", "web-redirect"]
+    listeners = {item["name"] for item in gateway["spec"]["listeners"]}
+    for spec in routes.values():
+        assert {p["sectionName"] for p in spec["parentRefs"]} <= listeners
+        assert {p["name"] for p in spec["parentRefs"]} == {gateway["metadata"]["name"]}
+    policy = one(objects, stack, "BackendTrafficPolicy")
+    assert {r["limit"]["requests"] for r in policy["spec"]["rateLimit"]["local"]["rules"]} == {
+        limit
+    }
+    # the route's namespace is the one the Gateway admits, and the app's policy admits it back
+    https = next(item for item in gateway["spec"]["listeners"] if item["protocol"] == "HTTPS")
+    (admitted,) = https["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"]
+    assert admitted["values"] == [policy["metadata"]["namespace"]]
+    web = next(p for p in objects[stack]["NetworkPolicy"] if p["metadata"]["name"] == "web")
+    assert web["spec"]["ingress"][0]["from"] == [
+        {
+            "namespaceSelector": {
+                "matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}
+            }
+        }
+    ]
+
+
+def test_behind_each_stacks_cdn_the_gateway_trusts_one_forwarding_hop(objects):
+    for stack in ("prod", "staging"):  # CloudFront and Cloudflare
+        policy = one(objects, stack, "ClientTrafficPolicy")
+        assert policy["spec"]["clientIPDetection"] == {"xForwardedFor": {"numTrustedHops": 1}}
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_the_cluster_issuer_answers_challenges_through_this_stacks_gateway(objects, stack):
+    gateway = one(objects, stack, "Gateway")
+    issuer = one(objects, stack, "ClusterIssuer")
+    (solver,) = issuer["spec"]["acme"]["solvers"]
+    (parent,) = solver["http01"]["gatewayHTTPRoute"]["parentRefs"]
+    assert (parent["name"], parent["namespace"]) == (
+        gateway["metadata"]["name"],
+        gateway["metadata"]["namespace"],
     )
-    assert issuer["spec"]["acme"]["server"] == "https://acme-v02.api.letsencrypt.org/directory"
-    assert ingress["spec"]["tls"] == [{"hosts": ["web.example.com"], "secretName": "web-tls"}]
+    (cls,) = objects[stack]["GatewayClass"]
+    assert gateway["spec"]["gatewayClassName"] == cls["metadata"]["name"]
+
+
+def test_prod_route_hosts_include_the_cloudfront_origin_and_staging_the_cloudflare_name(objects):
+    hosts = {s: one(objects, s, "Gateway")["spec"]["listeners"] for s in ("prod", "staging")}
+    assert {item["hostname"] for item in hosts["prod"]} == {"origin.example.com"}
+    assert {item["hostname"] for item in hosts["staging"]} == {"staging.example.com"}
+
+
+def test_prod_alerts(objects):
     rule = one(objects, "prod", "PrometheusRule")
     alerts = [r["alert"] for r in rule["spec"]["groups"][0]["rules"]]
     assert "AutoscalerAtMaximum" in alerts and "HighCPUAgainstLimit" in alerts
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
 
+def test_no_stack_renders_an_ingress(objects):
+    for stack in STACKS:
+        assert "Ingress" not in objects[stack], stack
+
+
 def test_omitted_config_keys_fall_back_to_component_defaults_not_a_third_layer():
-    assert AutoscalingSpec(max_replicas=4).to_args(2) == Autoscaling(min_replicas=2, max_replicas=4)
+    base = {
+        "image": "ghcr.io/acme/web:1.0.0",
+        "port": 8080,
+        "replicas": 2,
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+    }
+    app = AppSpec.model_validate({**base, "autoscaling": {"maxReplicas": 4}, "networkPolicy": {}})
+    assert app.autoscaling == Autoscaling(max_replicas=4)
     up = {
         "stabilizationWindowSeconds": 60,
         "policies": [{"type": "Pods", "value": 1, "periodSeconds": 30}],
     }
-    scaling = AutoscalingSpec.model_validate({"maxReplicas": 4, "scaleUp": up}).to_args(2)
+    scaling = AppSpec.model_validate(
+        {**base, "autoscaling": {"maxReplicas": 4, "scaleUp": up}}
+    ).autoscaling
+    assert scaling is not None
     assert scaling.scale_up.stabilization_window_seconds == 60
     assert scaling.scale_up.select_policy == FAST_SCALE_UP.select_policy
     assert scaling.scale_down == SLOW_SCALE_DOWN
-    assert NetworkPolicySpec().to_args().ingress_controller_namespace == "ingress-nginx"
+    assert app.network_policy == NetworkAccess()
+    assert app.network_policy.gateway_namespace == "envoy-gateway-system"
+
+
+def test_the_stack_app_model_is_the_component_model_plus_secret_references():
+    assert issubclass(AppSpec, WebAppSpec)
+    own = set(AppSpec.model_fields) - set(WebAppSpec.model_fields)
+    assert own == {"secret_env"}
+
+
+def test_the_stack_app_lists_its_secret_only_when_it_has_secret_settings():
+    base = {
+        "image": "ghcr.io/acme/web:1.0.0",
+        "port": 8080,
+        "replicas": 1,
+        "resources": {
+            "requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+    }
+    assert "Secret" not in AppSpec.model_validate(base).object_names("web")
+    with_secret = AppSpec.model_validate({**base, "secretEnv": {"DB": "webDb"}})
+    assert with_secret.object_names("web")["Secret"] == ["web-secrets"]

@@ -157,7 +157,11 @@ def test_only_the_operator_reads_and_only_its_stacks_secret(synths, stack, clust
 def test_two_apps_get_two_secrets_and_one_policy_naming_both(write_stack):
     document = load_stack_file("staging")
     apps = document["config"]["webplatform:apps"]
-    apps["api"] = {**apps["web"], "secretEnv": {"API_TOKEN": "apiToken"}}
+    apps["api"] = {
+        **apps["web"],
+        "secretEnv": {"API_TOKEN": "apiToken"},
+        "route": {**apps["web"]["route"], "hosts": ["api.staging.example.com"]},
+    }
     rec = synth.synthesize("staging", write_stack("staging", document)).recording
     assert sorted(r.inputs["name"] for r in rec.by_type("aws:secretsmanager/secret:Secret")) == [
         "web-staging/api",
