@@ -515,6 +515,18 @@ class KubernetesSpec(_Model):
         default=None,
         description="Write manifests to this directory instead of applying them (no cluster needed).",
     )
+    skip_await: list[Literal["Ingress", "Gateway", "HTTPRoute", "Service"]] = Field(
+        default_factory=list,
+        description="Kinds the provider must not wait on (annotation pulumi.com/skipAwait); "
+        "default none. Only for a cluster where nothing programs them (no ingress controller "
+        "or load balancer), where the wait would never end.",
+    )
+    await_timeout_seconds: int | None = Field(
+        default=None,
+        ge=30,
+        description="Default '-': the provider's own (10 minutes for a rollout). How long "
+        "`pulumi up` waits for an object to become ready before failing.",
+    )
 
     @field_validator("version")
     @classmethod

@@ -6,6 +6,7 @@ arguments and the Kubernetes provider through ``opts``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -257,6 +258,69 @@ def _cloudflare(spec: CdnSpec) -> dict[str, Any]:
     return {"provider": "cloudflare", "host": spec.host, "domainName": edge.domain_name}
 
 
+SKIP_AWAIT = "pulumi.com/skipAwait"
+
+
+def await_rules(spec: KubernetesSpec) -> list[pulumi.ResourceTransformation]:
+    """What the provider waits for, per stack: none of this unless the stack file asks.
+
+    ``skipAwait`` kinds get the ``pulumi.com/skipAwait`` annotation (on a cluster where no
+    controller programs Ingresses the provider would wait 10 minutes for an address, then
+    fail); ``awaitTimeoutSeconds`` bounds every other wait (custom timeouts, not an
+    annotation, so changing it is no diff). Children inherit these from the components.
+    """
+    if not spec.skip_await and spec.await_timeout_seconds is None:
+        return []
+    skip = {
+        f"kubernetes:{group}:{kind}" for kind in spec.skip_await for group in _AWAIT_GROUPS[kind]
+    }
+    timeout = spec.await_timeout_seconds
+
+    def rule(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not args.type_.startswith("kubernetes:"):
+            return None
+        props, opts = args.props, args.opts
+        if args.type_ in skip:
+            props = {**props, "metadata": _with_skip_await(props.get("metadata"))}
+        if timeout is not None:
+            seconds = f"{timeout}s"
+            opts = pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    custom_timeouts=pulumi.CustomTimeouts(create=seconds, update=seconds)
+                ),
+            )
+        return pulumi.ResourceTransformationResult(props, opts)
+
+    return [rule]
+
+
+def _with_skip_await(metadata: Any) -> Any:
+    """``metadata`` (a dict or an ``ObjectMetaArgs``) plus the skipAwait annotation."""
+    if metadata is None:
+        return {"annotations": {SKIP_AWAIT: "true"}}
+    if isinstance(metadata, dict):
+        current = metadata.get("annotations")
+    else:
+        metadata = copy.copy(metadata)
+        current = pulumi.get(metadata, "annotations")
+    merged = pulumi.Output.from_input(current or {}).apply(
+        lambda found: {**(found or {}), SKIP_AWAIT: "true"}
+    )
+    if isinstance(metadata, dict):
+        return {**metadata, "annotations": merged}
+    pulumi.set(metadata, "annotations", merged)
+    return metadata
+
+
+_AWAIT_GROUPS = {
+    "Ingress": ("networking.k8s.io/v1",),
+    "Gateway": ("gateway.networking.k8s.io/v1",),
+    "HTTPRoute": ("gateway.networking.k8s.io/v1",),
+    "Service": ("core/v1",),
+}
+
+
 def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     """Create the stack's resources; return the outputs to export."""
     cluster = None
@@ -268,7 +332,9 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         # Apps wait for the add-ons: Ingresses need the controller and issuer, Rollouts
         # the Argo CRDs, autoscalers the metrics server.
         after.append(cluster_addons(config.cluster, provider))
-    opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
+    opts = pulumi.ResourceOptions(
+        provider=provider, depends_on=after, transformations=await_rules(config.kubernetes)
+    )
     namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
     if any(app.network_policy is not None for app in config.apps.values()):
         # Validated: then every app has its own allow-list on top of this.
