@@ -33,7 +33,14 @@ sys.path.insert(0, str(ROOT / "tools" / "engine"))
 import cluster as engine_cluster  # noqa: E402
 
 import build as engine_build  # noqa: E402
-from tests.e2e.conftest import CRDS, Engine, Kube, pulumi_env, webplatform_program  # noqa: E402
+from tests.e2e.conftest import (  # noqa: E402
+    CRDS,
+    Engine,
+    Kube,
+    project_copy,
+    pulumi_env,
+    webplatform_program,
+)
 
 NS = "web-local"
 
@@ -86,8 +93,7 @@ def run(bindir: Path, kubeconfig: Path, tmp: Path, runs: int) -> int:
     for i in range(runs):
         work = tmp / f"project-{i}"
         work.mkdir()
-        for name in ("Pulumi.yaml", "Pulumi.local.yaml"):
-            (work / name).write_text((ROOT / name).read_text())
+        project_copy(work)
         env = pulumi_env(bindir, kubeconfig, tmp / f"pulumi-{i}")
         engine = Engine(bindir, env, work, "webplatform", webplatform_program)
         engine.cli("stack", "init", "local")

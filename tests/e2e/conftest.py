@@ -189,8 +189,9 @@ def transcript() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def kube(bindir: Path, kubeconfig: Path, transcript: list[str]) -> Kube:
-    kube = Kube(bindir, kubeconfig, transcript)
+def kube(bindir: Path, kubeconfig: Path) -> Kube:
+    # Its own transcript: the tests' kubectl reads the Secret, which is where the canary belongs.
+    kube = Kube(bindir, kubeconfig, [])
     kube("apply", "--server-side", *(a for crd in CRDS for a in ("-f", str(crd))))
     kube(
         "wait",
@@ -218,6 +219,18 @@ def pulumi_env(bindir: Path, kubeconfig: Path, home: Path) -> dict[str, str]:
     return env
 
 
+def project_copy(work: Path) -> Path:
+    """The project and stack files in ``work``: `config set` writes there, not to the repo.
+
+    ``infra`` is linked in because the CLI checks that ``main: infra/`` exists even when the
+    Automation API runs the program inline.
+    """
+    for name in ("Pulumi.yaml", "Pulumi.local.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, work / name)
+    (work / "infra").symlink_to(ROOT / "infra")
+    return work
+
+
 def webplatform_program() -> None:
     from infra.stack import main
 
@@ -228,9 +241,7 @@ def webplatform_program() -> None:
 def engine(
     bindir: Path, kube: Kube, tmp_path_factory: pytest.TempPathFactory, transcript: list[str]
 ) -> Engine:
-    work = tmp_path_factory.mktemp("webplatform")
-    for name in ("Pulumi.yaml", "Pulumi.local.yaml", "Pulumi.dev.yaml"):
-        shutil.copy(ROOT / name, work / name)
+    work = project_copy(tmp_path_factory.mktemp("webplatform"))
     env = pulumi_env(bindir, kube.kubeconfig, tmp_path_factory.mktemp("pulumi"))
     eng = Engine(bindir, env, work, "webplatform", webplatform_program)
     eng.transcript = transcript

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -100,14 +101,23 @@ def endpoint_pods(kube: Kube, service: str) -> set[str]:
 
 
 def changed_resources(preview_stdout: str) -> list[str]:
-    """The resource lines `pulumi preview --diff` marks as updated/replaced/created/deleted."""
-    marks = ("~ ", "+-", "-+", "+ ", "- ")
-    out = []
-    for line in preview_stdout.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(marks) and ("kubernetes:" in stripped or "webplatform:" in stripped):
-            out.append(stripped)
-    return out
+    """``"<op> <type>::<name>"`` for each resource `pulumi preview --diff` marks as changing.
+
+    The --diff format puts the operation and type on one line (``~ kubernetes:core/v1:Service:
+    (update)``) and the URN, which ends with the name, on one of the next lines.
+    """
+    lines = preview_stdout.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        match = re.match(
+            r"^\s*([~+-]{1,2}|\+-|-\+) ((?:kubernetes|webplatform):\S+): \((\S+)\)", line
+        )
+        if not match or match[3] in ("same", "read"):
+            continue
+        urn = next((u for u in lines[i + 1 : i + 4] if "[urn=" in u), "")
+        name = urn.strip().rstrip("]").rsplit("::", 1)[-1] if urn else "?"
+        found.append(f"{match[3]} {match[2]}::{name}")
+    return found
 
 
 # ---------------------------------------------------------------- deploy
@@ -131,13 +141,13 @@ def test_every_synth_object_is_live_with_the_same_spec(
     problems = []
     for doc in predicted:
         meta = doc["metadata"]
-        args = [
-            "get",
-            f"{doc['kind']}.{doc['apiVersion'].split('/')[0]}"
-            if "/" in doc["apiVersion"]
-            else doc["kind"],
-            meta["name"],
-        ]
+        group_version = doc["apiVersion"]
+        if "/" in group_version:  # kind.version.group: unambiguous for kubectl
+            group, version = group_version.split("/")
+            resource = f"{doc['kind'].lower()}.{version}.{group}"
+        else:
+            resource = doc["kind"].lower()
+        args = ["get", resource, meta["name"]]
         if meta.get("namespace"):
             args += ["-n", meta["namespace"]]
         live = kube.json(*args)
@@ -191,7 +201,11 @@ def test_release_procedure(engine: Engine, kube: Kube) -> None:
     engine.set_path(STACK, "webplatform:apps.web.blueGreen.green.image", NEW_IMAGE)
     preview = engine.preview(STACK, diff=True)
     changes = changed_resources(preview.stdout)
-    assert len(changes) == 1 and "Deployment" in changes[0] and "web-green" in changes[0], changes
+    assert (
+        len(changes) == 1
+        and "Deployment" in changes[0]
+        and changes[0].endswith("-green-deployment")
+    ), changes
     assert preview.change_summary.get("update") == 1, preview.change_summary
     engine.up(STACK)
     kube.wait_for(
@@ -215,14 +229,12 @@ def test_release_procedure(engine: Engine, kube: Kube) -> None:
     changes = changed_resources(preview.stdout)
     assert len(changes) == 2 and all("Service" in c for c in changes), changes
     assert preview.change_summary.get("update") == 2, preview.change_summary
-    diff_lines = [
-        ln.strip()
+    keys = {
+        m[1]
         for ln in preview.stdout.splitlines()
-        if ln.strip().startswith("~ ") and ":" in ln
-    ]
-    assert all("selector" in ln or "kubernetes:core/v1:Service" in ln for ln in diff_lines), (
-        diff_lines
-    )
+        if (m := re.match(r"^\s*[~+-] ([\w./-]+): ", ln)) and not m[1].startswith("kubernetes")
+    }
+    assert keys == {"spec", "selector", "webplatform.io/color"}, keys
     engine.up(STACK)
     assert selector_color(kube, "web") == "green" and selector_color(kube, "web-preview") == "blue"
     green = {name for name, _ in pods(kube, "green").values()}
@@ -281,7 +293,7 @@ def test_out_of_band_changes_show_in_refresh_and_up_undoes_them(engine: Engine, 
     )
     preview = engine.preview(STACK, refresh=True, diff=True)
     changes = changed_resources(preview.stdout)
-    assert any("Service" in c and "web-service" in c for c in changes), preview.stdout
+    assert any("Service" in c and c.endswith("-active-service") for c in changes), preview.stdout
     assert any("ConfigMap" in c for c in changes), preview.stdout
     engine.up(STACK)
     assert selector_color(kube, "web") == "blue"
@@ -295,22 +307,15 @@ def test_canary_secret_only_in_the_kubernetes_secret(engine: Engine, kube: Kube)
     assert base64.b64decode(secret["data"]["DATABASE_URL"]).decode() == CANARY
     state = json.dumps(engine.export(STACK))
     assert CANARY not in state and encoded not in state
-    for kind in (
-        "configmaps",
-        "deployments",
-        "services",
-        "pods",
-        "secrets",
-        "ingresses",
-        "namespaces",
-    ):
-        for item in kube.json("get", kind, "-A")["items"]:
-            if kind == "secrets" and item["metadata"]["name"] == "web-secrets":
-                item = {
-                    "metadata": {k: v for k, v in item["metadata"].items()}
-                }  # its data may hold it
-            text = json.dumps(item if kind != "secrets" else item["metadata"])
-            assert CANARY not in text and encoded not in text, f"{kind}/{item['metadata']['name']}"
+    # Everywhere in the cluster but the Secret's data: whole objects, and every object's
+    # metadata (annotations and labels; a client-side apply would leak it into
+    # kubectl.kubernetes.io/last-applied-configuration).
+    kinds = "configmaps,deployments,replicasets,services,pods,ingresses,namespaces,serviceaccounts"
+    for item in kube.json("get", kinds + ",secrets", "-A")["items"]:
+        text = json.dumps(item["metadata"] if item["kind"] == "Secret" else item)
+        assert CANARY not in text and encoded not in text, (
+            f"{item['kind']}/{item['metadata']['name']}"
+        )
     for output in engine.transcript:
         assert CANARY not in (output or "") and encoded not in (output or "")
 
