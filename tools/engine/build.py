@@ -143,6 +143,9 @@ class Family:
     def build(self) -> None:
         raise NotImplementedError
 
+    def extras(self) -> None:
+        """Files the tools need beside them (also when the tools come from PATH)."""
+
     def go_build(
         self,
         work: Path,
@@ -289,7 +292,11 @@ class Kwok(Family):
             f"-X sigs.k8s.io/kwok/pkg/consts.Version={self.version.removeprefix('v')}",
             env={"CGO_ENABLED": "0"},
         )
-        # Default stages: node initialize + heartbeat (with lease), pod ready/complete/delete.
+        self.extras()
+
+    def extras(self) -> None:
+        """Default stages: node initialize + heartbeat (with lease), pod ready/complete/delete."""
+        (self.out / "bin").mkdir(parents=True, exist_ok=True)
         stage = Path(module_info("sigs.k8s.io/kwok", self.version)["Dir"]) / "kustomize" / "stage"
         docs = []
         for sub in ("node/fast", "node/heartbeat-with-lease", "pod/fast"):
@@ -362,19 +369,25 @@ def ensure(only: list[str] | None = None, use_path: bool = True) -> Path:
         for fam in FAMILIES:
             if only and fam.name not in only:
                 continue
-            found = {b: ambient(b) for b in fam.binaries} if use_path else {}
+            # Our cached build first; else tools on PATH at exactly our version; else build.
+            found: dict[str, Path | None] = {}
+            if not fam.done() and use_path:
+                found = {b: ambient(b) for b in fam.binaries}
             if not fam.done() and not all(found.get(b) for b in fam.binaries):
                 started = time.monotonic()
                 log(f"building {fam.name} {fam.version} (cold: minutes) ...")
                 fam.build()
                 (fam.out / ".done").write_text(f"{time.monotonic() - started:.0f}s\n")
             for b in fam.binaries:
-                target = found.get(b) if found.get(b) and not fam.done() else fam.out / "bin" / b
+                target = fam.out / "bin" / b if fam.done() else found[b]
+                assert target is not None
                 link = bindir / b
                 if link.is_symlink() or link.exists():
                     link.unlink()
                 link.symlink_to(target)
             extra = fam.out / "bin" / "stages.yaml"
+            if isinstance(fam, Kwok) and not extra.exists():
+                fam.extras()
             if extra.exists():
                 link = bindir / "kwok-stages.yaml"
                 if link.is_symlink() or link.exists():
