@@ -371,6 +371,11 @@ class Cluster:
                 f"--cidr={'10.244.0.1/16'}",
                 "--node-ip=10.0.0.2",
                 f"--server-address=127.0.0.1:{ports['kwok']}",
+                # The heartbeat-with-lease stage posts node status every ~10 minutes and relies
+                # on a node lease for liveness: without one the node lifecycle controller sees
+                # a silent node after 50 s and marks every pod NotReady (kwok never readies
+                # them again: its pod-ready stage acts on Pending pods only).
+                "--node-lease-duration-seconds=40",
             ],
         )
         self.kubectl("apply", "-f", "-", input=json.dumps(node_manifest()))
