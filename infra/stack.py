@@ -259,29 +259,38 @@ def _cloudflare(spec: CdnSpec) -> dict[str, Any]:
 
 
 SKIP_AWAIT = "pulumi.com/skipAwait"
+FORCE_APPLY = "pulumi.com/patchForce"
 
 
-def await_rules(spec: KubernetesSpec) -> list[pulumi.ResourceTransformation]:
-    """What the provider waits for, per stack: none of this unless the stack file asks.
+def kubernetes_rules(spec: KubernetesSpec) -> list[pulumi.ResourceTransformation]:
+    """How the provider applies and waits, for every Kubernetes object of the stack.
 
-    ``skipAwait`` kinds get the ``pulumi.com/skipAwait`` annotation (on a cluster where no
-    controller programs Ingresses the provider would wait 10 minutes for an address, then
-    fail); ``awaitTimeoutSeconds`` bounds every other wait (custom timeouts, not an
-    annotation, so changing it is no diff). Children inherit these from the components.
+    - ``pulumi.com/patchForce`` on every object: the stack owns the fields it sets. With
+      server-side apply, a field last written by someone else (``kubectl patch service web``,
+      the switch this program replaces) is a conflict: without force, `pulumi preview
+      --refresh` and `pulumi up` fail on it instead of putting the stack's value back.
+      Mocks have no field managers; the real engine showed it (tests/e2e).
+    - ``skipAwait`` kinds get the ``pulumi.com/skipAwait`` annotation (on a cluster where no
+      controller programs Ingresses the provider would wait 10 minutes for an address, then
+      fail); none unless the stack file asks.
+    - ``awaitTimeoutSeconds`` bounds every other wait (custom timeouts, not an annotation, so
+      changing it is no diff); the provider's own unless the stack file asks.
+
     """
-    if not spec.skip_await and spec.await_timeout_seconds is None:
-        return []
     skip = {
         f"kubernetes:{group}:{kind}" for kind in spec.skip_await for group in _AWAIT_GROUPS[kind]
     }
     timeout = spec.await_timeout_seconds
 
     def rule(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-        if not args.type_.startswith("kubernetes:"):
+        # Objects only (they all have a metadata input); not Helm releases or the provider.
+        if not args.type_.startswith("kubernetes:") or "metadata" not in args.props:
             return None
-        props, opts = args.props, args.opts
+        extra = {FORCE_APPLY: "true"}
         if args.type_ in skip:
-            props = {**props, "metadata": _with_skip_await(props.get("metadata"))}
+            extra[SKIP_AWAIT] = "true"
+        props = {**args.props, "metadata": _annotated(args.props.get("metadata"), extra)}
+        opts = args.opts
         if timeout is not None:
             seconds = f"{timeout}s"
             opts = pulumi.ResourceOptions.merge(
@@ -295,18 +304,16 @@ def await_rules(spec: KubernetesSpec) -> list[pulumi.ResourceTransformation]:
     return [rule]
 
 
-def _with_skip_await(metadata: Any) -> Any:
-    """``metadata`` (a dict or an ``ObjectMetaArgs``) plus the skipAwait annotation."""
+def _annotated(metadata: Any, extra: dict[str, str]) -> Any:
+    """``metadata`` (a dict or an ``ObjectMetaArgs``) plus ``extra`` annotations."""
     if metadata is None:
-        return {"annotations": {SKIP_AWAIT: "true"}}
+        return {"annotations": extra}
     if isinstance(metadata, dict):
         current = metadata.get("annotations")
     else:
         metadata = copy.copy(metadata)
         current = pulumi.get(metadata, "annotations")
-    merged = pulumi.Output.from_input(current or {}).apply(
-        lambda found: {**(found or {}), SKIP_AWAIT: "true"}
-    )
+    merged = pulumi.Output.from_input(current or {}).apply(lambda found: {**(found or {}), **extra})
     if isinstance(metadata, dict):
         return {**metadata, "annotations": merged}
     pulumi.set(metadata, "annotations", merged)
@@ -323,6 +330,10 @@ _AWAIT_GROUPS = {
 
 def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     """Create the stack's resources; return the outputs to export."""
+    # Stack-wide (every component, add-ons and external secrets included). SDK-side, so the
+    # mocks apply it exactly as the engine does.
+    for rule in kubernetes_rules(config.kubernetes):
+        pulumi.runtime.register_stack_transformation(rule)
     cluster = None
     if config.cluster.mode == "eks":
         cluster = eks_cluster(config.cluster, config.kubernetes.version)
@@ -332,9 +343,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         # Apps wait for the add-ons: Ingresses need the controller and issuer, Rollouts
         # the Argo CRDs, autoscalers the metrics server.
         after.append(cluster_addons(config.cluster, provider))
-    opts = pulumi.ResourceOptions(
-        provider=provider, depends_on=after, transformations=await_rules(config.kubernetes)
-    )
+    opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
     namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
     if any(app.network_policy is not None for app in config.apps.values()):
         # Validated: then every app has its own allow-list on top of this.
