@@ -100,24 +100,33 @@ def endpoint_pods(kube: Kube, service: str) -> set[str]:
     }
 
 
-def changed_resources(preview_stdout: str) -> list[str]:
-    """``"<op> <type>::<name>"`` for each resource `pulumi preview --diff` marks as changing.
+def diff_blocks(preview_stdout: str) -> list[tuple[str, str, set[str]]]:
+    """``(op, "<type>::<name>", property keys)`` per resource `pulumi preview --diff` changes.
 
     The --diff format puts the operation and type on one line (``~ kubernetes:core/v1:Service:
-    (update)``) and the URN, which ends with the name, on one of the next lines.
+    (update)``), the URN (ending with the name) on one of the next lines, then the changed
+    properties. Refresh entries (status read back from the cluster) are not changes.
     """
-    lines = preview_stdout.splitlines()
-    found = []
-    for i, line in enumerate(lines):
-        match = re.match(
-            r"^\s*([~+-]{1,2}|\+-|-\+) ((?:kubernetes|webplatform):\S+): \((\S+)\)", line
-        )
-        if not match or match[3] in ("same", "read"):
-            continue
-        urn = next((u for u in lines[i + 1 : i + 4] if "[urn=" in u), "")
-        name = urn.strip().rstrip("]").rsplit("::", 1)[-1] if urn else "?"
-        found.append(f"{match[3]} {match[2]}::{name}")
-    return found
+    header = re.compile(r"^\s*([~+-]{1,2}) ?((?:kubernetes|webplatform|pulumi):\S+): \((\S+)\)")
+    prop = re.compile(r"^\s*[~+-] ([\w./-]+): ")
+    blocks: list[tuple[str, str, set[str]]] = []
+    current: tuple[str, str, set[str]] | None = None
+    for line in preview_stdout.splitlines():
+        if match := header.match(line):
+            current = None
+            if match[3] not in ("same", "read", "refresh") and not match[2].startswith("pulumi:"):
+                current = (match[3], match[2], set())
+                blocks.append(current)
+        elif current is not None and "[urn=" in line and "::" not in current[1]:
+            name = line.strip().rstrip("]").rsplit("::", 1)[-1]
+            blocks[-1] = current = (current[0], f"{current[1]}::{name}", current[2])
+        elif current is not None and (m := prop.match(line)):
+            current[2].add(m[1])
+    return blocks
+
+
+def changed_resources(preview_stdout: str) -> list[str]:
+    return [f"{op} {what}" for op, what, _ in diff_blocks(preview_stdout)]
 
 
 # ---------------------------------------------------------------- deploy
@@ -229,11 +238,7 @@ def test_release_procedure(engine: Engine, kube: Kube) -> None:
     changes = changed_resources(preview.stdout)
     assert len(changes) == 2 and all("Service" in c for c in changes), changes
     assert preview.change_summary.get("update") == 2, preview.change_summary
-    keys = {
-        m[1]
-        for ln in preview.stdout.splitlines()
-        if (m := re.match(r"^\s*[~+-] ([\w./-]+): ", ln)) and not m[1].startswith("kubernetes")
-    }
+    keys = set().union(*(k for _, _, k in diff_blocks(preview.stdout)))
     assert keys == {"spec", "selector", "webplatform.io/color"}, keys
     engine.up(STACK)
     assert selector_color(kube, "web") == "green" and selector_color(kube, "web-preview") == "blue"
@@ -283,21 +288,23 @@ def test_out_of_band_changes_show_in_refresh_and_up_undoes_them(engine: Engine, 
     )
     kube(
         "patch",
-        "configmap",
-        "web-config",
+        "poddisruptionbudget",
+        "web",
         "-n",
         NS,
         "--type=merge",
         "-p",
-        json.dumps({"data": {"LOG_LEVEL": "debug"}}),
+        json.dumps({"spec": {"minAvailable": 1}}),
     )
     preview = engine.preview(STACK, refresh=True, diff=True)
     changes = changed_resources(preview.stdout)
     assert any("Service" in c and c.endswith("-active-service") for c in changes), preview.stdout
-    assert any("ConfigMap" in c for c in changes), preview.stdout
+    assert any("PodDisruptionBudget" in c for c in changes), preview.stdout
+    # Only those two, in place: the drift is no reason to replace anything.
+    assert sorted(c.split()[0] for c in changes) == ["update", "update"], changes
     engine.up(STACK)
     assert selector_color(kube, "web") == "blue"
-    assert kube.json("get", "configmap", "web-config", "-n", NS)["data"]["LOG_LEVEL"] == "warn"
+    assert kube.json("get", "poddisruptionbudget", "web", "-n", NS)["spec"]["minAvailable"] == 2
 
 
 # ---------------------------------------------------------------- secrets
