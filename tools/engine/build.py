@@ -361,8 +361,6 @@ def bin_dir() -> Path:
 
 
 def ensure(only: list[str] | None = None, use_path: bool = True) -> Path:
-    if shutil.which("go") is None:
-        raise SystemExit("engine: the `go` command is needed to build the engine (Go 1.26+)")
     with locked():
         bindir = bin_dir()
         bindir.mkdir(parents=True, exist_ok=True)
@@ -374,6 +372,10 @@ def ensure(only: list[str] | None = None, use_path: bool = True) -> Path:
             if not fam.done() and use_path:
                 found = {b: ambient(b) for b in fam.binaries}
             if not fam.done() and not all(found.get(b) for b in fam.binaries):
+                if shutil.which("go") is None:  # only a build needs Go; a warm cache does not
+                    raise SystemExit(
+                        "engine: the `go` command is needed to build the engine (Go 1.26+)"
+                    )
                 started = time.monotonic()
                 log(f"building {fam.name} {fam.version} (cold: minutes) ...")
                 fam.build()

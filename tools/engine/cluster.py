@@ -321,9 +321,9 @@ class Cluster:
                 "--enable-admission-plugins=NodeRestriction",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--endpoint-reconciler-type=none",
-            # As on real clusters (kubeadm, EKS): privileged pods are allowed by the API server,
-            # so Pod Security admission is what refuses them in a restricted namespace.
-            "--allow-privileged=true",
+                # As on real clusters (kubeadm, EKS): privileged pods are allowed by the API server,
+                # so Pod Security admission is what refuses them in a restricted namespace.
+                "--allow-privileged=true",
                 "--profiling=false",
                 "--v=0",
             ],
