@@ -55,3 +55,19 @@ def test_a_helm_release_gets_no_metadata():
         opts = None
 
     assert rule(Args()) is None  # type: ignore[arg-type]
+
+
+def test_local_rollout_waits_are_bounded(local):
+    # Fake nodes ready pods in a second: a colour that never gets Ready must fail `up` in
+    # 90 s (tests/e2e's fault test), not after the provider's 10 minutes.
+    objects = [r for r in local.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert objects
+    assert {
+        (r.custom_timeouts.get("create"), r.custom_timeouts.get("update")) for r in objects
+    } == {("90s", "90s")}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_real_clusters_keep_the_provider_timeouts(stack):
+    rec = synth.synthesize(stack).recording
+    assert not [r.urn for r in rec.resources if r.custom_timeouts]
