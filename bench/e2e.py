@@ -28,15 +28,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools" / "engine"))
 
-import cluster as engine_cluster  # noqa: E402
-
-import build as engine_build  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CRDS,
     Engine,
     Kube,
+    engine_build,
+    engine_cluster,
     project_copy,
     pulumi_env,
     webplatform_program,

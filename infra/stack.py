@@ -47,6 +47,13 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
     ``renderYamlToDirectory`` makes ``pulumi up`` write manifests instead of
     applying them, so the dev stack works with no cluster at all. Note that
     in that mode Secret manifests are written to disk in plain text.
+
+    ConfigMaps and Secrets are updated in place (``enable_*_mutable``; the EKS cluster's
+    provider too). The provider's default treats them as immutable: a changed value, or
+    `kubectl` drift undone, replaces the ConfigMap under its fixed name, delete-before-replace,
+    and the engine then replaces every Deployment that reads its name, both colours at once
+    (seen with the real engine, tests/e2e). The Deployments' checksum/config annotation
+    already rolls pods when the settings change.
     """
     if cluster is not None:
         return cluster.kubernetes_provider("kubernetes")
@@ -56,6 +63,8 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
             context=spec.context,
             render_yaml_to_directory=spec.render_yaml_to_directory,
             enable_server_side_apply=True,
+            enable_config_map_mutable=True,
+            enable_secret_mutable=True,
         ),
     )
 

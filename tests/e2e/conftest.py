@@ -20,6 +20,7 @@ prove a secret never appears in any of it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -29,16 +30,28 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools" / "engine"))
 
-import cluster as engine_cluster  # noqa: E402
 
-import build as engine_build  # noqa: E402
+def _engine_tool(name: str) -> ModuleType:
+    """``tools/engine/<name>.py`` by path (a plain ``import build`` would depend on the cwd)."""
+    spec = importlib.util.spec_from_file_location(
+        f"webplatform_engine_{name}", ROOT / "tools" / "engine" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+engine_build = _engine_tool("build")
+engine_cluster = _engine_tool("cluster")
 
 PASSPHRASE = "e2e-passphrase-not-a-secret"
 CONTEXT = engine_cluster.CONTEXT

@@ -296,15 +296,28 @@ def test_out_of_band_changes_show_in_refresh_and_up_undoes_them(engine: Engine, 
         "-p",
         json.dumps({"spec": {"minAvailable": 1}}),
     )
+    kube(
+        "patch", "configmap", "web-config", "-n", NS, "--type=merge",
+        "-p", json.dumps({"data": {"LOG_LEVEL": "debug"}}),
+    )  # fmt: skip
+    before = pods(kube)
+    deployments = {d["metadata"]["uid"] for d in kube.json("get", "deployments", "-n", NS)["items"]}
     preview = engine.preview(STACK, refresh=True, diff=True)
     changes = changed_resources(preview.stdout)
     assert any("Service" in c and c.endswith("-active-service") for c in changes), preview.stdout
+    assert any("ConfigMap" in c for c in changes), preview.stdout
     assert any("PodDisruptionBudget" in c for c in changes), preview.stdout
     # Only those two, in place: the drift is no reason to replace anything.
-    assert sorted(c.split()[0] for c in changes) == ["update", "update"], changes
+    assert sorted(c.split()[0] for c in changes) == ["update"] * 3, changes
     engine.up(STACK)
     assert selector_color(kube, "web") == "blue"
     assert kube.json("get", "poddisruptionbudget", "web", "-n", NS)["spec"]["minAvailable"] == 2
+    assert kube.json("get", "configmap", "web-config", "-n", NS)["data"]["LOG_LEVEL"] == "warn"
+    # Undoing drift replaced nothing: same Deployments, same pods.
+    assert {
+        d["metadata"]["uid"] for d in kube.json("get", "deployments", "-n", NS)["items"]
+    } == deployments
+    assert pods(kube) == before
 
 
 # ---------------------------------------------------------------- secrets

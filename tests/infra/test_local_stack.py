@@ -71,3 +71,13 @@ def test_local_rollout_waits_are_bounded(local):
 def test_real_clusters_keep_the_provider_timeouts(stack):
     rec = synth.synthesize(stack).recording
     assert not [r.urn for r in rec.resources if r.custom_timeouts]
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "local"])
+def test_settings_are_updated_in_place(stack):
+    # Immutable (the provider's default), a changed ConfigMap is replaced under its fixed
+    # name, delete-before-replace, and the engine replaces every Deployment reading it.
+    rec = synth.synthesize(stack).recording
+    provider = rec.one("pulumi:providers:kubernetes")
+    assert str(provider.inputs.get("enableConfigMapMutable")).lower() == "true"
+    assert str(provider.inputs.get("enableSecretMutable")).lower() == "true"
