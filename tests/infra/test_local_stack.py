@@ -1,11 +1,12 @@
 """The `local` stack (tests/e2e runs it through the real engine): what it must say to the provider."""
 
 import pytest
+import yaml
 
 from infra import synth
 from infra.config import KubernetesSpec
 from infra.stack import FORCE_APPLY, SKIP_AWAIT, kubernetes_rules
-from tests.conftest import STACKS
+from tests.conftest import ROOT, STACKS
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,10 @@ def test_settings_are_updated_in_place(stack):
     provider = rec.one("pulumi:providers:kubernetes")
     assert str(provider.inputs.get("enableConfigMapMutable")).lower() == "true"
     assert str(provider.inputs.get("enableSecretMutable")).lower() == "true"
+
+
+def test_every_operation_refreshes_first():
+    # Without it `pulumi up` diffs against the state file only: a `kubectl patch` stays in
+    # place although `preview --refresh` shows it (seen with the real engine, tests/e2e).
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["options"]["refresh"] == "always"
