@@ -15,6 +15,10 @@ Python 3.11+ needs nothing else:
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
     python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
+    python3 dev.py engine                # build or find the real engine; last line: its bin dir
+    python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
+    python3 dev.py e2e [pytest args]     # end-to-end: the real engine against that cluster
+    python3 dev.py bench-e2e [--runs N]  # pulumi up/preview vs kubectl apply on that cluster
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
 the same interpreter and packages). uv installs it, exactly as `uv.lock` pins
@@ -229,6 +233,13 @@ def main(argv: list[str]) -> int:
         return scan_lock()
     if task == "lock":
         return lock(rest)
+    # The engine and the cluster need only the standard library and Go (tools/engine/).
+    if task == "engine":
+        return subprocess.run([sys.executable, "tools/engine/build.py", *rest], cwd=ROOT).returncode
+    if task == "cluster":
+        return subprocess.run(
+            [sys.executable, "tools/engine/cluster.py", *rest], cwd=ROOT
+        ).returncode
     bootstrap()
     if task == "synth":
         if not any(a == "--stack" or a.startswith("--stack=") for a in rest):
@@ -257,11 +268,18 @@ def main(argv: list[str]) -> int:
         return run("bench/run.py", *rest)
     if task == "cost":
         return run("-m", "infra.cost", *rest)
+    if task == "e2e":
+        # tests/e2e starts (and stops) its own cluster; `dev.py test` never collects it.
+        os.environ["WEBPLATFORM_E2E"] = "1"
+        return run("-m", "pytest", "tests/e2e", *rest)
+    if task == "bench-e2e":
+        return run("bench/e2e.py", *rest)
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
-        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, lock, scan, scan-lock, cost"
+        f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
+        "lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e"
     )
     return 2
 

@@ -131,6 +131,9 @@ class Resource:
     additional_secret_outputs: tuple[str, ...]
     outputs: dict[str, Any] | None = None
     output_secret_paths: frozenset[str] = frozenset()
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """``create``/``update``/``delete`` as sent (e.g. ``"90s"``); how long the real engine
+    lets the provider wait for readiness. Empty: the provider's defaults (10 min rollouts)."""
 
     def is_secret(self, path: str) -> bool:
         """True when ``path`` or one of its ancestors was registered as a secret."""
@@ -454,6 +457,11 @@ class RecordingMonitor(_mocks.MockMonitor):
                 key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
             },
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            custom_timeouts={
+                op: value
+                for op in ("create", "update", "delete")
+                if (value := getattr(request.customTimeouts, op, ""))
+            },
         )
         if request.type != "pulumi:pulumi:Stack":
             self.recording.resources.append(resource)

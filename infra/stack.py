@@ -6,6 +6,7 @@ arguments and the Kubernetes provider through ``opts``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,13 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
     ``renderYamlToDirectory`` makes ``pulumi up`` write manifests instead of
     applying them, so the dev stack works with no cluster at all. Note that
     in that mode Secret manifests are written to disk in plain text.
+
+    ConfigMaps and Secrets are updated in place (``enable_*_mutable``; the EKS cluster's
+    provider too). The provider's default treats them as immutable: a changed value, or
+    `kubectl` drift undone, replaces the ConfigMap under its fixed name, delete-before-replace,
+    and the engine then replaces every Deployment that reads its name, both colours at once
+    (seen with the real engine, tests/e2e). The Deployments' checksum/config annotation
+    already rolls pods when the settings change.
     """
     if cluster is not None:
         return cluster.kubernetes_provider("kubernetes")
@@ -71,6 +79,8 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
             context=spec.context,
             render_yaml_to_directory=spec.render_yaml_to_directory,
             enable_server_side_apply=True,
+            enable_config_map_mutable=True,
+            enable_secret_mutable=True,
         ),
     )
 
@@ -258,8 +268,81 @@ def _cloudflare(spec: CloudflareEdgeSpec, hosts: tuple[str, ...]) -> dict[str, A
     return {"provider": "cloudflare", "host": hosts[0], "domainName": edge.domain_name}
 
 
+SKIP_AWAIT = "pulumi.com/skipAwait"
+FORCE_APPLY = "pulumi.com/patchForce"
+
+
+def kubernetes_rules(spec: KubernetesSpec) -> list[pulumi.ResourceTransformation]:
+    """How the provider applies and waits, for every Kubernetes object of the stack.
+
+    - ``pulumi.com/patchForce`` on every object: the stack owns the fields it sets. With
+      server-side apply, a field last written by someone else (``kubectl patch service web``,
+      the switch this program replaces) is a conflict: without force, `pulumi preview
+      --refresh` and `pulumi up` fail on it instead of putting the stack's value back.
+      Mocks have no field managers; the real engine showed it (tests/e2e).
+    - ``skipAwait`` kinds get the ``pulumi.com/skipAwait`` annotation (on a cluster where no
+      controller programs Gateways the provider would wait 10 minutes for an address, then
+      fail); none unless the stack file asks.
+    - ``awaitTimeoutSeconds`` bounds every other wait (custom timeouts, not an annotation, so
+      changing it is no diff); the provider's own unless the stack file asks.
+
+    """
+    skip = {
+        f"kubernetes:{group}:{kind}" for kind in spec.skip_await for group in _AWAIT_GROUPS[kind]
+    }
+    timeout = spec.await_timeout_seconds
+
+    def rule(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        # Objects only (they all have a metadata input); not Helm releases or the provider.
+        if not args.type_.startswith("kubernetes:") or "metadata" not in args.props:
+            return None
+        extra = {FORCE_APPLY: "true"}
+        if args.type_ in skip:
+            extra[SKIP_AWAIT] = "true"
+        props = {**args.props, "metadata": _annotated(args.props.get("metadata"), extra)}
+        opts = args.opts
+        if timeout is not None:
+            seconds = f"{timeout}s"
+            opts = pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    custom_timeouts=pulumi.CustomTimeouts(create=seconds, update=seconds)
+                ),
+            )
+        return pulumi.ResourceTransformationResult(props, opts)
+
+    return [rule]
+
+
+def _annotated(metadata: Any, extra: dict[str, str]) -> Any:
+    """``metadata`` (a dict or an ``ObjectMetaArgs``) plus ``extra`` annotations."""
+    if metadata is None:
+        return {"annotations": extra}
+    if isinstance(metadata, dict):
+        current = metadata.get("annotations")
+    else:
+        metadata = copy.copy(metadata)
+        current = pulumi.get(metadata, "annotations")
+    merged = pulumi.Output.from_input(current or {}).apply(lambda found: {**(found or {}), **extra})
+    if isinstance(metadata, dict):
+        return {**metadata, "annotations": merged}
+    pulumi.set(metadata, "annotations", merged)
+    return metadata
+
+
+_AWAIT_GROUPS = {
+    "Gateway": ("gateway.networking.k8s.io/v1",),
+    "HTTPRoute": ("gateway.networking.k8s.io/v1",),
+    "Service": ("core/v1",),
+}
+
+
 def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     """Create the stack's resources; return the outputs to export."""
+    # Stack-wide (every component, add-ons and external secrets included). SDK-side, so the
+    # mocks apply it exactly as the engine does.
+    for rule in kubernetes_rules(config.kubernetes):
+        pulumi.runtime.register_stack_transformation(rule)
     cluster = None
     if config.cluster.mode == "eks":
         cluster = eks_cluster(config.cluster, config.kubernetes.version)

@@ -516,7 +516,13 @@ class EksCluster(pulumi.ComponentResource):
         """
         return k8s.Provider(
             name,
-            k8s.ProviderArgs(kubeconfig=self.kubeconfig, enable_server_side_apply=True),
+            # ConfigMaps and Secrets updated in place: see infra.stack.MUTABLE_SETTINGS.
+            k8s.ProviderArgs(
+                kubeconfig=self.kubeconfig,
+                enable_server_side_apply=True,
+                enable_config_map_mutable=True,
+                enable_secret_mutable=True,
+            ),
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=self.ready), opts),
         )
 

@@ -14,10 +14,10 @@ import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
-from webplatform._model import Args, at
+from webplatform._model import Args, Items, at
 from webplatform._quantity import parse_cpu, parse_memory
 from webplatform.cluster._checks import (
     DEFAULT_KUBERNETES_VERSION,
@@ -44,6 +44,13 @@ class KubernetesSpec(Args):
     """kubeconfig context to deploy to; default the current one (mode existing only)."""
     render_yaml_to_directory: str | None = None
     """Write manifests to this directory instead of applying them (no cluster needed)."""
+    skip_await: Items[Literal["Gateway", "HTTPRoute", "Service"]] = ()
+    """Kinds the provider must not wait on (annotation ``pulumi.com/skipAwait``); default
+    none. Only for a cluster where nothing programs them (no gateway controller or load
+    balancer, as on the local control plane), where the wait would never end."""
+    await_timeout_seconds: int | None = Field(default=None, ge=30)
+    """Default '-': the provider's own (10 minutes for a rollout). How long ``pulumi up``
+    waits for an object to become ready before it fails."""
 
     @model_validator(mode="after")
     def _version_and_target(self) -> KubernetesSpec:

@@ -152,7 +152,8 @@ def test_public_route_gateway_and_rate_limit(objects, stack, limit):
     # the certificate comes from the ClusterIssuer this same stack installs
     issuer = one(objects, stack, "ClusterIssuer")
     assert gateway["metadata"]["annotations"] == {
-        "cert-manager.io/cluster-issuer": issuer["metadata"]["name"]
+        "cert-manager.io/cluster-issuer": issuer["metadata"]["name"],
+        "pulumi.com/patchForce": "true",  # every object of the stack (infra.stack)
     }
     assert gateway["metadata"]["namespace"] == "envoy-gateway-system"
     routes = {r["metadata"]["name"]: r["spec"] for r in objects[stack]["HTTPRoute"]}
