@@ -65,7 +65,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
-from webplatform._kms import KEY_ADMIN_ACTIONS
+from webplatform._kms import service_only_key_policy
 from webplatform._model import Args, Items, at
 from webplatform.cluster._checks import (
     DEFAULT_KUBERNETES_VERSION,
@@ -263,40 +263,22 @@ def secrets_key_policy(account_id: str, partition: str, region: str) -> dict[str
     is how the cluster role encrypts Secrets. An IAM policy in the account cannot grant
     itself direct decrypt on this key.
     """
-    account = f"arn:{partition}:iam::{account_id}:root"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AdministerKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": account},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                "Resource": "*",
-            },
-            {
-                "Sid": "UseKeyOnlyThroughEks",
-                "Effect": "Allow",
-                "Principal": {"AWS": account},
-                "Action": [
-                    "kms:CreateGrant",
-                    "kms:Decrypt",
-                    "kms:DescribeKey",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey*",
-                    "kms:ListGrants",
-                    "kms:ReEncrypt*",
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": f"eks.{region}.amazonaws.com",
-                        "kms:CallerAccount": account_id,
-                    }
-                },
-            },
-        ],
-    }
+    return service_only_key_policy(
+        account_id=account_id,
+        partition=partition,
+        region=region,
+        service="eks",
+        sid="UseKeyOnlyThroughEks",
+        use_actions=(
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:Encrypt",
+            "kms:GenerateDataKey*",
+            "kms:ListGrants",
+            "kms:ReEncrypt*",
+        ),
+    )
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str, arn: str) -> str:

@@ -29,7 +29,7 @@ import pulumi
 from pydantic import AfterValidator, Field, model_validator
 
 from webplatform import _validation
-from webplatform._kms import KEY_ADMIN_ACTIONS
+from webplatform._kms import KEY_ADMIN_ACTIONS, service_only_key_policy
 from webplatform._model import Args, Input, Items, at
 from webplatform.cluster._checks import Wired, at_least
 
@@ -170,32 +170,14 @@ def key_policy(account_id: str, partition: str, region: str) -> dict[str, Any]:
     one, none of them can decrypt anything but Secrets Manager data with this key.
     The account keeps administration so the key can never become unmanageable.
     """
-    account = f"arn:{partition}:iam::{account_id}:root"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AdministerKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": account},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                "Resource": "*",
-            },
-            {
-                "Sid": "UseKeyOnlyThroughSecretsManager",
-                "Effect": "Allow",
-                "Principal": {"AWS": account},
-                "Action": list(KEY_USE_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                        "kms:CallerAccount": account_id,
-                    }
-                },
-            },
-        ],
-    }
+    return service_only_key_policy(
+        account_id=account_id,
+        partition=partition,
+        region=region,
+        service="secretsmanager",
+        sid="UseKeyOnlyThroughSecretsManager",
+        use_actions=KEY_USE_ACTIONS,
+    )
 
 
 def read_statements(app: str, secret_arn: str, key_arn: str, region: str) -> list[dict[str, Any]]:

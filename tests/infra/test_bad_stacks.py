@@ -21,6 +21,7 @@ import yaml
 from infra import synth
 from infra.config import StackConfigError
 from infra.config._source import SourceError, from_file
+from tests._edit import delete, set_
 from tests.conftest import ROOT, load_stack_file
 from webplatform import testing
 
@@ -45,21 +46,6 @@ class Text:
 
 def app(config):
     return config["webplatform:apps"]["web"]
-
-
-def _parent(config, path):
-    node = config
-    for key in path[:-1]:
-        node = node[key]
-    return node
-
-
-def set_(path, value):
-    return lambda config: _parent(config, path).__setitem__(path[-1], value)
-
-
-def delete(path):
-    return lambda config: _parent(config, path).pop(path[-1])
 
 
 A = "webplatform:apps"

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from infra import synth
 from infra.config import Cdn, CloudflareEdgeSpec, CloudFrontCdnSpec, NoCdn, StackConfigError, parse
+from tests._edit import delete, set_
 from tests.conftest import ROOT, load_stack_file
 from webplatform.edge import _checks as _edge
 
@@ -410,21 +411,6 @@ def test_an_input_field_reports_one_plain_error_not_the_output_member():
 
 
 # --- bad stack files: exit 2, the file and key path, nothing written -----------------------
-
-
-def _parent(config, path):
-    node = config
-    for key in path[:-1]:
-        node = node[key]
-    return node
-
-
-def set_(path, value):
-    return lambda config: _parent(config, path).__setitem__(path[-1], value)
-
-
-def delete(path):
-    return lambda config: _parent(config, path).pop(path[-1])
 
 
 ZONE = "0123456789abcdef0123456789abcdef"
