@@ -13,8 +13,8 @@ Reads ``resources.json`` (``python -m infra.synth``; synthesized here unless
 - nodes: a managed node group by instance type and count (desired, between the
   autoscaler's floor and ceiling), their gp3 root volumes; an EKS Auto Mode NodePool
   between the apps' minimum CPU requests and the pool's CPU limit;
-- NAT gateways and their public IPv4 addresses, load balancers (an ingress
-  controller's or gateway's Service of type LoadBalancer, or an ``aws:lb``), the WAF
+- NAT gateways and their public IPv4 addresses, load balancers (a Gateway's
+  Service, a Service of type LoadBalancer, or an ``aws:lb``), the WAF
   web ACL and its rules, KMS keys, Secrets Manager secrets.
 
 Prices come from ``infra/prices.toml``, which names its region, currency and date.
@@ -337,12 +337,6 @@ def _network(resources: list[dict[str, Any]], p: Prices) -> Iterable[Line]:
 
 def _load_balancers(resources: list[dict[str, Any]], p: Prices) -> Iterable[Line]:
     found: list[str] = []
-    for release in _of_type(resources, "kubernetes:helm.sh/v3:Release"):
-        inputs = release["inputs"]
-        if inputs.get("chart") == "ingress-nginx":
-            service = ((inputs.get("values") or {}).get("controller") or {}).get("service") or {}
-            if service.get("type", "LoadBalancer") == "LoadBalancer":
-                found.append(f"ingress-nginx controller Service ({release['name']})")
     for gateway in _k8s(resources, "Gateway"):
         found.append(f"Gateway `{gateway['metadata']['name']}` (its implementation's Service)")
     for service in _k8s(resources, "Service"):

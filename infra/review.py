@@ -111,27 +111,21 @@ def _decode(value: Any) -> Any:
 
 
 def _host_slots(apps: Any, cdn: Any) -> list[tuple[tuple[Any, ...], str]]:
-    """Every public host in the config, with its path (for rewriting and for messages).
-
-    Reads both spellings of an app's hosts: ``ingress.host`` and ``route.hosts``.
-    """
+    """Every public host in the config, with its path (for rewriting and for messages):
+    each app's ``route.hosts`` and the CDN's viewer names."""
     slots: list[tuple[tuple[Any, ...], str]] = []
     if isinstance(apps, dict):
         for name, app in apps.items():
             if not isinstance(app, dict):
                 continue
-            ingress = app.get("ingress")
-            if isinstance(ingress, dict) and isinstance(ingress.get("host"), str):
-                slots.append((("apps", name, "ingress", "host"), ingress["host"]))
             route = app.get("route")
             if isinstance(route, dict) and isinstance(route.get("hosts"), list):
                 for index, host in enumerate(route["hosts"]):
                     if isinstance(host, str):
                         slots.append((("apps", name, "route", "hosts", index), host))
     if isinstance(cdn, dict):
-        for key in ("host", "originHost"):
-            if isinstance(cdn.get(key), str):
-                slots.append((("cdn", key), cdn[key]))
+        if isinstance(cdn.get("host"), str):
+            slots.append((("cdn", "host"), cdn["host"]))
         if isinstance(cdn.get("aliases"), list):
             for index, host in enumerate(cdn["aliases"]):
                 if isinstance(host, str):

@@ -158,9 +158,5 @@ Cdn = Annotated[
 def route_hosts(apps: Mapping[str, AppSpec], name: str) -> tuple[str, ...]:
     """The public hosts of app ``name``'s route (first = primary); () without a route."""
     app = apps.get(name)
-    route = getattr(app, "route", None)  # the Gateway API route (branch issue-14-apps)
-    if route is not None:
-        return tuple(route.hosts)
-    # Until that branch lands, the Ingress's one host; delete these lines when it does.
-    ingress = getattr(app, "ingress", None)
-    return (ingress.host,) if ingress is not None else ()
+    route = app.route if app is not None else None
+    return tuple(route.hosts) if route is not None else ()

@@ -38,7 +38,7 @@ def k8s(kind: str, name: str, spec: dict, namespace: str = "web") -> dict:
 
 def fixture(version: str = "1.33", instance_type: str = "m6i.large", **cluster) -> dict:
     """A small stack: one cluster, 2 (1..4) nodes with 40 GB disks, a NAT gateway with its
-    address, an ingress controller's NLB, a WAF ACL with 3 rules, 2 keys, a secret, a log group."""
+    address, a Gateway's NLB, a WAF ACL with 3 rules, 2 keys, a secret, a log group."""
     return {
         "resources": [
             resource("aws:eks/cluster:Cluster", "c-cluster", name="c", version=version, **cluster),
@@ -57,10 +57,10 @@ def fixture(version: str = "1.33", instance_type: str = "m6i.large", **cluster) 
             resource("aws:ec2/natGateway:NatGateway", "nat-0"),
             resource("aws:ec2/eip:Eip", "nat-0"),
             resource(
-                "kubernetes:helm.sh/v3:Release",
-                "ingress",
-                chart="ingress-nginx",
-                values={"controller": {"service": {"externalTrafficPolicy": "Local"}}},
+                "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+                "gateway",
+                kind="Gateway",
+                metadata={"name": "public", "namespace": "envoy-gateway-system"},
             ),
             resource("aws:wafv2/webAcl:WebAcl", "acl", rules=[{}, {}, {}]),
             resource("aws:kms/key:Key", "k1", enableKeyRotation=True),
@@ -237,9 +237,7 @@ def test_the_readme_shows_prods_cost_table_and_the_arithmetic_of_its_total():
 
 def test_a_gateway_and_a_service_of_type_load_balancer_each_count_as_a_load_balancer():
     document = fixture("1.35")
-    document["resources"] = [
-        r for r in document["resources"] if r["type"] != "kubernetes:helm.sh/v3:Release"
-    ]
+    document["resources"] = [r for r in document["resources"] if r["name"] != "gateway"]
     document["resources"] += [
         k8s("Gateway", "web-prod", {"listeners": []}, namespace="envoy-gateway-system"),
         k8s("Service", "legacy", {"type": "LoadBalancer"}),

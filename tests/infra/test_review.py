@@ -159,13 +159,8 @@ def test_the_committed_stacks_claim_disjoint_namespaces_and_hosts():
 
 
 def _app_host_key() -> str:
-    """Where an app's public host lives in today's stack files (Ingress, or Gateway API route)."""
-    app = load_stack_file("staging")["config"]["webplatform:apps"]["web"]
-    return (
-        "webplatform:apps.web.route.hosts.0"
-        if "route" in app
-        else "webplatform:apps.web.ingress.host"
-    )
+    """Where an app's public host lives in the stack files (its Gateway API route)."""
+    return "webplatform:apps.web.route.hosts.0"
 
 
 def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> None:
@@ -173,10 +168,7 @@ def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> N
     config = document["config"]
     config["webplatform:namespace"] = namespace
     app = config["webplatform:apps"]["web"]
-    if "route" in app:
-        app["route"]["hosts"] = [hosts[0]]
-    else:
-        app["ingress"]["host"] = hosts[0]
+    app["route"]["hosts"] = [hosts[0]]
     config["webplatform:cdn"]["host"] = hosts[-1]
     (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
 
@@ -273,12 +265,9 @@ IDENTITY = {
     "webplatform:cluster.name",
     "webplatform:cluster.vpc.cidr",
     "webplatform:secrets.clusterName",
-    "webplatform:apps.web.ingress.host",
     "webplatform:apps.web.route.hosts",
     "webplatform:cdn.host",
     "webplatform:cdn.aliases",
-    "webplatform:cdn.originHost",
-    "webplatform:cdn.cloudfront.accessLogs.prefix",
     "webplatform:cdn.accessLogs.prefix",
 }
 
@@ -317,7 +306,7 @@ def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
     raw = flat(load_stack_file("dev"))
     apps = json.loads(raw["webplatform:apps"])
     apps["web"]["route"] = {"hosts": ["dev.example.com", "www.dev.example.com"]}
-    apps["api"] = {"ingress": {"host": "api.example.com"}}
+    apps["api"] = {"route": {"hosts": ["api.example.com"]}}
     raw["webplatform:apps"] = json.dumps(apps)
     raw["webplatform:cdn"] = json.dumps(
         {"provider": "cloudfront", "host": "cdn.dev.example.com", "aliases": ["dev.example.org"]}
@@ -326,7 +315,7 @@ def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
     assert mine.hosts == {
         "dev-pr-9.example.com": "webplatform:apps.web.route.hosts.0",
         "www.dev-pr-9.example.com": "webplatform:apps.web.route.hosts.1",
-        "dev-pr-9-api.example.com": "webplatform:apps.api.ingress.host",
+        "dev-pr-9-api.example.com": "webplatform:apps.api.route.hosts.0",
         "cdn.dev-pr-9.example.com": "webplatform:cdn.host",
         "dev-pr-9.example.org": "webplatform:cdn.aliases.0",
     }
