@@ -18,6 +18,7 @@ from webplatform._labels import selector_labels
 from webplatform._model import Args, Input, at
 from webplatform._types import DNS_1035, EnvName, Image, Labels, Port, Wired
 from webplatform.delivery.blue_green import (
+    COLOR_LABEL,
     COLORS,
     BlueGreenArgs,
     BlueGreenRelease,
@@ -101,7 +102,10 @@ class WebAppSpec(Args):
     autoscaling: Autoscaling | None = None
     """An HPA from ``replicas`` to ``autoscaling.maxReplicas``; default none."""
     disruption_budget: DisruptionPolicy | None = None
-    """A PodDisruptionBudget; default none. Checked against ``replicas`` (the fewest pods)."""
+    """A PodDisruptionBudget; default none. Checked against ``replicas`` (the fewest pods).
+    A blue-green app gets one budget per running colour (``<app>-blue``, ``<app>-green``),
+    each checked against that colour's replicas: one budget over both colours would count
+    the idle colour's pods as serving and let a drain evict every live pod."""
     network_policy: NetworkAccess | None = None
     """The app's NetworkPolicy allow-list; default none. Pair it with a namespace ``DefaultDeny``
     (the stack adds one when any app has a policy)."""
@@ -173,7 +177,31 @@ class WebAppSpec(Args):
                 self.disruption_budget.check_leaves_room(self.replicas)
             except ValueError as exc:
                 raise at("disruption_budget", *getattr(exc, "loc", ()), message=str(exc)) from None
+            if self.blue_green is not None and self.autoscaling is None:
+                for color, replicas in self._budgeted_colors().items():
+                    try:
+                        self.disruption_budget.check_leaves_room(
+                            replicas, field=f"blueGreen.{color}.replicas"
+                        )
+                    except ValueError as exc:
+                        raise at(
+                            "disruption_budget", *getattr(exc, "loc", ()), message=str(exc)
+                        ) from None
         return self
+
+    def _budgeted_colors(self) -> dict[str, int]:
+        """Blue-green: each colour that runs pods -> its fewest pods (its own budget's base).
+
+        A colour scaled to 0 gets no budget (nothing to protect). With an autoscaler each
+        colour's floor is the app's ``replicas``.
+        """
+        assert self.blue_green is not None
+        found = {}
+        for color in COLORS:
+            replicas = self.blue_green.replicas(color, self.replicas)
+            if replicas:
+                found[color] = self.replicas if self.autoscaling is not None else replicas
+        return found
 
     @model_validator(mode="after")
     def _ports(self) -> WebAppSpec:
@@ -214,7 +242,7 @@ class WebAppSpec(Args):
         if self.autoscaling is not None:
             add({"HorizontalPodAutoscaler": list(self._hpa_names(app))})
         if self.disruption_budget is not None:
-            add({"PodDisruptionBudget": [app]})
+            add({"PodDisruptionBudget": self._budget_names(app)})
         if self.network_policy is not None:
             add({"NetworkPolicy": [app]})
         if self.monitoring is not None:
@@ -224,6 +252,12 @@ class WebAppSpec(Args):
         if self.route is not None:
             add(PublicRouteArgs.object_names(app, self.route))
         return names
+
+    def _budget_names(self, app: str) -> list[str]:
+        """One budget per running colour of a blue-green app, else one named after the app."""
+        if self.blue_green is None:
+            return [app]
+        return [f"{app}-{color}" for color in self._budgeted_colors()]
 
     def _has_secrets(self) -> bool:
         """Whether the app has secret settings (then a Secret ``<app>-secrets``); the models
@@ -469,17 +503,7 @@ class WebApp(pulumi.ComponentResource):
                 )
             hpa_names = tuple(sorted(targets))  # stable across a colour switch
         if args.disruption_budget is not None:
-            DisruptionBudget(
-                f"{name}-disruption-budget",
-                DisruptionBudgetArgs(
-                    app=name,
-                    namespace=args.namespace,
-                    selector=pods,
-                    policy=args.disruption_budget,
-                    replicas=args.replicas,
-                ),
-                opts=child,
-            )
+            self._budgets(name, args)
         if args.network_policy is not None:
             AppNetworkPolicy(
                 f"{name}-network-policy",
@@ -506,6 +530,42 @@ class WebApp(pulumi.ComponentResource):
                     alerting=args.monitoring,
                 ),
                 opts=child,
+            )
+
+    def _budgets(self, name: str, args: WebAppArgs) -> None:
+        """The app's PodDisruptionBudget(s); a blue-green app gets one per running colour.
+
+        Per colour, not one over the active colour only: a flip then stays a change of the
+        Services' selectors and nothing else (no budget moves with it), and the idle colour,
+        the instant rollback, keeps its pods through drains too. One budget over both colours
+        (the old shape) counted the idle colour's pods as serving, so the eviction API let a
+        drain take every live pod while the idle ones stayed.
+        """
+        assert args.disruption_budget is not None
+        pods = selector_labels(name)
+        if args.blue_green is None:
+            budgets = {name: (pods, args.replicas, f"{name}-disruption-budget")}
+        else:
+            budgets = {
+                f"{name}-{color}": (
+                    {**pods, COLOR_LABEL: color},
+                    replicas,
+                    f"{name}-{color}-disruption-budget",
+                )
+                for color, replicas in args._budgeted_colors().items()
+            }
+        for budget_name, (selector, replicas, resource_name) in budgets.items():
+            DisruptionBudget(
+                resource_name,
+                DisruptionBudgetArgs(
+                    app=name,
+                    namespace=args.namespace,
+                    selector=selector,
+                    policy=args.disruption_budget,
+                    replicas=replicas,
+                    budget_name=budget_name,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
     def _route(

@@ -14,11 +14,18 @@ What the reference guides do by hand, made the default:
 - RollingUpdate with ``maxSurge: 1`` and ``maxUnavailable: 0``. Reference 004
   uses ``maxUnavailable: 1``, which with one replica (dev) takes the app down
   on every rollout; surge-only keeps the old pod until the new one is ready.
+- topology spread (none in the references): the pods of one workload (one
+  colour of a blue-green pair) spread across nodes and zones, ``maxSkew`` 1,
+  ``DoNotSchedule``, so one node drain or one zone outage takes at most a
+  share of them; EKS Auto Mode (Karpenter) starts nodes in the zones the
+  constraint needs. ``nodeTaintsPolicy: Honor`` leaves cordoned nodes out of
+  the count: with the default (``Ignore``) a drained node would count as an
+  empty domain and block the evicted pods from rescheduling elsewhere.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -48,6 +55,7 @@ __all__ = [
     "Quantities",
     "Resources",
     "RollingUpdate",
+    "TopologySpread",
     "Workload",
     "WorkloadArgs",
     "check_image",
@@ -144,6 +152,38 @@ class RollingUpdate(Args):
         return self
 
 
+#: Well-known node labels (every cloud provider, and the local kwok nodes, set them).
+ZONE_KEY = "topology.kubernetes.io/zone"
+HOSTNAME_KEY = "kubernetes.io/hostname"
+WhenUnsatisfiable = Literal["DoNotSchedule", "ScheduleAnyway"]
+
+
+class TopologySpread(Args):
+    """How a workload's pods spread over zones and nodes (``topologySpreadConstraints``)."""
+
+    max_skew: Annotated[int, Field(ge=1, le=10)] = 1
+    """Most pods one zone (node) may have above the emptiest; default 1 (even)."""
+    zones: WhenUnsatisfiable | None = "DoNotSchedule"
+    """Across ``topology.kubernetes.io/zone``; default ``DoNotSchedule`` (a hard rule
+    Karpenter provisions for; ``ScheduleAnyway`` is a preference it may ignore). ``None``: off."""
+    nodes: WhenUnsatisfiable | None = "DoNotSchedule"
+    """Across ``kubernetes.io/hostname``; default ``DoNotSchedule``. ``None``: off."""
+
+    def to_k8s(self, selector: dict[str, str]) -> list[k8s.core.v1.TopologySpreadConstraintArgs]:
+        return [
+            k8s.core.v1.TopologySpreadConstraintArgs(
+                topology_key=key,
+                max_skew=self.max_skew,
+                when_unsatisfiable=when,
+                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+                # A cordoned (draining) node is not a domain to balance against.
+                node_taints_policy="Honor",
+            )
+            for key, when in ((ZONE_KEY, self.zones), (HOSTNAME_KEY, self.nodes))
+            if when is not None
+        ]
+
+
 class WorkloadArgs(Args):
     """One Deployment's pod and rollout; see the module docstring for the defaults' reasons."""
 
@@ -189,6 +229,8 @@ class WorkloadArgs(Args):
     """The Deployment's name in the cluster; default the app's name."""
     termination_grace_period_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
     """Time to drain on shutdown; default 30 s."""
+    topology_spread: TopologySpread = TopologySpread()
+    """Default: even across zones and nodes, hard (see :class:`TopologySpread`)."""
 
     @model_validator(mode="after")
     def _ports_differ(self) -> WorkloadArgs:
@@ -286,6 +328,11 @@ def pod_template(
         spec=k8s.core.v1.PodSpecArgs(
             service_account_name=service_account_name,
             automount_service_account_token=False,
+            # The pods of this workload (one colour of a pair) spread on their own.
+            topology_spread_constraints=args.topology_spread.to_k8s(
+                {**selector_labels(args.app), **args.extra_selector}
+            )
+            or None,
             termination_grace_period_seconds=args.termination_grace_period_seconds,
             security_context=k8s.core.v1.PodSecurityContextArgs(
                 run_as_non_root=True,

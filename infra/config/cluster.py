@@ -138,9 +138,14 @@ def check_capacity(config: StackConfig) -> None:
 
     Most pods: the HPA's ``maxReplicas`` (else ``replicas``); blue-green counts both colours at
     full size (an instant rollback keeps the idle one warm), Argo strategies twice (the new
-    ReplicaSet scales up before the old one goes), a rolling update its surge. Refused at
-    parse time with the key, the numbers and the fix, so an autoscaler can never ask for
-    pods the NodePool's ``limits`` would leave pending.
+    ReplicaSet scales up before the old one goes), a rolling update its surge. On top, what
+    the disruption budgets let a drain evict at once (per colour for blue-green: each colour
+    has its own budget): the replacements of evicted pods are scheduled while the drained
+    node still counts against the pool's limits, so without that room a consolidation or an
+    upgrade would leave them pending. Topology spread does not change the sum (it places
+    pods, it does not add any); what one more node costs in DaemonSets is in the reserve.
+    Refused at parse time with the key, the numbers and the fix, so an autoscaler can never
+    ask for pods the NodePool's ``limits`` would leave pending.
     """
     pool = config.cluster.node_pool
     assert pool is not None  # mode eks, validated
@@ -188,8 +193,46 @@ def _demand(app: Any) -> tuple[int, Decimal, Decimal, str]:
     else:
         surge = _surge(getattr(getattr(app, "rolling_update", None), "max_surge", 1), most)
         pods, why = most + surge, f"{what} + surge {surge}"
+    drain, drain_why = _drain_headroom(app, most)
+    if drain:
+        pods, why = pods + drain, f"{why} + {drain_why}"
     cpu_each, memory_each = _requests(app)
     return pods, cpu_each * pods, memory_each * pods, f"{why}, each {_requests_text(app)}"
+
+
+def _drain_headroom(app: Any, most: int) -> tuple[int, str]:
+    """(pods, why): what the app's budgets let one drain evict at once, at its most pods."""
+    budget = getattr(app, "disruption_budget", None)
+    if budget is None:
+        return 0, ""
+    blue_green = getattr(app, "blue_green", None)
+    if blue_green is None:
+        sizes = {"": most}
+    else:
+        sizes = {
+            color: most if spec.replicas is None else spec.replicas
+            for color, spec in (("blue", blue_green.blue), ("green", blue_green.green))
+            if spec.replicas != 0
+        }
+    allowed = {color: _allowed(budget, size) for color, size in sizes.items()}
+    total = sum(allowed.values())
+    if blue_green is None:
+        return total, f"{total} evicted at once by a drain (disruptionBudget)"
+    parts = " + ".join(f"{c} {n}" for c, n in allowed.items())
+    return total, f"{parts} evicted at once by a drain (a disruptionBudget per colour)"
+
+
+def _allowed(budget: Any, pods: int) -> int:
+    """Pods a PodDisruptionBudget lets go at once out of ``pods`` healthy ones."""
+    if budget.min_available is not None:
+        keep = budget.min_available
+        if isinstance(keep, str):
+            keep = math.ceil(pods * int(keep[:-1]) / 100)
+        return max(0, pods - int(keep))
+    gone = 1 if budget.max_unavailable is None else budget.max_unavailable
+    if isinstance(gone, str):
+        return math.ceil(pods * int(gone[:-1]) / 100)
+    return int(gone)
 
 
 def _surge(value: int | str, replicas: int) -> int:

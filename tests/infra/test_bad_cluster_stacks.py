@@ -376,10 +376,14 @@ def test_too_many_pods_at_the_hpa_maximum_is_refused_with_the_numbers():
     problems = capacity_problem("prod", set_([A, "web", "autoscaling", "maxReplicas"], 40))
     ((key, message),) = problems
     assert key == "webplatform:cluster.nodePool.cpuLimit"
-    # 2 colours x 40 pods x 250m = 20 cores > 16 - 2.
+    # 2 colours x 40 pods, plus what each colour's budget (minAvailable 2) lets a drain
+    # evict at once (38 + 38): 156 x 250m = 39 cores > 16 - 2.
     assert "16 cores minus reservedCpu 2 leaves 14 for the apps" in message
-    assert "they request 20 cores" in message
-    assert "web: 80 pods (blue 40 + green 40, maxReplicas 40, each 250m/256Mi)" in message
+    assert "they request 39 cores" in message
+    assert (
+        "web: 156 pods (blue 40 + green 40, maxReplicas 40 + blue 38 + green 38 evicted at "
+        "once by a drain (a disruptionBudget per colour), each 250m/256Mi)" in message
+    )
     assert "raise cpuLimit or lower maxReplicas or requests.cpu" in message
 
 
@@ -397,15 +401,24 @@ def test_memory_is_checked_too():
     ((key, message),) = problems
     assert key == "webplatform:cluster.nodePool.memoryLimit"
     assert "64Gi minus reservedMemory 4Gi leaves 60Gi for the apps" in message
-    assert "they request 80Gi" in message  # 20 pods x 4Gi
+    assert "they request 144Gi" in message  # (20 pods + 8 + 8 drain room) x 4Gi
 
 
 def test_a_smaller_pool_is_refused_and_the_reserve_counts():
     problems = capacity_problem("staging", set_([C, "nodePool", "cpuLimit"], "3"))
     ((key, message),) = problems
-    # staging: 2 colours x 4 pods x 200m = 1.6 cores > 3 - 2.
+    # staging: (2 colours x 4 pods + 1 evicted at once per colour) x 200m = 2 cores > 3 - 2.
     assert key == "webplatform:cluster.nodePool.cpuLimit"
-    assert "leaves 1 for the apps" in message and "request 1.6 cores" in message
+    assert "leaves 1 for the apps" in message and "request 2 cores" in message
+
+
+def test_the_drain_room_of_each_colours_budget_is_counted():
+    # prod at maxReplicas 25: 50 pods x 250m = 12.5 cores fit 14, but each colour's budget
+    # (minAvailable 2) lets a drain evict 23 at once, whose replacements need room too.
+    problems = capacity_problem("prod", set_([A, "web", "autoscaling", "maxReplicas"], 25))
+    ((key, message),) = problems
+    assert key == "webplatform:cluster.nodePool.cpuLimit"
+    assert "blue 23 + green 23 evicted at once by a drain" in message
 
 
 def test_a_rolling_app_counts_its_surge():
@@ -414,6 +427,7 @@ def test_a_rolling_app_counts_its_surge():
         web.pop("blueGreen")
         web["strategy"] = "rolling"
         web["image"] = "ghcr.io/example/web:1.4.2"
+        web.pop("disruptionBudget")  # its drain room is counted by its own test
         web["autoscaling"]["maxReplicas"] = 56  # 56 + surge 1 = 57 x 250m = 14.25 > 14
 
     problems = capacity_problem("prod", rolling)
@@ -425,7 +439,7 @@ def test_a_rolling_app_counts_its_surge():
 def test_the_pool_can_be_raised_to_fit():
     config = apps_config("prod")
     config[A]["web"]["autoscaling"]["maxReplicas"] = 40
-    config[C]["nodePool"]["cpuLimit"] = "24"
+    config[C]["nodePool"]["cpuLimit"] = "48"  # 156 pods x 250m = 39 cores + 2 reserved
     parsed = parse_stack("prod", config)
     assert parsed.apps["web"].autoscaling.max_replicas == 40
 
@@ -437,6 +451,7 @@ def test_an_argo_app_counts_both_replica_sets_during_a_rollout():
         web["strategy"] = "argoCanary"
         web["image"] = "ghcr.io/example/web:1.4.2"
         web["argo"] = {"analysis": {"prometheusAddress": "http://prometheus.monitoring:9090"}}
+        web.pop("disruptionBudget")
         web["autoscaling"]["maxReplicas"] = 29  # 2 x 29 x 250m = 14.5 > 14
         config[C]["addons"]["argoRollouts"]["enabled"] = True
 

@@ -64,10 +64,21 @@ def check_prod_numbers(spec):
     ]
 
 
+def budgets(objects, stack):
+    """Budget name -> spec; a blue-green app has one per colour (issue 19, defect 6)."""
+    return {b["metadata"]["name"]: b["spec"] for b in objects[stack]["PodDisruptionBudget"]}
+
+
 def test_prod_budget_keeps_two_and_staging_drains_one_at_a_time(objects):
-    assert one(objects, "prod", "PodDisruptionBudget")["spec"]["minAvailable"] == 2
-    staging = one(objects, "staging", "PodDisruptionBudget")["spec"]
-    assert staging["maxUnavailable"] == 1 and "minAvailable" not in staging
+    prod = budgets(objects, "prod")
+    assert set(prod) == {"web-blue", "web-green"}
+    assert all(b["minAvailable"] == 2 for b in prod.values())
+    for color, budget in prod.items():
+        assert budget["selector"]["matchLabels"]["webplatform.io/color"] == color[4:]
+    staging = budgets(objects, "staging")
+    assert set(staging) == {"web-blue", "web-green"}
+    for budget in staging.values():
+        assert budget["maxUnavailable"] == 1 and "minAvailable" not in budget
 
 
 def test_uat_has_prods_guardrails_at_uat_size(objects):
@@ -78,8 +89,8 @@ def test_uat_has_prods_guardrails_at_uat_size(objects):
         assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
         assert hpa["spec"]["metrics"] == prod["metrics"]
         assert hpa["spec"]["behavior"] == prod["behavior"]
-    budget = one(objects, "uat", "PodDisruptionBudget")["spec"]
-    assert budget["maxUnavailable"] == 1 and "minAvailable" not in budget
+    for budget in budgets(objects, "uat").values():
+        assert budget["maxUnavailable"] == 1 and "minAvailable" not in budget
     assert {k for k in KINDS_GUARDED if k in objects["uat"]} == KINDS_GUARDED
     (gateway,) = objects["uat"]["Gateway"]
     assert {item["hostname"] for item in gateway["spec"]["listeners"]} == {"uat-origin.example.com"}
