@@ -310,6 +310,11 @@ def _eks_cluster(mocks: RecordingMocks, args: pulumi.runtime.MockResourceArgs) -
         ],
         "status": "ACTIVE",
         "platformVersion": "eks.1",
+        # The security group EKS creates for the cluster (the default NodeClass uses it).
+        "vpcConfig": {
+            **(args.inputs.get("vpcConfig") or {}),
+            "clusterSecurityGroupId": f"sg-{name}-cluster",
+        },
     }
 
 

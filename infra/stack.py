@@ -117,13 +117,27 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
     )
 
 
-def node_pool(spec: ClusterSpec, provider: k8s.Provider) -> NodePool:
-    """The Auto Mode NodePool the apps (and the add-ons) run on."""
+def node_pool(spec: ClusterSpec, cluster: EksCluster, provider: k8s.Provider) -> NodePool:
+    """The Auto Mode NodePool the apps (and the add-ons) run on, from a NodeClass that
+    enforces NetworkPolicies (Auto Mode's ``default`` one does not: issue 19)."""
+    from webplatform.cluster.node_class import NodeClass, NodeClassArgs
     from webplatform.cluster.node_pool import NodePool
 
-    assert spec.node_pool is not None  # validated (mode eks)
+    assert spec.node_pool is not None and spec.vpc is not None  # validated (mode eks)
+    node_class = NodeClass(
+        spec.node_pool.name,
+        NodeClassArgs(
+            role=cluster.node_role_name,
+            subnet_ids=tuple(cluster.private_subnet_ids),
+            security_group_ids=(cluster.cluster_security_group_id,),
+            name=spec.node_pool.name,
+        ),
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
     return NodePool(
-        spec.node_pool.name, spec.node_pool, opts=pulumi.ResourceOptions(provider=provider)
+        spec.node_pool.name,
+        spec.node_pool.model_copy(update={"node_class": spec.node_pool.name}),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=[node_class]),
     )
 
 
@@ -148,9 +162,18 @@ def _app_args(
     secret: SecretLookup,
     external_secret_name: pulumi.Input[str] | None = None,
     gateway: Gateway | None = None,
+    dns_cidrs: tuple[str, ...] = (),
 ) -> WebAppArgs:
-    """The app's own settings as the stack file gave them, plus this stack's wiring."""
+    """The app's own settings as the stack file gave them, plus this stack's wiring.
+
+    ``dns_cidrs``: the cluster DNS addresses where DNS is not pods (an EKS Auto Mode
+    cluster this stack builds); the app's network policy allows DNS to exactly those,
+    unless the stack file names its own.
+    """
     settings = {**app.settings(), "env": plain_env(app)}  # secret env values go to secret_env
+    access = settings.get("network_policy")
+    if access is not None and dns_cidrs and not access.dns_cidrs:
+        settings["network_policy"] = access.model_copy(update={"dns_cidrs": dns_cidrs})
     return WebAppArgs(
         **settings,
         namespace=namespace,
@@ -351,7 +374,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     if cluster is not None:
         # Pods need nodes: the add-ons wait for the NodePool, the apps for the add-ons
         # (routes need the Gateway API CRDs and the issuer, Rollouts the Argo CRDs).
-        pool = node_pool(config.cluster, provider)
+        pool = node_pool(config.cluster, cluster, provider)
         after.append(cluster_addons(config.cluster, provider, [pool]))
     opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
     namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
@@ -367,10 +390,11 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         assert cluster is not None  # validated: external-secrets needs cluster.mode eks
         external = external_secrets(config, cluster, namespace.name, provider, secret)
     edge_gateway = gateway(config, namespace.name, opts)
+    dns = (f"{cluster.cluster_dns_ip}/32",) if cluster is not None else ()
     apps = {
         name: WebApp(
             name,
-            _app_args(config, namespace.name, spec, secret, external.get(name), edge_gateway),
+            _app_args(config, namespace.name, spec, secret, external.get(name), edge_gateway, dns),
             opts=opts,
         )
         for name, spec in config.apps.items()

@@ -22,8 +22,10 @@ import yaml
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 #: Custom kinds we render with no CRD schema available offline: their content is asserted in
-#: their components' own tests instead. (None now: cert-manager's ClusterIssuer is vendored.)
-UNSCHEMED: frozenset[tuple[str, str]] = frozenset()
+#: their components' own tests instead. EKS Auto Mode's NodeClass: AWS publishes no CRD
+#: source (the cluster serves it); its fields follow the EKS user guide, "create-node-class"
+#: (tests/infra/test_auto_mode_network_policy.py).
+UNSCHEMED: frozenset[tuple[str, str]] = frozenset({("eks.amazonaws.com/v1", "NodeClass")})
 #: API groups under ``k8s.io`` that are served from CRDs, not built in (the Gateway API).
 CRD_GROUPS = frozenset({"gateway.networking.k8s.io"})
 

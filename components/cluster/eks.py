@@ -56,6 +56,7 @@ The component never builds a Kubernetes provider on its own: call
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -63,7 +64,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from webplatform._kms import service_only_key_policy
 from webplatform._model import Args, Items, at
@@ -110,6 +111,32 @@ NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistry
 #: Built-in Auto Mode node pools: only ``system`` (tainted CriticalAddonsOnly). The built-in
 #: ``general-purpose`` pool has no limits, so apps would escape the capacity bound.
 BUILT_IN_NODE_POOLS = ("system",)
+#: What EKS itself picks for the Service range of a VPC in 10.0.0.0/8 (else 10.100.0.0/16).
+DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
+
+
+def _service_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError("not an IPv4 range in CIDR notation (e.g. '172.20.0.0/16')") from None
+    if network.version != 4 or not 12 <= network.prefixlen <= 24:
+        raise ValueError("must be an IPv4 range from /12 to /24 (EKS's bounds)")
+    private = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+    if not any(network.subnet_of(p) for p in private):  # type: ignore[arg-type]
+        raise ValueError("must be within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    return value
+
+
+ServiceCidr = Annotated[str, AfterValidator(_service_cidr)]
+
+
+def cluster_dns_ip(service_cidr: str) -> str:
+    """The cluster DNS address: EKS gives the ``kube-dns`` Service the range's 10th address
+    (``172.20.0.10``). On Auto Mode no CoreDNS pods stand behind it: CoreDNS runs as a system
+    service on every node, and pods reach it through this address (aws/containers-roadmap
+    #2546, #2552), which is therefore what a NetworkPolicy must allow for DNS."""
+    return str(ipaddress.ip_network(service_cidr).network_address + 10)
 _ADDON_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
@@ -200,6 +227,11 @@ class EksClusterArgs(Args):
     addon_versions: dict[str, str] = Field(default_factory=dict)
     """Managed add-on name -> exact version (``v0.8.1-eksbuild.1``) to hold it back; default
     none: the most recent version for the cluster's Kubernetes version."""
+    service_ipv4_cidr: ServiceCidr = DEFAULT_SERVICE_CIDR
+    """Range of Service ClusterIPs; default ``172.20.0.0/16``, what EKS picks itself for a
+    VPC in 10.0.0.0/8 (so an existing cluster sees no change). Set explicitly because the
+    cluster DNS address (:attr:`EksCluster.cluster_dns_ip`) derives from it. Must not
+    overlap the VPC. Changing it replaces the cluster."""
     kms_deletion_window_days: KmsDeletionWindowDays = 30
     """Days a deleted Secrets key waits before it is gone; default 30, the maximum."""
     protect: bool = False
@@ -331,6 +363,14 @@ class EksCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
+    private_subnet_ids: tuple[pulumi.Input[str], ...]
+    """The subnets the cluster and its nodes use (as given)."""
+    """The Auto Mode node role (EKS made its access entry): a custom NodeClass names it."""
+    cluster_security_group_id: pulumi.Output[str]
+    """The security group EKS made for the cluster: the nodes' (a custom NodeClass selects it)."""
+    cluster_dns_ip: str
+    """The cluster DNS address pods resolve through (:func:`cluster_dns_ip`)."""
     """A secret: the kubeconfig (``aws eks get-token`` exec auth) for this cluster."""
     cluster: pulumi.CustomResource
     """The ``aws.eks.Cluster``."""
@@ -450,6 +490,7 @@ class EksCluster(pulumi.ComponentResource):
                 block_storage=aws.eks.ClusterStorageConfigBlockStorageArgs(enabled=True)
             ),
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                service_ipv4_cidr=args.service_ipv4_cidr,
                 elastic_load_balancing=aws.eks.ClusterKubernetesNetworkConfigElasticLoadBalancingArgs(
                     enabled=True
                 )
@@ -467,6 +508,12 @@ class EksCluster(pulumi.ComponentResource):
         self.addons = [self._addon(name, addon, args) for addon in args.managed_addons]
 
         self.cluster_name = self.cluster.name
+        self.node_role_name = node_role.name
+        self.private_subnet_ids = tuple(args.private_subnet_ids)
+        self.cluster_security_group_id = self.cluster.vpc_config.apply(
+            lambda config: config.cluster_security_group_id
+        )
+        self.cluster_dns_ip = cluster_dns_ip(args.service_ipv4_cidr)
         self.endpoint = self.cluster.endpoint
         self.oidc_issuer_url = self.cluster.identities.apply(_oidc_issuer)
         self.kubeconfig = pulumi.Output.secret(

@@ -8,9 +8,10 @@ every app at its autoscaler maximum (both colours for blue-green) fits within
 them (:meth:`NodePoolArgs.fits`), so an HPA can never ask for a pod the pool
 would refuse to place.
 
-The pool uses Auto Mode's ``default`` NodeClass (private subnets, the cluster
-security group, encrypted ephemeral storage) and current-generation on-demand
-instances; nodes are replaced at least every 14 days (patched AMIs) and
+The pool uses the NodeClass ``node_class`` names: Auto Mode's ``default``
+unless told otherwise. The stacks name their own (:mod:`.node_class`): the
+``default`` one cannot turn NetworkPolicy enforcement on. Instances are
+current-generation and on-demand; nodes are replaced at least every 14 days (patched AMIs) and
 consolidated when underused, a tenth of them at a time.
 
 No ``pulumi_aws`` here: the args are part of the stack config, and the
@@ -76,6 +77,10 @@ class NodePoolArgs(Args):
     is multi-arch."""
     name: Annotated[str, AfterValidator(_name)] = "apps"
     """The NodePool's name; default ``apps``."""
+    node_class: Annotated[str, AfterValidator(_name)] = "default"
+    """The ``eks.amazonaws.com`` NodeClass the nodes come from; default Auto Mode's built-in
+    ``default``, which enforces no NetworkPolicy. The stacks set their own
+    (:class:`webplatform.cluster.node_class.NodeClass`)."""
 
     @model_validator(mode="after")
     def _room_for_apps(self) -> NodePoolArgs:
@@ -108,7 +113,7 @@ class NodePoolArgs(Args):
                     "nodeClassRef": {
                         "group": "eks.amazonaws.com",
                         "kind": "NodeClass",
-                        "name": "default",
+                        "name": self.node_class,
                     },
                     "requirements": [
                         {

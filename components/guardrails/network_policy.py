@@ -17,9 +17,16 @@ Where the references (001, 004) differ, and why:
   server sets on every namespace, not on ``name:``, which only matches if
   someone labelled the namespace by hand (otherwise the rule silently admits
   nothing);
-- DNS egress goes to the DNS pods in ``kube-system`` (``k8s-app: kube-dns``, the
-  label CoreDNS keeps on EKS), not to port 53 anywhere, which would let a
-  compromised pod tunnel data out over DNS to any resolver;
+- DNS egress goes to the cluster DNS only, not to port 53 anywhere, which would
+  let a compromised pod tunnel data out over DNS to any resolver. Where DNS is
+  pods (CoreDNS in ``kube-system``, ``k8s-app: kube-dns``: kind, kubeadm,
+  EKS with managed node groups) the rule selects them. On EKS Auto Mode there
+  are no such pods: CoreDNS runs as a system service on every node, and pods
+  reach it through the ``kube-dns`` Service address in their ``resolv.conf``
+  (aws/containers-roadmap #2552: the pod-selector rule admits nothing there,
+  and DNS fails; #2546: no CoreDNS Deployment exists). ``dns_cidrs`` then
+  names that address, and the rule allows exactly it (the stacks set it from
+  the cluster's Service range, :func:`webplatform.cluster.eks.cluster_dns_ip`);
 - ports are the *pod's* ports (the container port), not the Service port:
   policies apply after the Service has translated the port, so reference 004's
   ``port: 80`` in front of a pod listening on 8080 admits nothing.
@@ -113,12 +120,29 @@ class NetworkAccess(Args):
     dns_namespace: DnsLabel = "kube-system"
     """Namespace of the cluster DNS; default ``kube-system``."""
     dns_pod_labels: Annotated[Labels, Field(min_length=1)] = {"k8s-app": "kube-dns"}
-    """Labels of the DNS pods; default ``k8s-app: kube-dns`` (CoreDNS on EKS and most
-    distributions). Not empty: that would open port 53 to every pod of the DNS namespace."""
+    """Labels of the DNS pods; default ``k8s-app: kube-dns`` (CoreDNS on kubeadm, kind and
+    EKS node groups). Not empty: that would open port 53 to every pod of the DNS namespace."""
+    dns_cidrs: Items[Cidr] = ()
+    """Where DNS is not pods, the addresses pods resolve through (EKS Auto Mode: the
+    ``kube-dns`` Service address, e.g. ``172.20.0.10/32``); then DNS egress goes there
+    instead of to ``dnsPodLabels``. Default none; the EKS stacks set it from the cluster."""
     https_egress_cidrs: Items[Cidr] = ("0.0.0.0/0",)
     """Ranges the app may reach on 443 (external APIs); default anywhere (references 001, 004). ``[]``: none."""
     backends: Items[Backend] = ()
     """Other destinations (in-cluster services, databases); default none."""
+
+
+def _dns_peers(access: NetworkAccess) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    """The cluster DNS: its addresses where it is not pods (Auto Mode), else its pods."""
+    net = k8s.networking.v1
+    if access.dns_cidrs:
+        return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in access.dns_cidrs]
+    return [
+        net.NetworkPolicyPeerArgs(
+            namespace_selector=_namespace_selector(access.dns_namespace),
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(access.dns_pod_labels)),
+        )
+    ]
 
 
 class DefaultDenyArgs(Args):
@@ -213,14 +237,7 @@ class AppNetworkPolicy(pulumi.ComponentResource):
             )
         egress = [
             net.NetworkPolicyEgressRuleArgs(
-                to=[
-                    net.NetworkPolicyPeerArgs(
-                        namespace_selector=_namespace_selector(access.dns_namespace),
-                        pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                            match_labels=dict(access.dns_pod_labels)
-                        ),
-                    )
-                ],
+                to=_dns_peers(access),
                 ports=[
                     net.NetworkPolicyPortArgs(port=53, protocol="UDP"),
                     net.NetworkPolicyPortArgs(port=53, protocol="TCP"),

@@ -130,7 +130,27 @@ def check(config: StackConfig) -> None:
             f'EKS (cluster.mode: eks), so use one of them ("{DEFAULT_KUBERNETES_VERSION}" '
             "is in standard support longest)",
         )
+    _check_service_range(config)
     check_capacity(config)
+
+
+def _check_service_range(config: StackConfig) -> None:
+    """The VPC must not overlap the cluster's Service range (EKS refuses it, and the cluster
+    DNS address the network policies allow lives there)."""
+    import ipaddress
+
+    from webplatform.cluster.eks import DEFAULT_SERVICE_CIDR
+
+    vpc = config.cluster.vpc
+    assert vpc is not None  # mode eks, validated
+    if ipaddress.ip_network(vpc.cidr).overlaps(ipaddress.ip_network(DEFAULT_SERVICE_CIDR)):
+        raise at(
+            "cluster",
+            "vpc",
+            "cidr",
+            message=f"overlaps the cluster's Service range {DEFAULT_SERVICE_CIDR}; use a VPC "
+            "range outside it (e.g. in 10.0.0.0/8)",
+        )
 
 
 def check_capacity(config: StackConfig) -> None:

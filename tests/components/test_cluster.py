@@ -66,7 +66,11 @@ def test_auto_mode_is_on_with_only_the_system_pool_built_in(rec):
         "nodeRoleArn": f"arn:aws:iam::{ACCOUNT}:role/eks-node-role",
     }
     assert cluster["storageConfig"] == {"blockStorage": {"enabled": True}}
-    assert cluster["kubernetesNetworkConfig"] == {"elasticLoadBalancing": {"enabled": True}}
+    assert cluster["kubernetesNetworkConfig"] == {
+        "elasticLoadBalancing": {"enabled": True},
+        # Explicit: the cluster DNS address NetworkPolicies allow derives from it.
+        "serviceIpv4Cidr": "172.20.0.0/16",
+    }
     assert cluster["bootstrapSelfManagedAddons"] is False
     assert not rec.by_type("aws:eks/nodeGroup:NodeGroup")
     assert not rec.by_type("aws:ec2/launchTemplate:LaunchTemplate")

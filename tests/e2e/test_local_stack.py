@@ -289,7 +289,7 @@ def test_out_of_band_changes_show_in_refresh_and_up_undoes_them(engine: Engine, 
     kube(
         "patch",
         "poddisruptionbudget",
-        "web",
+        "web-blue",
         "-n",
         NS,
         "--type=merge",
@@ -311,7 +311,7 @@ def test_out_of_band_changes_show_in_refresh_and_up_undoes_them(engine: Engine, 
     assert sorted(c.split()[0] for c in changes) == ["update"] * 3, changes
     engine.up(STACK)
     assert selector_color(kube, "web") == "blue"
-    assert kube.json("get", "poddisruptionbudget", "web", "-n", NS)["spec"]["minAvailable"] == 2
+    assert kube.json("get", "poddisruptionbudget", "web-blue", "-n", NS)["spec"]["minAvailable"] == 2
     assert kube.json("get", "configmap", "web-config", "-n", NS)["data"]["LOG_LEVEL"] == "warn"
     # Undoing drift replaced nothing: same Deployments, same pods.
     assert {

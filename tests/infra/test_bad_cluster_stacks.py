@@ -458,3 +458,10 @@ def test_an_argo_app_counts_both_replica_sets_during_a_rollout():
     ((key, message),) = capacity_problem("prod", argo)
     assert key == "webplatform:cluster.nodePool.cpuLimit"
     assert "web: 58 pods (2 x maxReplicas 29 during a rollout" in message
+
+
+def test_a_vpc_overlapping_the_service_range_is_refused():
+    problems = capacity_problem("prod", set_([C, "vpc", "cidr"], "172.20.0.0/16"))
+    ((key, message),) = problems
+    assert key == "webplatform:cluster.vpc.cidr"
+    assert "overlaps the cluster's Service range 172.20.0.0/16" in message
