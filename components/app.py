@@ -247,6 +247,8 @@ class WebAppSpec(Args):
             add({"NetworkPolicy": [app]})
         if self.monitoring is not None:
             add({"PrometheusRule": [app]})
+            if self.monitoring.dashboard:
+                add({"ConfigMap": [f"{app}-grafana"]})
             if self.metrics_port is not None:
                 add({"ServiceMonitor": [app]})
         if self.route is not None:
@@ -528,6 +530,7 @@ class WebApp(pulumi.ComponentResource):
                     service_labels=pods,
                     metrics_port_name="metrics" if args.metrics_port is not None else None,
                     alerting=args.monitoring,
+                    route_name=name if args.route is not None else None,
                 ),
                 opts=child,
             )

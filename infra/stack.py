@@ -155,6 +155,26 @@ def cluster_addons(
     )
 
 
+def monitoring_stack(
+    spec: ClusterSpec, provider: k8s.Provider, secret: SecretLookup, after: list[pulumi.Resource]
+) -> pulumi.Resource | None:
+    """kube-prometheus-stack and the alert receiver, when the stack file has
+    ``cluster.monitoring``: what reads the apps' ServiceMonitors and PrometheusRules."""
+    if spec.monitoring is None:
+        return None
+    from webplatform.cluster.monitoring_stack import MonitoringStack, MonitoringStackArgs
+
+    settings = spec.monitoring
+    stack = MonitoringStack(
+        "monitoring",
+        MonitoringStackArgs(
+            **dict(settings), credential=secret(settings.receiver.credential)
+        ),
+        opts=pulumi.ResourceOptions(provider=provider, depends_on=after),
+    )
+    return stack.release
+
+
 def _app_args(
     config: StackConfig,
     namespace: pulumi.Input[str],
@@ -376,6 +396,10 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         # (routes need the Gateway API CRDs and the issuer, Rollouts the Argo CRDs).
         pool = node_pool(config.cluster, cluster, provider)
         after.append(cluster_addons(config.cluster, provider, [pool]))
+        # The apps' ServiceMonitors and PrometheusRules need the operator's CRDs.
+        monitoring = monitoring_stack(config.cluster, provider, secret, [pool])
+        if monitoring is not None:
+            after.append(monitoring)
     opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
     namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
     if any(app.network_policy is not None for app in config.apps.values()):

@@ -16,6 +16,10 @@ single metric of its own:
   i.e. it can no longer absorb load (only when an HPA is given).
 - ``ContainerRestarting``: restarts (crash loops, OOM kills) in the last 15 minutes.
 
+With ``dashboard`` (the default) a ConfigMap ``<app>-grafana`` carries the
+app's Grafana dashboard (:mod:`webplatform.guardrails.dashboard`), labelled for
+Grafana's dashboard sidecar.
+
 Series are selected by namespace and container name (the app's name), not by
 pod-name regex: ``pod=~"web-.*"`` would also match an app called ``web-api``.
 """
@@ -31,6 +35,11 @@ from pydantic import Field
 from webplatform._labels import app_labels, selector_labels
 from webplatform._model import Args, Input, Items
 from webplatform._types import DnsLabel, Labels, ServiceName
+from webplatform.guardrails.dashboard import dashboard_json
+
+#: The label Grafana's dashboard sidecar loads ConfigMaps by (kube-prometheus-stack's default).
+DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_LABEL_VALUE = "1"
 
 API_VERSION = "monitoring.coreos.com/v1"
 Duration = Annotated[str, Field(pattern=r"^([0-9]+(ms|s|m|h|d|w|y))+$")]
@@ -59,6 +68,9 @@ class Alerting(Args):
     prometheus_labels: Labels = {}
     """Labels the Prometheus ``ruleSelector`` / ``serviceMonitorSelector`` match
     (kube-prometheus-stack: ``release: <helm release>``); default none."""
+    dashboard: bool = True
+    """A Grafana dashboard ConfigMap for the sidecar (request rate, errors, latency, CPU,
+    memory, pods per colour); default true."""
 
 
 class MonitoringArgs(Args):
@@ -81,6 +93,9 @@ class MonitoringArgs(Args):
     """Name of the Service port to scrape; default ``metrics``. ``None``: no ServiceMonitor."""
     alerting: Alerting = Alerting()
     """Thresholds and selectors; see :class:`Alerting`."""
+    route_name: DnsLabel | None = None
+    """The app's HTTPRoute, whose Envoy cluster the dashboard's request panels read; default
+    none (no request panels)."""
 
 
 def _rule(alert: str, expr: str, severity: str, summary: str, for_: str | None) -> dict[str, Any]:
@@ -210,6 +225,23 @@ class Monitoring(pulumi.ComponentResource):
                         }
                     ],
                 },
+                opts=child,
+            )
+        if alerting.dashboard:
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{args.app}-grafana",
+                    namespace=args.namespace,
+                    labels=app_labels(args.app, {DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE}),
+                ),
+                data=namespace.apply(
+                    lambda ns: {
+                        f"{args.app}.json": dashboard_json(
+                            args.app, ns, deployments, args.route_name
+                        )
+                    }
+                ),
                 opts=child,
             )
         self.rule_name = args.app

@@ -27,6 +27,7 @@ from webplatform.cluster._checks import (
 )
 from webplatform.cluster.addons import ClusterAddonsArgs
 from webplatform.cluster.eks import ClusterAccessArgs, EndpointArgs  # pulumi_aws loads lazily
+from webplatform.cluster.monitoring_stack import MonitoringSettings
 from webplatform.cluster.node_pool import NodePoolArgs
 from webplatform.cluster.vpc import VpcSettings
 
@@ -96,6 +97,10 @@ class ClusterSpec(Args):
     """Control-plane log retention (mode eks); default the EksCluster's (90 days)."""
     addons: ClusterAddonsArgs | None = None
     """Helm add-ons, pinned (mode eks, required)."""
+    monitoring: MonitoringSettings | None = None
+    """kube-prometheus-stack (pinned) and the alert receiver (mode eks); required when an app
+    has ``monitoring``: its ServiceMonitor and PrometheusRule need the operator's CRDs, and
+    something must read them."""
     protect: bool = False
     """Protect every stateful resource from deletion: VPC, cluster, KMS keys, secrets and
     log groups (one setting for all); default false. A strict boolean: ``"off"`` is an error."""
@@ -131,7 +136,23 @@ def check(config: StackConfig) -> None:
             "is in standard support longest)",
         )
     _check_service_range(config)
+    _check_monitoring(config)
     check_capacity(config)
+
+
+def _check_monitoring(config: StackConfig) -> None:
+    """An app with alerts on a cluster this stack builds needs the stack's monitoring."""
+    if config.cluster.monitoring is not None:
+        return
+    watched = sorted(name for name, app in config.apps.items() if app.monitoring is not None)
+    if watched:
+        raise at(
+            "cluster",
+            "monitoring",
+            message=f"required: apps {watched} have monitoring, whose ServiceMonitor and "
+            "PrometheusRule need the Prometheus Operator's CRDs and a Prometheus to read "
+            "them; add {version: <kube-prometheus-stack chart>, receiver: {kind, credential}}",
+        )
 
 
 def _check_service_range(config: StackConfig) -> None:

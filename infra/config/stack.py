@@ -546,9 +546,16 @@ def parse(
     problems += _secret_refs(config, ours, fields, source)
     problems += _unknown_top_level(
         extra_keys,
-        {k for a in config.apps.values() for k in a.secret_env.values()}
-        if config.secrets.from_config
-        else set(),
+        (
+            {k for a in config.apps.values() for k in a.secret_env.values()}
+            if config.secrets.from_config
+            else set()
+        )
+        | (
+            {config.cluster.monitoring.receiver.credential}
+            if config.cluster.monitoring is not None
+            else set()
+        ),
     )
     problems += _secret_leaves(source)
     problems += _plain_credentials_in_env(config, source)
@@ -565,8 +572,28 @@ def parse(
 def _secret_refs(
     config: StackConfig, ours: Mapping[str, Any], fields: set[str], source: StackSource
 ) -> list[tuple[str, str]]:
-    """Each ``secretEnv`` names a top-level key of this stack that is set, and secret."""
+    """Each ``secretEnv`` (and the alert receiver's credential) names a top-level key of this
+    stack that is set, and secret."""
     problems = []
+    monitoring = config.cluster.monitoring
+    if monitoring is not None:
+        key = monitoring.receiver.credential
+        full = f"{NAMESPACE}:{key}"
+        path = f"{NAMESPACE}:cluster.monitoring.receiver.credential"
+        if key in fields:
+            problems.append((path, f"{key!r} is a reserved key, not a secret"))
+        elif key not in ours:
+            problems.append(
+                (path, f"secret {full} is not set; run: pulumi config set --secret {key} <value>")
+            )
+        elif not source.is_secret(full):
+            problems.append(
+                (
+                    full,
+                    "is stored in plain text; the alert receiver's credential must be a secret: "
+                    f"pulumi config set --secret {key} <value>",
+                )
+            )
     for app_name, app in config.apps.items():
         for env_name, key in app.secret_env.items():
             full = f"{NAMESPACE}:{key}"
@@ -881,18 +908,29 @@ def referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
 
     Used before validation has succeeded, so it tolerates any shape.
     """
+    receiver = receiver_credential_keys(raw)
     apps = decode(raw.get(f"{NAMESPACE}:apps", {}))
     if not isinstance(apps, dict):
-        return set()
+        return receiver
     secrets = decode(raw.get(f"{NAMESPACE}:secrets", {}))
     if isinstance(secrets, dict) and secrets.get("valueSource") == "outOfBand":
-        return set()  # the values live in AWS Secrets Manager, not in the stack's config
+        return receiver  # the apps' values live in AWS Secrets Manager, not in the config
     found = set()
     for app in apps.values():
         secret_env = app.get("secretEnv") if isinstance(app, dict) else None
         if isinstance(secret_env, dict):
             found |= {key for key in secret_env.values() if isinstance(key, str)}
-    return found
+    return found | receiver_credential_keys(raw)
+
+
+def receiver_credential_keys(raw: Mapping[str, Any]) -> set[str]:
+    """The alert receiver's credential key (``cluster.monitoring.receiver.credential``), which
+    is a secret of the stack whatever ``secrets.valueSource`` says; best effort on raw input."""
+    cluster = decode(raw.get(f"{NAMESPACE}:cluster", {}))
+    monitoring = cluster.get("monitoring") if isinstance(cluster, dict) else None
+    receiver = monitoring.get("receiver") if isinstance(monitoring, dict) else None
+    key = receiver.get("credential") if isinstance(receiver, dict) else None
+    return {key} if isinstance(key, str) else set()
 
 
 def _unknown_top_level(keys: set[str], referenced: set[str]) -> list[tuple[str, str]]:
@@ -900,7 +938,8 @@ def _unknown_top_level(keys: set[str], referenced: set[str]) -> list[tuple[str, 
     return [
         (
             f"{NAMESPACE}:{key}",
-            f"unknown key; allowed: {', '.join(allowed)}, or a secret referenced by an app's secretEnv",
+            f"unknown key; allowed: {', '.join(allowed)}, or a secret referenced by an app's "
+            "secretEnv or by cluster.monitoring.receiver.credential",
         )
         for key in sorted(keys - referenced)
     ]

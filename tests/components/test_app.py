@@ -321,7 +321,7 @@ def test_object_names_list_every_object_by_kind():
         by_name=False,
     )
     assert spec.object_names("web") == {
-        "ConfigMap": ["web-config"],
+        "ConfigMap": ["web-config", "web-grafana"],
         "Deployment": ["web"],
         "Service": ["web"],
         "ServiceAccount": ["web"],
