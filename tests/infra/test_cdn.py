@@ -832,6 +832,8 @@ def _raw(stack, drop=()):
         if k not in drop
     }
     raw["webplatform:webDatabaseUrl"] = "x"
+    if stack != "dev":
+        raw["webplatform:alertsSlackWebhookUrl"] = "x"  # the alert receiver's, a secret
     return raw
 
 
@@ -843,7 +845,7 @@ def test_cdn_defaults_to_none_when_the_key_is_absent():
 def test_cloudflare_token_is_accepted_as_a_secret_and_rejected_in_plain_text():
     raw = _raw("staging")
     raw["cloudflare:apiToken"] = "token"
-    secrets = {"webplatform:webDatabaseUrl"}
+    secrets = {"webplatform:webDatabaseUrl", "webplatform:alertsSlackWebhookUrl"}
     assert parse("staging", raw, secrets | {"cloudflare:apiToken"}).cdn.provider == "cloudflare"
     with pytest.raises(StackConfigError, match=r"cloudflare:apiToken: is stored in plain text"):
         parse("staging", raw, secrets)

@@ -12,10 +12,14 @@ def flat(stack="dev", mutate=None):
     config = load_stack_file(stack)["config"]
     if mutate:
         mutate(config)
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    flat_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    if stack != "dev":  # the alert receiver's credential is a secret the file cannot hold
+        flat_config[ALERTS] = "https://hooks.example/test"
+    return flat_config
 
 
-SECRETS = {"webplatform:webDatabaseUrl"}
+ALERTS = "webplatform:alertsSlackWebhookUrl"
+SECRETS = {"webplatform:webDatabaseUrl", ALERTS}
 
 
 def with_secret(raw):
@@ -26,7 +30,7 @@ def test_committed_stacks_parse_with_reference_001_numbers():
     dev = parse("dev", with_secret(flat("dev")), SECRETS)
     staging = parse("staging", with_secret(flat("staging")), SECRETS)
     # prod's secrets are set out of band, in AWS Secrets Manager: none in its config.
-    prod = parse("prod", flat("prod"), set())
+    prod = parse("prod", flat("prod"), {ALERTS})
     assert dev.environment == "dev" and dev.apps["web"].replicas == 1
     s, p = staging.apps["web"], prod.apps["web"]
     assert (s.replicas, s.resources.requests.cpu, s.resources.requests.memory) == (
@@ -120,7 +124,7 @@ def test_cluster_mode_existing_by_default_and_eks_for_staging_and_prod():
 
     assert parse("dev", with_secret(flat("dev", drop_cluster)), SECRETS).cluster.mode == "existing"
     staging = parse("staging", {**with_secret(flat("staging"))}, SECRETS).cluster
-    prod = parse("prod", flat("prod"), set()).cluster  # prod's secret lives in AWS only
+    prod = parse("prod", flat("prod"), {ALERTS}).cluster  # prod's secret lives in AWS only
     assert (staging.mode, staging.name, staging.protect) == ("eks", "webplatform-staging", False)
     assert (prod.mode, prod.name, prod.protect) == ("eks", "webplatform-production", True)
     assert prod.vpc is not None and prod.vpc.nat_gateways == "perAz"

@@ -24,6 +24,8 @@ KEY = "webplatform:webDatabaseUrl"
 #: Recognisable, and made of characters that neither JSON nor YAML escape, so a leak is found
 #: in any file as a plain substring.
 CANARY = "canary-7f3a9c1e-postgres://leaky:s3cr3t-pw@db.internal:5432/app"
+ALERTS_KEY = "webplatform:alertsSlackWebhookUrl"
+ALERTS_CANARY = "canary-b41e-https://hooks.slack.com/services/T000/B000/leaky"
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,12 @@ def test_external_stacks_store_the_secret_in_aws_and_let_the_operator_write_it(
     synths, stack, namespace
 ):
     rec = synths[stack].recording
-    assert rec.by_type("kubernetes:core/v1:Secret") == []  # written in the cluster by ESO
+    app_secrets = [
+        s
+        for s in rec.by_type("kubernetes:core/v1:Secret")
+        if s.inputs["metadata"].get("namespace") != "monitoring"  # the alert receiver's
+    ]
+    assert app_secrets == []  # written in the cluster by ESO
     secret = rec.one("aws:secretsmanager/secret:Secret").inputs
     assert secret["name"] == f"{namespace}/web"
     assert secret["kmsKeyId"] == f"arn:aws:kms:us-west-2:{ACCOUNT}:key/web-secrets-key-id"
@@ -190,6 +197,9 @@ def _leak_config(stack, *, value_source=None):
         secrets["valueSource"] = value_source
         flat["webplatform:secrets"] = json.dumps(secrets)
     flat[KEY] = CANARY
+    if stack != "dev":  # the alert receiver's credential: a Pulumi secret too
+        flat[ALERTS_KEY] = ALERTS_CANARY
+        secret_keys.add(ALERTS_KEY)
     return flat, {*secret_keys, KEY}
 
 
@@ -229,18 +239,28 @@ def test_a_secret_value_leaks_nowhere(stack, value_source, monkeypatch, tmp_path
         printed.err,
     ):
         assert CANARY not in text and encoded not in text
+        assert ALERTS_CANARY not in text
     written = json.loads((tmp_path / "resources.json").read_text())
     assert CANARY not in json.dumps(written["outputs"])
 
     rec = testing.run(program, stack=stack, config=flat, secret_keys=secret_keys)
     assert CANARY not in json.dumps(rec.stack_outputs)
+    assert ALERTS_CANARY not in json.dumps(rec.stack_outputs)
     carriers = []
+    alert_carriers = []
     for resource in rec.resources:
         for path in _paths_holding(resource.inputs, CANARY):
             carriers.append((resource.type, path))
             assert resource.is_secret(path), f"{resource.urn}: {path} carries the value in plain"
+        for path in _paths_holding(resource.inputs, ALERTS_CANARY):
+            alert_carriers.append((resource.type, path))
+            assert resource.is_secret(path), f"{resource.urn}: {path} carries the value in plain"
         for path in _paths_holding(resource.outputs or {}, CANARY):
             assert path in resource.output_secret_paths, f"{resource.urn} output {path}"
+    # The receiver's credential reaches only its Secret (never the Helm values or a ConfigMap).
+    assert alert_carriers == (
+        [] if stack == "dev" else [("kubernetes:core/v1:Secret", "stringData.credential")]
+    )
     # The value did reach the program, and only where it belongs.
     expected = {
         "dev": [("kubernetes:core/v1:Secret", "stringData.DATABASE_URL")],
@@ -252,9 +272,11 @@ def test_a_secret_value_leaks_nowhere(stack, value_source, monkeypatch, tmp_path
 
 def test_prod_as_committed_takes_no_value_from_pulumi(synths):
     rec = synths["prod"].recording
-    assert synths["prod"].placeholders == []
+    # No app secret comes from Pulumi; the alert receiver's credential does, by design.
+    assert synths["prod"].placeholders == ["webplatform:alertsSlackWebhookUrl"]
     for resource in rec.resources:
-        assert synth.PLACEHOLDER not in json.dumps(resource.inputs), resource.urn
+        if resource.type != "kubernetes:core/v1:Secret":
+            assert synth.PLACEHOLDER not in json.dumps(resource.inputs), resource.urn
     flat, secret_keys = _leak_config("prod")
     with pytest.raises(Exception, match="valueSource is outOfBand"):
         testing.run(program, stack="prod", config=flat, secret_keys=secret_keys)

@@ -45,6 +45,8 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:external_secrets:ExternalSecretSync",
         "webplatform:pod_identity:PodIdentity",
         "webplatform:cluster:NodePool",
+        "webplatform:cluster:NodeClass",
+        "webplatform:cluster:MonitoringStack",
         "pulumi:providers:aws",
         "webplatform:cdn_cloudfront:CloudFrontCdn",
         "webplatform:cdn_cloudflare:CloudflareEdge",
