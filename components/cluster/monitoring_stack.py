@@ -129,7 +129,9 @@ class MonitoringStack(pulumi.ComponentResource):
         self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webplatform:cluster:MonitoringStack", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # The component's depends_on (the NodePool) gates its children: pods need nodes.
+        after = list(opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
+        child = pulumi.ResourceOptions(parent=self, depends_on=after)
         # node-exporter reads the host's /proc and /sys: baseline is not enough for it either,
         # so the namespace is privileged and warns/audits at restricted (the chart's own pods).
         namespace = Namespace(
@@ -168,7 +170,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 max_history=10,
                 timeout=900,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[storage, credential]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, storage, credential]),
         )
         self.namespace = NAMESPACE
         self.register_outputs({"namespace": self.namespace, "release": self.release.status})

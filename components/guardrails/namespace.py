@@ -69,10 +69,14 @@ class Namespace(pulumi.ComponentResource):
             "pod-security.kubernetes.io/warn": args.warn,
             "pod-security.kubernetes.io/warn-version": args.version,
         }
+        # depends_on given to the component gates the namespace itself, so everything created
+        # in it (through ``name``) waits too: the stacks rely on it to create the apps' custom
+        # objects only after the charts that bring their CRDs (a component's depends_on is
+        # not inherited by its children otherwise).
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels=labels),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.name = ns.metadata.name
         self.register_outputs({"name": self.name})

@@ -1,9 +1,13 @@
 """The real engine against a real API server: shared fixtures.
 
 The session builds or finds the engine (``tools/engine/build.py``), starts the
-loopback control plane (``tools/engine/cluster.py``) unless
-``WEBPLATFORM_E2E_KUBECONFIG`` names a cluster of yours, installs the CRDs our
-objects need from ``tests/schemas/``, and stops the cluster at the end.
+loopback control plane (``tools/engine/cluster.py``, which installs the local
+stack's documented prerequisites and nothing else) unless
+``WEBPLATFORM_E2E_KUBECONFIG`` names a cluster of yours (then the same
+prerequisites are applied to it), and stops the cluster at the end. The suite
+installs nothing the stack should: a CRD the stack needs and does not install
+is listed in ``cluster.PREREQUISITE_CRDS`` or the stack fails here as on a
+real cluster.
 
 Pulumi runs with a ``file://`` backend, a passphrase, its own ``PULUMI_HOME``
 and no network: ``PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION`` makes a missing
@@ -56,7 +60,6 @@ engine_cluster = _engine_tool("cluster")
 PASSPHRASE = "e2e-passphrase-not-a-secret"
 CONTEXT = engine_cluster.CONTEXT
 NEVER_READY_IMAGE = engine_cluster.NEVER_READY_IMAGE
-CRDS = sorted((ROOT / "tests" / "schemas").glob("*-crd.yaml"))
 
 
 @dataclass
@@ -205,24 +208,10 @@ def transcript() -> list[str]:
 def kube(bindir: Path, kubeconfig: Path) -> Kube:
     # Its own transcript: the tests' kubectl reads the Secret, which is where the canary belongs.
     kube = Kube(bindir, kubeconfig, [])
-    kube("apply", "--server-side", *(a for crd in CRDS for a in ("-f", str(crd))))
-    kube(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        *(a for crd in CRDS for a in ("-f", str(crd))),
-    )
-    # What the EKS stacks' add-ons would make: the gateway implementation's namespace, where
-    # the stack's Gateway lives (on EKS the Envoy Gateway chart creates it).
-    kube("apply", "--server-side", "-f", "-", input=GATEWAY_NAMESPACE)
+    if os.environ.get("WEBPLATFORM_E2E_KUBECONFIG"):
+        # A cluster of yours: the same documented prerequisites the local one gets at `up`.
+        engine_cluster.install_prerequisites(kube)
     return kube
-
-
-GATEWAY_NAMESPACE = """apiVersion: v1
-kind: Namespace
-metadata:
-  name: envoy-gateway-system
-"""
 
 
 def pulumi_env(bindir: Path, kubeconfig: Path, home: Path) -> dict[str, str]:

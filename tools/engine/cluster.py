@@ -5,8 +5,11 @@
 
 ``up`` starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler
 and kwok (fake nodes: pods scheduled there become Running and Ready, with fake
-IPs, no containers), creates one fake Node with generous allocatable, waits
-until it is Ready, and prints ``KUBECONFIG=<path>`` on a line of its own.
+IPs, no containers), creates :data:`NODES` fake Nodes in two zones (so topology
+spread and node drains mean something), waits until they are Ready, installs
+the local stack's documented prerequisites (:data:`PREREQUISITE_CRDS`,
+:data:`PREREQUISITE_NAMESPACES`, and nothing else), and prints
+``KUBECONFIG=<path>`` on a line of its own.
 ``down`` stops every process ``up`` started, by the pids it recorded, and
 removes the data directory. ``status`` says what runs.
 
@@ -36,7 +39,30 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = ROOT / "build" / "cluster"
 CONTEXT = "webplatform-local"
-NODE_NAME = "kwok-node-0"
+#: Fake nodes and their zones: two per zone, so a drain always has somewhere to go.
+NODES = {
+    "kwok-node-0": "local-a",
+    "kwok-node-1": "local-b",
+    "kwok-node-2": "local-a",
+    "kwok-node-3": "local-b",
+}
+#: What the local stack (Pulumi.local.yaml) needs from its cluster and does not install
+#: itself, in one place: on EKS the Envoy Gateway chart brings the Gateway API and its own
+#: CRDs and creates its namespace, and kube-prometheus-stack brings the Prometheus Operator
+#: CRDs; the local control plane runs no charts. The files are the vendored CRDs of
+#: tests/schemas (their README says where each comes from). The offline check
+#: (tests/infra/test_prerequisites.py) proves every custom kind the local stack applies is
+#: served by one of these, and that nothing here is unused.
+PREREQUISITE_CRDS = (
+    "gateway-api-gateways-crd.yaml",
+    "gateway-api-httproutes-crd.yaml",
+    "envoy-gateway-backendtrafficpolicies-crd.yaml",
+    "prometheus-operator-servicemonitors-crd.yaml",
+    "prometheus-operator-prometheusrules-crd.yaml",
+)
+#: The Gateway's namespace (on EKS the Envoy Gateway chart creates it).
+PREREQUISITE_NAMESPACES = ("envoy-gateway-system",)
+SCHEMAS = ROOT / "tests" / "schemas"
 #: kwok manages only nodes carrying this annotation (never a real node by accident).
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 #: Pods running this image are never made Ready (kwok's pod-ready stage skips them), as a
@@ -170,20 +196,39 @@ def stages(defaults: str) -> str:
     return "\n---\n".join(out)
 
 
-def node_manifest() -> dict[str, Any]:
+def install_prerequisites(kubectl: Any) -> None:
+    """Apply :data:`PREREQUISITE_CRDS` and :data:`PREREQUISITE_NAMESPACES` with ``kubectl``
+    (a callable taking kubectl's arguments and ``input=``) and wait for the CRDs."""
+    files = [a for name in PREREQUISITE_CRDS for a in ("-f", str(SCHEMAS / name))]
+    kubectl("apply", "--server-side", *files)
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", *files)
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+        for n in PREREQUISITE_NAMESPACES
+    ]
+    kubectl(
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": namespaces}),
+    )
+
+
+def node_manifest(name: str, zone: str) -> dict[str, Any]:
     capacity = {"cpu": "64", "memory": "256Gi", "pods": "250", "ephemeral-storage": "1Ti"}
     return {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {
-            "name": NODE_NAME,
+            "name": name,
             "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
             "labels": {
-                "kubernetes.io/hostname": NODE_NAME,
+                "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
                 "kubernetes.io/arch": "amd64",
                 "type": "kwok",
-                "topology.kubernetes.io/zone": "local-a",
+                "topology.kubernetes.io/zone": zone,
             },
         },
         "spec": {},
@@ -378,20 +423,23 @@ class Cluster:
                 "--node-lease-duration-seconds=40",
             ],
         )
-        self.kubectl("apply", "-f", "-", input=json.dumps(node_manifest()))
+        nodes = [node_manifest(name, zone) for name, zone in NODES.items()]
+        self.kubectl(
+            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes})
+        )
 
-        def node_ready() -> bool:
+        def nodes_ready() -> bool:
             out = self.kubectl(
                 "get",
-                "node",
-                NODE_NAME,
+                "nodes",
                 "-o",
-                "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+                "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}",
                 check=False,
             )
-            return out.stdout.strip() == "True"
+            return out.stdout.split() == ["True"] * len(NODES)
 
-        self.wait_for(f"node {NODE_NAME} Ready", node_ready, 120, state)
+        self.wait_for(f"{len(NODES)} nodes Ready", nodes_ready, 120, state)
+        install_prerequisites(self.kubectl)
 
         def default_sa() -> bool:
             return (
