@@ -17,6 +17,9 @@ both, and where the alerts go:
   routing key) is a Pulumi secret written to a Kubernetes Secret that
   Alertmanager mounts and reads with ``*_file`` settings, so the chart's values
   (and the Helm release stored in the cluster) never hold it;
+- a **PodMonitor** for Envoy Gateway's proxies (``envoy_cluster_*`` on port
+  19001, ``/stats/prometheus``): the request panels of the dashboards and the
+  Argo analysis read those series, and no chart scrapes them by default;
 - a **StorageClass** for Prometheus's volume: EKS Auto Mode's block storage
   driver (``ebs.csi.eks.amazonaws.com``) comes with no StorageClass.
 
@@ -60,6 +63,14 @@ NAMESPACE = "monitoring"
 RECEIVER_SECRET = "alertmanager-receiver"
 RECEIVER_KEY = "credential"
 _MOUNTED = f"/etc/alertmanager/secrets/{RECEIVER_SECRET}/{RECEIVER_KEY}"
+#: Envoy Gateway's proxy pods (its labels) and their Prometheus endpoint.
+PROXY_NAMESPACE = "envoy-gateway-system"
+PROXY_LABELS = {
+    "app.kubernetes.io/name": "envoy",
+    "app.kubernetes.io/component": "proxy",
+    "app.kubernetes.io/managed-by": "envoy-gateway",
+}
+PROXY_METRICS_PORT = 19001
 #: Auto Mode's block storage provisioner (not the EBS CSI add-on's ``ebs.csi.aws.com``).
 AUTO_MODE_EBS = "ebs.csi.eks.amazonaws.com"
 Duration = Annotated[str, Field(pattern=r"^[0-9]+(h|d|w|y)$")]
@@ -171,6 +182,34 @@ class MonitoringStack(pulumi.ComponentResource):
                 timeout=900,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, storage, credential]),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-envoy-proxies",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="envoy-proxies", namespace=namespace.name, labels={"release": RELEASE}
+            ),
+            spec={
+                "namespaceSelector": {"matchNames": [PROXY_NAMESPACE]},
+                "selector": {"matchLabels": PROXY_LABELS},
+                "podMetricsEndpoints": [
+                    {
+                        "portNumber": PROXY_METRICS_PORT,
+                        "path": "/stats/prometheus",
+                        "interval": "30s",
+                        # Only the upstream-cluster series the dashboards and analyses read.
+                        "metricRelabelings": [
+                            {
+                                "sourceLabels": ["__name__"],
+                                "regex": "envoy_cluster_upstream_rq.*",
+                                "action": "keep",
+                            }
+                        ],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
         self.namespace = NAMESPACE
         self.register_outputs({"namespace": self.namespace, "release": self.release.status})

@@ -9,10 +9,15 @@ analysis are the controller's job. Use the plain
 
 - blue-green (reference 000): ``activeService``/``previewService``,
   ``autoPromotionEnabled: false`` (a person promotes), ``scaleDownDelaySeconds: 30``
-  (the old ReplicaSet stays up while clients and load balancers drain), and the
-  success-rate analysis before promotion (against the preview Service) and after
-  it (against the active Service); a failed analysis aborts and keeps the old
-  version serving.
+  (the old ReplicaSet stays up while clients and load balancers drain), and a
+  success-rate analysis before promotion and after it; a failed analysis aborts
+  and keeps the old version serving. Before promotion the route carries only
+  the active (old) version's traffic, so its Envoy cluster would grade the old
+  version (or give NaN on an idle route): the pre-promotion template
+  (``<app>-preview-rate``) reads the app's own request metric on the new
+  version's pods only (``rollouts_pod_template_hash`` = the new ReplicaSet's
+  hash, which Argo passes in; the app's ServiceMonitor keeps that pod label).
+  After promotion the route carries the new version, and its cluster is right.
 - canary (reference 003): weights 10 → 25 → 50 → 75 → 100 %, a pause and the
   success-rate analysis after each step but the last, ``stableService`` and
   ``canaryService``, and, when the app has an HTTPRoute, exact weights set on
@@ -60,6 +65,19 @@ DEFAULT_SUCCESS_QUERY = (
 )
 
 
+#: Success rate of the new (preview) version alone, before it takes the route's traffic: the
+#: app's own ``http_requests_total`` (the Prometheus client libraries' name, with a ``code``
+#: label) on the pods of the ReplicaSet whose hash the Rollout fills in as
+#: ``{{args.preview-hash}}`` (its ``podTemplateHashValue: Latest``). Give ``previewQuery``
+#: when the app names its metric otherwise.
+DEFAULT_PREVIEW_QUERY = (
+    'sum(rate(http_requests_total{namespace="{{args.namespace}}",'
+    'rollouts_pod_template_hash="{{args.preview-hash}}",code!~"5.."}[2m]))'
+    ' / sum(rate(http_requests_total{namespace="{{args.namespace}}",'
+    'rollouts_pod_template_hash="{{args.preview-hash}}"}[2m]))'
+)
+
+
 class AnalysisArgs(Args):
     """The success-rate check run before/after promotion or between canary steps."""
 
@@ -70,7 +88,13 @@ class AnalysisArgs(Args):
     """Minimum fraction of non-5xx responses, above 0 and at most 1; default 0.95."""
     query: Annotated[str, Field(min_length=1)] = DEFAULT_SUCCESS_QUERY
     """PromQL returning the success rate; may use ``{{args.service-name}}`` and
-    ``{{args.route-cluster}}``; default Envoy Gateway's per-route response classes."""
+    ``{{args.route-cluster}}``; default Envoy Gateway's per-route response classes. Used
+    after a blue-green promotion and between canary steps, when the route carries the new
+    version."""
+    preview_query: Annotated[str, Field(min_length=1)] = DEFAULT_PREVIEW_QUERY
+    """Blue-green pre-promotion PromQL, on the new version's pods alone: may use
+    ``{{args.preview-hash}}`` (its pod-template-hash) and ``{{args.namespace}}``; default
+    the app's ``http_requests_total`` by ``code`` (see :data:`DEFAULT_PREVIEW_QUERY`)."""
     interval_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
     """Time between measurements; default 60 s."""
     count: Annotated[int, Field(ge=1, le=100)] = 5
@@ -130,7 +154,8 @@ class RolloutArgs(Args):
         second = f"{app}-{'preview' if strategy == 'blueGreen' else 'canary'}"
         return {
             "Rollout": [app],
-            "AnalysisTemplate": [f"{app}-success-rate"],
+            "AnalysisTemplate": [f"{app}-success-rate"]
+            + ([f"{app}-preview-rate"] if strategy == "blueGreen" else []),
             "Service": [app, second],
             "ServiceAccount": [app],
         }
@@ -190,6 +215,20 @@ class ArgoRollout(pulumi.ComponentResource):
             spec=_analysis_spec(release.analysis),
             opts=child,
         )
+        templates: list[pulumi.Resource] = [analysis]
+        if strategy == "blueGreen":
+            templates.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-preview-analysis-template",
+                    api_version=API_VERSION,
+                    kind="AnalysisTemplate",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=f"{app}-preview-rate", namespace=base.namespace, labels=labels
+                    ),
+                    spec=_preview_analysis_spec(release.analysis),
+                    opts=child,
+                )
+            )
         account = service_account(name, base, child)
         rollout = k8s.apiextensions.CustomResource(
             f"{name}-rollout",
@@ -206,7 +245,7 @@ class ArgoRollout(pulumi.ComponentResource):
                 ),
             },
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[analysis, *(s.service for s in services.values())]
+                parent=self, depends_on=[*templates, *(s.service for s in services.values())]
             ),
         )
         # Derived from the resource so that whatever uses the name waits for the Rollout.
@@ -241,6 +280,25 @@ def _analysis_spec(analysis: AnalysisArgs) -> dict[str, Any]:
     }
 
 
+def _preview_analysis_spec(analysis: AnalysisArgs) -> dict[str, Any]:
+    spec = _analysis_spec(analysis)
+    spec["args"] = [{"name": "namespace"}, {"name": "preview-hash"}]
+    spec["metrics"][0]["name"] = "preview-success-rate"
+    spec["metrics"][0]["provider"]["prometheus"]["query"] = analysis.preview_query
+    return spec
+
+
+def _preview_analysis(template: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """The new version's own success rate: Argo fills in its ReplicaSet's pod-template-hash."""
+    return {
+        "templates": [{"templateName": template}],
+        "args": [
+            {"name": "namespace", "value": namespace},
+            {"name": "preview-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+        ],
+    }
+
+
 def _analysis(
     template: str, service: str, route_cluster: pulumi.Input[str] | None
 ) -> dict[str, Any]:
@@ -267,7 +325,8 @@ def _strategy(
                 "previewService": second,
                 "autoPromotionEnabled": False,
                 "scaleDownDelaySeconds": release.scale_down_delay_seconds,
-                "prePromotionAnalysis": _analysis(template, second, route_cluster),
+                # Before promotion the route still carries only the old version (see above).
+                "prePromotionAnalysis": _preview_analysis(f"{args.workload.app}-preview-rate", namespace),
                 "postPromotionAnalysis": _analysis(template, stable, route_cluster),
             }
         }

@@ -7,8 +7,8 @@ agree on what "errors" means:
 
 - request rate, error rate and latency from Envoy Gateway's proxies
   (``envoy_cluster_upstream_rq_*`` of the route's cluster
-  ``httproute/<namespace>/<route>/rule/0``; scraped by the gateway's
-  PodMonitor, see :mod:`webplatform.edge.proxy_metrics`). Only with a route:
+  ``httproute/<namespace>/<route>/rule/0``; scraped by the PodMonitor of
+  :mod:`webplatform.cluster.monitoring_stack`). Only with a route:
   an app without one has no request series at the edge;
 - CPU and memory per pod from cAdvisor (``container_*``), against the limit;
 - available pods per colour (per Deployment) from kube-state-metrics.

@@ -37,6 +37,8 @@ from webplatform._model import Args, Input, Items
 from webplatform._types import DnsLabel, Labels, ServiceName
 from webplatform.guardrails.dashboard import dashboard_json
 
+#: The label Argo Rollouts puts on each ReplicaSet's pods (Prometheus: rollouts_pod_template_hash).
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 #: The label Grafana's dashboard sidecar loads ConfigMaps by (kube-prometheus-stack's default).
 DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_LABEL_VALUE = "1"
@@ -216,6 +218,9 @@ class Monitoring(pulumi.ComponentResource):
                         "matchLabels": dict(args.service_labels or selector_labels(args.app))
                     },
                     "namespaceSelector": {"matchNames": [args.namespace]},
+                    # An Argo Rollout's versions differ by this pod label: kept on the series,
+                    # pre-promotion analysis measures the new version alone (issue 19).
+                    "podTargetLabels": [ROLLOUT_HASH_LABEL],
                     "endpoints": [
                         {
                             "port": args.metrics_port_name,

@@ -74,6 +74,7 @@ def test_service_monitor_scrapes_the_metrics_port_of_the_apps_services():
             "matchLabels": {"app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web"}
         },
         "namespaceSelector": {"matchNames": ["team"]},
+        "podTargetLabels": ["rollouts-pod-template-hash"],
         "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s", "scheme": "http"}],
     }
 
@@ -117,3 +118,10 @@ def test_bad_alerting_is_rejected(alerting, path, message):
 )
 def test_bad_monitoring_args_are_rejected(overrides, path, message):
     rejects(MonitoringArgs, {"app": "web", "namespace": "ns", **overrides}, path, message)
+
+
+def test_the_monitor_keeps_the_rollout_version_label_on_the_series():
+    """Issue 19, defect 8: pre-promotion analysis filters on rollouts_pod_template_hash."""
+    rec = testing.run(lambda: Monitoring("web", MonitoringArgs(app="web", namespace="prod")))
+    monitor = rec.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor").inputs["spec"]
+    assert monitor["podTargetLabels"] == ["rollouts-pod-template-hash"]

@@ -52,9 +52,13 @@ def test_blue_green_rollout_follows_reference_000():
     assert (bg["activeService"], bg["previewService"]) == ("web", "web-preview")
     assert bg["autoPromotionEnabled"] is False
     assert bg["scaleDownDelaySeconds"] == 30
+    # Issue 19, defect 8: before promotion the new version is measured on its own pods.
     assert bg["prePromotionAnalysis"] == {
-        "templates": [{"templateName": "web-success-rate"}],
-        "args": [{"name": "service-name", "value": "web-preview"}],
+        "templates": [{"templateName": "web-preview-rate"}],
+        "args": [
+            {"name": "namespace", "value": "prod"},
+            {"name": "preview-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
+        ],
     }
     assert bg["postPromotionAnalysis"]["args"] == [{"name": "service-name", "value": "web"}]
     services = {s.inputs["metadata"]["name"] for s in rec.by_type("kubernetes:core/v1:Service")}
@@ -111,7 +115,7 @@ def test_a_blue_green_rollout_with_a_route_keeps_one_backend_and_reads_its_metri
 
 
 def test_analysis_template_queries_prometheus_for_the_success_rate():
-    spec = build("blueGreen").one(TEMPLATE).inputs["spec"]
+    spec = build("blueGreen").one(TEMPLATE, "web-rollout-analysis-template").inputs["spec"]
     (metric,) = spec["metrics"]
     assert metric["provider"]["prometheus"]["address"] == "http://prometheus.monitoring.svc:9090"
     query = metric["provider"]["prometheus"]["query"]
@@ -138,14 +142,14 @@ def test_rollout_pod_is_the_hardened_pod():
 def test_rollout_waits_for_its_services_and_analysis_template():
     rec = build("blueGreen")
     rollout = rec.one(ROLLOUT)
-    for dep in [rec.one(TEMPLATE), *rec.by_type("kubernetes:core/v1:Service")]:
+    for dep in [*rec.by_type(TEMPLATE), *rec.by_type("kubernetes:core/v1:Service")]:
         assert dep.urn in rollout.dependencies
 
 
 @pytest.mark.parametrize("strategy", ["blueGreen", "canary"])
 def test_rendered_objects_match_the_argo_crd_schemas(strategy):
     rec = build(strategy, route=True)
-    for resource in (rec.one(ROLLOUT), rec.one(TEMPLATE)):
+    for resource in (rec.one(ROLLOUT), *rec.by_type(TEMPLATE)):
         obj = testing.whole_numbers(resource.inputs)
         assert crds.is_custom(obj)
         assert crds.errors(obj) == []
@@ -242,7 +246,7 @@ def test_object_names_of_each_argo_strategy():
     assert RolloutArgs.object_names("web", "canary")["Service"] == ["web", "web-canary"]
     assert RolloutArgs.object_names("web", "blueGreen") == {
         "Rollout": ["web"],
-        "AnalysisTemplate": ["web-success-rate"],
+        "AnalysisTemplate": ["web-success-rate", "web-preview-rate"],
         "Service": ["web", "web-preview"],
         "ServiceAccount": ["web"],
     }
@@ -269,3 +273,20 @@ def test_the_autoscaler_targets_the_rollout_not_a_deployment():
         "name": "web",
     }
     assert "replicas" not in rec.one(ROLLOUT).inputs["spec"]
+
+
+def test_pre_promotion_analysis_measures_the_new_version_not_the_route():
+    """Issue 19, defect 8: the route carries only the old version before promotion; the
+    pre-promotion template reads the new ReplicaSet's pods (by their pod-template-hash)."""
+    rec = build("blueGreen", route=True)
+    templates = {t.inputs["metadata"]["name"]: t.inputs["spec"] for t in rec.by_type(TEMPLATE)}
+    preview = templates["web-preview-rate"]
+    assert preview["args"] == [{"name": "namespace"}, {"name": "preview-hash"}]
+    query = preview["metrics"][0]["provider"]["prometheus"]["query"]
+    assert "route-cluster" not in query and "envoy_cluster" not in query
+    assert query.count('rollouts_pod_template_hash="{{args.preview-hash}}"') == 2
+    bg = rec.one(ROLLOUT).inputs["spec"]["strategy"]["blueGreen"]
+    assert bg["prePromotionAnalysis"]["templates"] == [{"templateName": "web-preview-rate"}]
+    # After promotion the route does carry the new version: its cluster is the right measure.
+    assert bg["postPromotionAnalysis"]["templates"] == [{"templateName": "web-success-rate"}]
+    # The series keep the pod label the query filters on: test_monitoring.py.
