@@ -42,6 +42,7 @@ def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
             "HTTPRoute",
             "HTTPRoute",
             "NodePool",
+            "PodMonitor",
             "PrometheusRule",
             "SecretStore",
             "ServiceMonitor",
@@ -58,6 +59,7 @@ def test_schema_set_covers_the_kinds_we_render():
     assert set(crds.schemas()) == {
         ("monitoring.coreos.com/v1", "PrometheusRule"),
         ("monitoring.coreos.com/v1", "ServiceMonitor"),
+        ("monitoring.coreos.com/v1", "PodMonitor"),
         ("argoproj.io/v1alpha1", "Rollout"),
         ("argoproj.io/v1alpha1", "AnalysisTemplate"),
         ("external-secrets.io/v1", "SecretStore"),

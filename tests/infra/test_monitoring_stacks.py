@@ -59,3 +59,14 @@ def test_each_monitored_app_ships_its_dashboard_for_the_sidecar(synths, stack):
         "Memory per pod",
         "Available pods per colour",
     }
+
+
+@pytest.mark.parametrize("stack", EKS)
+def test_envoys_upstream_metrics_are_scraped(synths, stack):
+    """Issue 19, defect 8: the dashboards and the analyses read envoy_cluster_* series."""
+    (monitor,) = [o for o in synths[stack].kubernetes_objects() if o["kind"] == "PodMonitor"]
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["envoy-gateway-system"]}
+    assert monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "proxy"
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["portNumber"], endpoint["path"]) == (19001, "/stats/prometheus")
