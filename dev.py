@@ -19,6 +19,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
     python3 dev.py e2e [pytest args]     # end-to-end: the real engine against that cluster
     python3 dev.py bench-e2e [--runs N]  # pulumi up/preview vs kubectl apply on that cluster
+    python3 dev.py stress-synth [--runs 200 --jobs 2]  # many synths at once; stderr must stay clean
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
 the same interpreter and packages). uv installs it, exactly as `uv.lock` pins
@@ -299,12 +300,14 @@ def main(argv: list[str]) -> int:
         return run("-m", "pytest", "tests/e2e", *rest)
     if task == "bench-e2e":
         return run("bench/e2e.py", *rest)
+    if task == "stress-synth":
+        return run("bench/synth_stress.py", *rest)
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e"
+        "lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e, stress-synth"
     )
     return 2
 

@@ -47,6 +47,7 @@ from infra import synth, stack  # the program and everything it imports at modul
 t1 = time.perf_counter()
 result = synth.synthesize(sys.argv[1], __import__("pathlib").Path(sys.argv[2]) if len(sys.argv) > 2 else None)
 t2 = time.perf_counter()
+synth.testing.close_loop()
 # every provider module the run loaded, submodules included (the SDKs load them lazily)
 modules = sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi_"))
 print(json.dumps({"import": t1 - t0, "eval": t2 - t1, "count": len(result.recording.resources),
@@ -74,6 +75,7 @@ def program():
 
 testing.run(program, stack="floor")
 t2 = time.perf_counter()
+testing.close_loop()
 print(json.dumps({"import": t1 - t0, "eval": t2 - t1}))
 """
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,19 @@ def load_stack_file(stack: str) -> dict[str, Any]:
 
 
 @pytest.fixture
+def synth_process(stack: str, config_file: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m infra.synth`` as a user runs it: a real process, so that what it prints at
+    interpreter exit (issue 25) is in its stderr too."""
+    command = [sys.executable, "-m", "infra.synth", "--stack", stack]
+    return subprocess.run(
+        [*command, "--config-file", str(config_file), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def write_stack(tmp_path: Path):
     """Write a stack document to a temporary ``Pulumi.<stack>.yaml`` and return its path."""
 
