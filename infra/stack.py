@@ -39,6 +39,7 @@ from webplatform import (
     WebAppArgs,
 )
 from webplatform._model import Args
+from webplatform.guardrails.dry_run_only import DryRunOnly, DryRunOnlyArgs
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,
@@ -85,7 +86,7 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
     )
 
 
-def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
+def eks_cluster(spec: ClusterSpec, version: str, namespace: str) -> EksCluster:
     """VPC and EKS cluster of an ``eks`` stack (imported here: dev never loads pulumi_aws).
 
     The settings are the components' own models from the stack file; this adds only the
@@ -111,9 +112,25 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
             version=version,
             private_subnet_ids=tuple(vpc.private_subnet_ids),
             access=spec.access,
+            # access.ciScope namespaces: the CI role administers only the stack's namespace.
+            ci_namespaces=(namespace,),
             protect=spec.protect,
             **optional,
         ),
+    )
+
+
+def dry_run_only(spec: ClusterSpec, provider: k8s.Provider) -> DryRunOnly:
+    """The preview group's reads and dry-runs, and the admission policy refusing its writes.
+
+    Made on every cluster the stack builds, before anything else on it, whether or not a
+    preview role is named yet: the group's RBAC never exists without the policy.
+    """
+    assert spec.access is not None  # validated (mode eks)
+    return DryRunOnly(
+        "preview",
+        DryRunOnlyArgs(group=spec.access.preview_group),
+        opts=pulumi.ResourceOptions(provider=provider),
     )
 
 
@@ -345,8 +362,10 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         pulumi.runtime.register_stack_transformation(rule)
     cluster = None
     if config.cluster.mode == "eks":
-        cluster = eks_cluster(config.cluster, config.kubernetes.version)
+        cluster = eks_cluster(config.cluster, config.kubernetes.version, config.namespace)
     provider = kubernetes_provider(config.kubernetes, cluster)
+    if cluster is not None:
+        dry_run_only(config.cluster, provider)
     after: list[pulumi.Resource] = []
     if cluster is not None:
         # Pods need nodes: the add-ons wait for the NodePool, the apps for the add-ons
@@ -439,6 +458,7 @@ def external_secrets(
                 values=values,
                 tags={"webplatform.io/environment": config.environment},
                 protect=config.cluster.protect,
+                key_admin_arns=_key_admins(config),
                 **stored_settings,
             ),
         )
@@ -457,6 +477,8 @@ def external_secrets(
             aliases=[pulumi.Alias(type_="webplatform:stack:PodIdentityRole")]
         ),
     )
+    for app_secrets in stored.values():
+        app_secrets.limit_readers(identity.role_arn)
     operator = ExternalSecretsOperator(
         "external-secrets",
         ExternalSecretsOperatorArgs(
@@ -481,6 +503,13 @@ def external_secrets(
         )
         names[app_name] = sync.secret_name
     return names
+
+
+def _key_admins(config: StackConfig) -> tuple[str, ...]:
+    """Who administers the stack's KMS keys and secret policies: its CI role and admins."""
+    access = config.cluster.access
+    assert access is not None  # external-secrets needs mode eks (validated)
+    return (access.ci_role_arn, *access.admin_role_arns)
 
 
 def secret_env(app: AppSpec, secret: SecretLookup) -> dict[str, pulumi.Input[str]]:
