@@ -152,9 +152,7 @@ class AppSecretsArgs(SecretSettings):
     values: dict[str, Wired[str]] | None = Field(default=None, repr=False)
     """Values by key, e.g. from ``Config.require_secret``. Default ``None``: the value is set out of
     band (``aws secretsmanager put-secret-value``) and never passes through Pulumi."""
-    key_admin_arns: Annotated[
-        Items[RoleArn], at_least(1, "name the deployer and the admin roles")
-    ]
+    key_admin_arns: Annotated[Items[RoleArn], at_least(1, "name the deployer and the admin roles")]
     """Roles that administer the key and the secret's resource policy (the deploying role,
     which must keep ``kms:PutKeyPolicy``, and the admins); required, at least one."""
     protect: bool = False
