@@ -98,7 +98,12 @@ def eks_cluster(spec: ClusterSpec, version: str, namespace: str) -> EksCluster:
     assert spec.name and spec.vpc and spec.access  # validated (mode eks)
     vpc = Vpc(
         spec.name,
-        VpcArgs(**dict(spec.vpc), cluster_names=(spec.name,), protect=spec.protect),
+        VpcArgs(
+            **dict(spec.vpc),
+            cluster_names=(spec.name,),
+            protect=spec.protect,
+            permissions_boundary_arn=spec.access.permissions_boundary_arn,
+        ),
     )
     optional = {
         key: getattr(spec, key)
@@ -168,6 +173,13 @@ def _app_args(
 ) -> WebAppArgs:
     """The app's own settings as the stack file gave them, plus this stack's wiring."""
     settings = {**app.settings(), "env": plain_env(app)}  # secret env values go to secret_env
+    if app.network_policy is not None:
+        # 443 never reaches this cluster's own ranges, whatever the stack file lists.
+        access = app.network_policy
+        excluded = (*access.https_egress_except, *cluster_ranges(config.cluster))
+        settings["network_policy"] = access.model_copy(
+            update={"https_egress_except": tuple(dict.fromkeys(excluded))}
+        )
     return WebAppArgs(
         **settings,
         namespace=namespace,
@@ -178,6 +190,19 @@ def _app_args(
         if gateway is None
         else GatewayRef(name=gateway.gateway_name, namespace=gateway.namespace),
     )
+
+
+#: What EKS picks for Services when the cluster does not say (one of the two, by VPC range).
+EKS_SERVICE_RANGES = ("10.100.0.0/16", "172.20.0.0/16")
+
+
+def cluster_ranges(spec: ClusterSpec) -> tuple[str, ...]:
+    """The VPC (pods and nodes take its addresses under EKS Auto Mode) and Service ranges of a
+    cluster this stack builds; none for an existing cluster (the private ranges the
+    NetworkPolicy component excludes by default cover the usual ones)."""
+    if spec.mode != "eks" or spec.vpc is None:
+        return ()
+    return (spec.vpc.cidr, *EKS_SERVICE_RANGES)
 
 
 def gateway(
