@@ -27,6 +27,7 @@ from infra.config import (
     route_hosts,
     with_secrets,
 )
+from infra.review import review_number
 from webplatform import (
     DefaultDeny,
     DefaultDenyArgs,
@@ -40,6 +41,7 @@ from webplatform import (
 )
 from webplatform._model import Args
 from webplatform.guardrails.dry_run_only import DryRunOnly, DryRunOnlyArgs
+from webplatform.guardrails.network_policy import GATEWAY_NAMESPACE
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,
@@ -169,7 +171,7 @@ def _app_args(
     app: AppSpec,
     secret: SecretLookup,
     external_secret_name: pulumi.Input[str] | None = None,
-    gateway: Gateway | None = None,
+    gateway: GatewayRef | None = None,
 ) -> WebAppArgs:
     """The app's own settings as the stack file gave them, plus this stack's wiring."""
     settings = {**app.settings(), "env": plain_env(app)}  # secret env values go to secret_env
@@ -186,9 +188,7 @@ def _app_args(
         secret_env={} if external_secret_name is not None else secret_env(app, secret),
         external_secret_name=external_secret_name,
         labels={"webplatform.io/environment": config.environment},
-        gateway=None
-        if gateway is None
-        else GatewayRef(name=gateway.gateway_name, namespace=gateway.namespace),
+        gateway=gateway,
     )
 
 
@@ -205,27 +205,35 @@ def cluster_ranges(spec: ClusterSpec) -> tuple[str, ...]:
     return (spec.vpc.cidr, *EKS_SERVICE_RANGES)
 
 
+def gateway_name(config: StackConfig) -> str:
+    """The stack's Gateway's name.
+
+    On a cluster this stack builds, the ClusterIssuer answers HTTP-01 challenges through the
+    Gateway it names (certManager.issuer.gatewayName); elsewhere the Gateway is named after
+    the apps' namespace, so stacks sharing a cluster do not collide.
+    """
+    addons = config.cluster.addons
+    if config.cluster.mode == "eks" and addons is not None:
+        return addons.cert_manager.issuer.gateway_name
+    return config.namespace
+
+
 def gateway(
     config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
 ) -> Gateway | None:
-    """The stack's one Gateway, with listeners for every public app's hosts; None without any."""
+    """The stack's one Gateway, with listeners for every public app's hosts; None without any.
+
+    A review stack's Gateway is made by the trusted review job from the default branch
+    (``python -m infra.review sandbox``, which calls this function), not by the stack.
+    """
     routes = {name: app.route for name, app in config.apps.items() if app.route is not None}
     if not routes:
         return None
     first = next(iter(routes.values()))  # validated: every route names the same issuer
-    # On a cluster this stack builds, the ClusterIssuer answers HTTP-01 challenges through the
-    # Gateway it names (certManager.issuer.gatewayName); elsewhere the Gateway is named after
-    # the apps' namespace, so stacks sharing a cluster do not collide.
-    addons = config.cluster.addons
-    name = (
-        addons.cert_manager.issuer.gateway_name
-        if config.cluster.mode == "eks" and addons is not None
-        else config.namespace
-    )
     return Gateway(
         "gateway",
         GatewayArgs(
-            gateway_name=name,
+            gateway_name=gateway_name(config),
             routes_namespace=namespace,
             hosts={app_name: route.hosts for app_name, route in routes.items()},
             issuer=first.issuer,
@@ -398,23 +406,38 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         pool = node_pool(config.cluster, provider)
         after.append(cluster_addons(config.cluster, provider, [pool]))
     opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
-    namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
+    # A review stack (pull-request code) writes only inside its namespace, which a trusted
+    # job from the default branch made with restricted Pod Security (review-namespace.yml):
+    # it creates no Namespace, nothing cluster-scoped, nothing in another namespace.
+    sandboxed = review_number(pulumi.get_stack()) is not None
+    namespace_name: pulumi.Input[str] = config.namespace
+    parent: pulumi.Resource | None = None
+    if not sandboxed:
+        namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
+        namespace_name, parent = namespace.name, namespace
     if any(app.network_policy is not None for app in config.apps.values()):
         # Validated: then every app has its own allow-list on top of this.
         DefaultDeny(
             config.namespace,
-            DefaultDenyArgs(namespace=namespace.name),
-            opts=pulumi.ResourceOptions(provider=provider, parent=namespace),
+            DefaultDenyArgs(namespace=namespace_name),
+            opts=pulumi.ResourceOptions(provider=provider, parent=parent),
         )
     external: dict[str, pulumi.Output[str]] = {}
     if config.secrets.delivery == "external-secrets":
         assert cluster is not None  # validated: external-secrets needs cluster.mode eks
-        external = external_secrets(config, cluster, namespace.name, provider, secret)
-    edge_gateway = gateway(config, namespace.name, opts)
+        external = external_secrets(config, cluster, namespace_name, provider, secret)
+    edge_gateway: GatewayRef | None = None
+    if sandboxed:
+        if any(app.route is not None for app in config.apps.values()):
+            edge_gateway = GatewayRef(name=gateway_name(config), namespace=GATEWAY_NAMESPACE)
+    else:
+        made = gateway(config, namespace_name, opts)
+        if made is not None:
+            edge_gateway = GatewayRef(name=made.gateway_name, namespace=made.namespace)
     apps = {
         name: WebApp(
             name,
-            _app_args(config, namespace.name, spec, secret, external.get(name), edge_gateway),
+            _app_args(config, namespace_name, spec, secret, external.get(name), edge_gateway),
             opts=opts,
         )
         for name, spec in config.apps.items()
@@ -423,7 +446,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,
-        "namespace": namespace.name,
+        "namespace": namespace_name,
         "apps": {
             name: {
                 "service": app.service_name,

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-
 from pydantic import Field, model_validator
 
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR

@@ -200,7 +200,10 @@ CASES = {
     ),
     "admin-is-the-ci-role": (
         "prod",
-        set_([C, "access", "adminRoleArns"], ["arn:aws:iam::111122223333:role/webplatform-deploy-prod"]),
+        set_(
+            [C, "access", "adminRoleArns"],
+            ["arn:aws:iam::111122223333:role/webplatform-deploy-prod"],
+        ),
         "webplatform:cluster.access.adminRoleArns",
         "are named twice",
     ),
