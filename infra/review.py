@@ -440,7 +440,8 @@ def sandbox(number: int, root: Path | None = None) -> list[dict[str, Any]]:
     # The Gateway reads no secret: unset secrets get synth's placeholder, as in synth.
     flat, secrets = dict(source.flat), set(source.secret_keys)
     for key in sorted({f"{NAMESPACE}:{k}" for k in referenced_secret_keys(flat)} - set(flat)):
-        flat[key], _ = PLACEHOLDER, secrets.add(key)
+        flat[key] = PLACEHOLDER
+        secrets.add(key)
     config = parse(stack, flat, secrets)
     recording = testing.run(lambda: gateway(config, stack, ResourceOptions()), stack=stack)
     gateways = Synth(stack, NAMESPACE, recording, []).kubernetes_objects()

@@ -70,7 +70,7 @@ def check_secrets(repo: str, report: Report) -> None:
         report.check(
             name not in here and name not in shared,
             f"{name} is not a repository or organization secret",
-            f"delete it there (Settings > Secrets and variables > Actions) and set it in each "
+            "delete it there (Settings > Secrets and variables > Actions) and set it in each "
             "environment that needs it, with that environment's own value",
         )
 
@@ -100,9 +100,7 @@ def check_environments(repo: str, report: Report) -> None:
             )
         variables = {
             v["name"]: v.get("value", "")
-            for v in (gh(f"repos/{repo}/environments/{name}/variables") or {}).get(
-                "variables", []
-            )
+            for v in (gh(f"repos/{repo}/environments/{name}/variables") or {}).get("variables", [])
         }
         role = variables.get(role_variable, "")
         report.check(
@@ -186,10 +184,7 @@ def check_rulesets(repo: str, report: Report) -> None:
         & {"~DEFAULT_BRANCH", "refs/heads/main", "~ALL"}
     ]
     reviews = [
-        x["parameters"]
-        for r in branches
-        for x in r.get("rules", [])
-        if x["type"] == "pull_request"
+        x["parameters"] for r in branches for x in r.get("rules", []) if x["type"] == "pull_request"
     ]
     report.check(
         any(

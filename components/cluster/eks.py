@@ -599,7 +599,7 @@ class EksCluster(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=args.kms_deletion_window_days,
             policy=pulumi.Output.all(identity.account_id, partition.partition, region.region).apply(
-                lambda v: json.dumps(secrets_key_policy(*v, self._key_admins))
+                lambda v: json.dumps(secrets_key_policy(v[0], v[1], v[2], self._key_admins))
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),

@@ -31,7 +31,7 @@ who may preview a stack therefore may read its Secrets (README "Threat model").
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -78,7 +78,7 @@ class DryRunOnlyArgs(Args):
     ``webplatform-preview-dry-run-only``."""
 
 
-def dry_run_policy(group: str) -> dict[str, object]:
+def dry_run_policy(group: str) -> dict[str, Any]:
     """The ``ValidatingAdmissionPolicy`` spec: every write of ``group`` must be a dry-run.
 
     A plain dict so tests (and the local control plane) see exactly what is applied.
@@ -130,7 +130,7 @@ class DryRunOnly(pulumi.ComponentResource):
         reg = k8s.admissionregistration.v1
         # The policy and its binding exist before the group is given any write verb.
         policy = reg.ValidatingAdmissionPolicy(
-            f"{name}-policy", metadata=meta, spec=dry_run_policy(args.group), opts=child
+            f"{name}-policy", metadata=meta, spec=cast(Any, dry_run_policy(args.group)), opts=child
         )
         binding = reg.ValidatingAdmissionPolicyBinding(
             f"{name}-binding",
