@@ -67,3 +67,11 @@ def test_rbac_waits_for_the_policy_binding(rec):
 def test_a_reserved_or_malformed_group_is_refused(group):
     with pytest.raises(ValidationError, match="Kubernetes group name"):
         DryRunOnlyArgs(group=group)
+
+
+def test_the_scanner_exceptions_sit_on_the_role_alone_with_their_reason(rec):
+    annotations = rec.one(ROLE).inputs["metadata"]["annotations"]
+    assert {v.split("=")[0] for v in annotations.values()} == {"CKV_K8S_49", "CKV_K8S_155"}
+    assert all("refused at admission" in v or "same policy" in v for v in annotations.values())
+    for other in (VAP, BINDING, ROLE_BINDING):
+        assert "annotations" not in rec.one(other).inputs["metadata"]
