@@ -125,7 +125,10 @@ def bootstrap() -> None:
     # pinned uv: `toolchain: uv` in Pulumi.yaml makes the language host look for it on PATH.
     exe = uv()
     os.environ["PATH"] = str(UV_BIN) + os.pathsep + os.environ.get("PATH", "")
-    wanted = _fingerprint()
+    # Deploys (WEBPLATFORM_NO_DEV=1 in the credentialed workflows) get a .venv without the
+    # dev group: no test or lint tool runs next to cloud credentials.
+    no_dev = ["--no-dev"] if os.environ.get("WEBPLATFORM_NO_DEV") == "1" else []
+    wanted = _fingerprint() + " ".join(["", *no_dev])
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("dev.py: installing into .venv (first run, or the lock changed) ...", flush=True)
@@ -134,7 +137,7 @@ def bootstrap() -> None:
     # The project itself is installed editable, so `import webplatform` works under
     # `pulumi up` as under pytest; the `dev` group comes with it, as `pulumi install` does.
     done = subprocess.run(
-        [exe, "sync", "--locked", "--python", sys.executable, "--quiet"],
+        [exe, "sync", "--locked", *no_dev, "--python", sys.executable, "--quiet"],
         cwd=ROOT, env=_uv_env(),
     )  # fmt: skip
     if done.returncode:

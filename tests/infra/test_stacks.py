@@ -39,6 +39,7 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:gateway:Gateway",
         "webplatform:vpc:Vpc",
         "webplatform:cluster:EksCluster",
+        "webplatform:dry_run_only:DryRunOnly",
         "webplatform:cluster_addons:ClusterAddons",
         "webplatform:secrets:AppSecrets",
         "webplatform:external_secrets:ExternalSecretsOperator",
@@ -124,6 +125,10 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
     config["webplatform:cluster"]["name"] = "webplatform-uat"
+    # each environment its own CI role (a shared one is refused)
+    config["webplatform:cluster"]["access"]["ciRoleArn"] = (
+        "arn:aws:iam::111122223333:role/webplatform-deploy-uat"
+    )
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)
