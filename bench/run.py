@@ -156,7 +156,7 @@ def main() -> int:
     if not args.skip_tests:
         start = time.perf_counter()
         subprocess.run(
-            [_python(), "-m", "pytest", "-q", "-p", "no:randomly"],
+            [_python(), "-m", "pytest", "-q", "-n", "auto"],  # as `dev.py test` runs it
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,

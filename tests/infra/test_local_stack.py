@@ -3,15 +3,14 @@
 import pytest
 import yaml
 
-from infra import synth
 from infra.config import KubernetesSpec
 from infra.stack import FORCE_APPLY, SKIP_AWAIT, kubernetes_rules
-from tests.conftest import ROOT, STACKS
+from tests.conftest import ROOT, STACKS, synthesized
 
 
 @pytest.fixture(scope="module")
 def local():
-    return synth.synthesize("local").recording
+    return synthesized("local").recording
 
 
 def test_only_the_gateway_objects_skip_the_wait_on_local(local):
@@ -31,7 +30,7 @@ def test_only_the_gateway_objects_skip_the_wait_on_local(local):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_real_clusters_keep_every_wait(stack):
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     assert not [
         r.urn for r in rec.resources if (r.get("metadata.annotations") or {}).get(SKIP_AWAIT)
     ]
@@ -42,7 +41,7 @@ def test_every_object_is_applied_with_force(stack):
     # Server-side apply: without force, a field someone changed with `kubectl patch` (say the
     # Service selector, the switch blue-green replaces) is a conflict that fails `pulumi up`,
     # instead of drift that `up` undoes. Mocks have no field managers; the real engine did.
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     objects = [r for r in rec.resources if r.custom and "metadata" in r.inputs]
     assert objects
     unforced = [
@@ -74,7 +73,7 @@ def test_local_rollout_waits_are_bounded(local):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_real_clusters_keep_the_provider_timeouts(stack):
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     assert not [r.urn for r in rec.resources if r.custom_timeouts]
 
 
@@ -82,7 +81,7 @@ def test_real_clusters_keep_the_provider_timeouts(stack):
 def test_settings_are_updated_in_place(stack):
     # Immutable (the provider's default), a changed ConfigMap is replaced under its fixed
     # name, delete-before-replace, and the engine replaces every Deployment reading it.
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     provider = rec.one("pulumi:providers:kubernetes")
     assert str(provider.inputs.get("enableConfigMapMutable")).lower() == "true"
     assert str(provider.inputs.get("enableSecretMutable")).lower() == "true"

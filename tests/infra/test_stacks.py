@@ -7,7 +7,7 @@ import yaml
 
 from infra import synth
 from infra.config import StackConfigError
-from tests.conftest import STACKS, load_stack_file
+from tests.conftest import STACKS, load_stack_file, synthesized
 from webplatform import testing
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
@@ -16,7 +16,7 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 @pytest.fixture(scope="module")
 def synths():
-    return {stack: synth.synthesize(stack) for stack in STACKS}
+    return {stack: synthesized(stack) for stack in STACKS}
 
 
 @pytest.mark.parametrize("stack", STACKS)
