@@ -13,15 +13,18 @@ def local():
     return synthesized("local").recording
 
 
-def test_only_the_gateway_objects_skip_the_wait_on_local(local):
+def test_only_the_gateway_objects_and_the_services_skip_the_wait_on_local(local):
     # No gateway controller on the local control plane: without the annotation the provider
     # waits 10 minutes for the Gateway to be programmed and the routes accepted, then fails.
+    # Services never wait, in every stack (webplatform.workloads.service: the wait guards nothing).
     skipping = sorted(
         r.type
         for r in local.resources
         if r.custom and (r.get("metadata.annotations") or {}).get(SKIP_AWAIT) == "true"
     )
     assert skipping == [
+        "kubernetes:core/v1:Service",
+        "kubernetes:core/v1:Service",
         "kubernetes:gateway.networking.k8s.io/v1:Gateway",
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
@@ -29,11 +32,10 @@ def test_only_the_gateway_objects_skip_the_wait_on_local(local):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_real_clusters_keep_every_wait(stack):
+def test_real_clusters_keep_every_wait_but_the_services(stack):
     rec = synthesized(stack).recording
-    assert not [
-        r.urn for r in rec.resources if (r.get("metadata.annotations") or {}).get(SKIP_AWAIT)
-    ]
+    skipping = [r for r in rec.resources if (r.get("metadata.annotations") or {}).get(SKIP_AWAIT)]
+    assert skipping and {r.type for r in skipping} == {"kubernetes:core/v1:Service"}
 
 
 @pytest.mark.parametrize("stack", [*STACKS, "local"])
