@@ -271,12 +271,14 @@ def main(argv: list[str]) -> int:
         tools = actionlint_dir()
         if tools is not None:
             os.environ["PATH"] = f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"
-        # Every core (pytest-xdist): the suite is CPU-bound and its tests independent; the
-        # per-stack synths are cached once per worker (tests/conftest.py). `-n 0` runs serially.
+        # Every core (pytest-xdist): the suite is CPU-bound and its tests independent. Whole
+        # files per worker (loadfile): a file's module fixtures and the provider SDKs it
+        # imports (pulumi_cloudflare alone is seconds) are then paid once, not once per worker;
+        # the per-stack synths are cached per worker (tests/conftest.py). `-n 0`: serially.
         workers = (
             []
             if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in rest)
-            else ["-n", "auto"]
+            else ["-n", "auto", "--dist", "loadfile"]
         )
         return run("-m", "pytest", *workers, *rest)
     if task == "lint":

@@ -156,7 +156,16 @@ def main() -> int:
     if not args.skip_tests:
         start = time.perf_counter()
         subprocess.run(
-            [_python(), "-m", "pytest", "-q", "-n", "auto"],  # as `dev.py test` runs it
+            [
+                _python(),
+                "-m",
+                "pytest",
+                "-q",
+                "-n",
+                "auto",
+                "--dist",
+                "loadfile",
+            ],  # as `dev.py test`
             cwd=ROOT,
             check=True,
             stdout=subprocess.DEVNULL,
