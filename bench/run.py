@@ -6,8 +6,9 @@ Every figure is the median of ``--runs`` fresh processes (wall clock), so
 imports are paid each time, as in a real ``pulumi preview``:
 
 - **floor**: a generated program that imports pulumi and the same provider
-  modules the stack imports, and registers the same number of resources of
-  the same types under the same recording mocks, with none of our logic.
+  modules the stack imports, and registers the same resources (same types,
+  same inputs, as plain dicts) under the same recording mocks, with none of
+  our logic: no config, no validation, no components.
   What the SDK itself costs for that stack.
 - **synth**: ``infra.synth`` for the stack, split into import time (everything
   before the program runs) and program evaluation.
@@ -43,14 +44,28 @@ STACKS = ("dev", "staging", "prod")
 SYNTH_PROBE = r"""
 import json, sys, time
 t0 = time.perf_counter()
+import pulumi, webplatform  # what the floor imports too
+ta = time.perf_counter()
+import infra.config  # the stack model (on top of pulumi and the components)
+tb = time.perf_counter()
 from infra import synth, stack  # the program and everything it imports at module level
 t1 = time.perf_counter()
+loading = []
+def timed_load(*args, _load=stack.load, **kwargs):  # read + validate the stack file
+    started = time.perf_counter()
+    found = _load(*args, **kwargs)
+    loading.append(time.perf_counter() - started)
+    return found
+stack.load = timed_load
 result = synth.synthesize(sys.argv[1], __import__("pathlib").Path(sys.argv[2]) if len(sys.argv) > 2 else None)
 t2 = time.perf_counter()
 # every provider module the run loaded, submodules included (the SDKs load them lazily)
 modules = sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi_"))
-print(json.dumps({"import": t1 - t0, "eval": t2 - t1, "count": len(result.recording.resources),
-                  "types": [[r.type, r.custom] for r in result.recording.resources], "providers": modules}))
+print(json.dumps({"import": t1 - t0, "eval": t2 - t1, "config_import": tb - ta,
+                  "validation": sum(loading), "count": len(result.recording.resources),
+                  "types": [[r.type, r.custom, r.inputs if r.custom else {}]
+                            for r in result.recording.resources],
+                  "providers": modules}, default=str))
 """
 
 # A program with none of our logic: same provider imports, same registrations, same mocks.
@@ -66,9 +81,9 @@ for module in spec["providers"]:
 t1 = time.perf_counter()
 
 def program():
-    for i, (type_, custom) in enumerate(spec["types"]):
+    for i, (type_, custom, inputs) in enumerate(spec["types"]):
         if custom:
-            pulumi.CustomResource(type_, f"r{i}", {"spec": {"n": i}})
+            pulumi.CustomResource(type_, f"r{i}", inputs)
         else:
             pulumi.ComponentResource(type_, f"r{i}")
 
@@ -93,8 +108,9 @@ def _probe(script: str, *args: str) -> dict:
 def _timed(script: str, runs: int, *args: str) -> dict:
     samples = [_probe(script, *args) for _ in range(runs)]
     result = dict(samples[0])
-    for key in ("import", "eval"):
-        result[key] = statistics.median(s[key] for s in samples)
+    for key in ("import", "eval", "config_import", "validation"):
+        if key in result:
+            result[key] = statistics.median(s[key] for s in samples)
     result["total"] = result["import"] + result["eval"]
     return result
 
@@ -135,14 +151,20 @@ def main() -> int:
         f"{platform.system()} {platform.release()}; median of {args.runs} fresh processes"
     )
     print()
+    print(f"load average (1/5/15 min): {' / '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print()
     print(
-        "| stack | resources | floor import s | floor eval s | floor total s | synth import s | synth eval s | synth total s | synth / floor |"
+        "| stack | resources | floor import s | floor eval s | floor total s | synth import s "
+        "| of which `import infra.config` s | synth eval s | of which validation s "
+        "| synth total s | synth / floor (target <= 1.5) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for stack, synth, floor in rows:
         print(
-            f"| {stack} | {synth['count']} | {floor['import']:.3f} | {floor['eval']:.3f} | {floor['total']:.3f} "
-            f"| {synth['import']:.3f} | {synth['eval']:.3f} | {synth['total']:.3f} | {synth['total'] / floor['total']:.2f} |"
+            f"| {stack} | {synth['count']} | {floor['import']:.3f} | {floor['eval']:.3f} "
+            f"| {floor['total']:.3f} | {synth['import']:.3f} | {synth['config_import']:.3f} "
+            f"| {synth['eval']:.3f} | {synth['validation']:.3f} | {synth['total']:.3f} "
+            f"| {synth['total'] / floor['total']:.2f} |"
         )
     print()
     print("| apps in one stack | resources | eval s | eval per app ms |")

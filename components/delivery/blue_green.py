@@ -16,7 +16,8 @@ the dependency graph:
 2. only then is the active Service updated (it ``depends_on`` that Deployment);
 3. only then is the idle colour's Deployment touched (it ``depends_on`` the active Service),
    so scaling the old colour down can never precede the switch;
-4. the preview Service follows the idle colour.
+4. the preview Service moves after the switch too, at the same time as step 3 (independent
+   updates run in parallel: nothing waits on the preview address).
 
 **The readiness gate.** What stops a switch to a colour that is not ready is step 1: the
 provider's Deployment wait, which reads the *live* Deployment (its ``Available`` condition
@@ -227,12 +228,10 @@ class BlueGreenService(pulumi.ComponentResource):
             "active", active, base.app, after=[self.workloads[active].deployment]
         )
         self.workloads[idle] = colour(idle, [active_service.service])
-        preview = service(
-            "preview",
-            idle,
-            f"{base.app}-preview",
-            after=[self.workloads[idle].deployment],
-        )
+        # After the switch, beside the idle colour's update rather than after its wait: the
+        # preview address gates no traffic, and on a flip it moves to the colour that was
+        # live until now.
+        preview = service("preview", idle, f"{base.app}-preview", after=[active_service.service])
         self.active_service_name = active_service.service_name
         self.preview_service_name = preview.service_name
         self.register_outputs(
