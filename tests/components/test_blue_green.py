@@ -78,6 +78,10 @@ def test_switch_waits_for_the_target_colour_and_scale_down_waits_for_the_switch(
     # and never the other way round, which would let the switch race the rollout
     assert deployment(rec, idle).urn not in active_service.dependencies
     assert active_service.urn not in deployment(rec, active).dependencies
+    # the preview address moves after the switch, beside (not after) the idle colour's wait
+    preview = service(rec, "web-preview")
+    assert active_service.urn in preview.dependencies
+    assert deployment(rec, idle).urn not in preview.dependencies
 
 
 def test_flip_changes_selectors_and_roles_and_nothing_that_restarts_pods():
