@@ -5,7 +5,7 @@ Only the Python standard library is used here, so a fresh machine with
 Python 3.11+ needs nothing else:
 
     python3 dev.py synth [--stack dev]   # offline synth of a stack
-    python3 dev.py test [pytest args]    # the whole test suite
+    python3 dev.py test [pytest args]    # the whole test suite, on every core (-n 0: serial)
     python3 dev.py lint                  # ruff (lint + format check) and mypy
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
     python3 dev.py schema                # regenerate schema/stack.schema.json from the models
@@ -275,7 +275,16 @@ def main(argv: list[str]) -> int:
         tools = actionlint_dir()
         if tools is not None:
             os.environ["PATH"] = f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"
-        return run("-m", "pytest", *rest)
+        # Every core (pytest-xdist): the suite is CPU-bound and its tests independent. Whole
+        # files per worker (loadfile): a file's module fixtures and the provider SDKs it
+        # imports (pulumi_cloudflare alone is seconds) are then paid once, not once per worker;
+        # the per-stack synths are cached per worker (tests/conftest.py). `-n 0`: serially.
+        workers = (
+            []
+            if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in rest)
+            else ["-n", "auto", "--dist", "loadfile"]
+        )
+        return run("-m", "pytest", *workers, *rest)
     if task == "lint":
         for step in (
             ("-m", "ruff", "check", "."),

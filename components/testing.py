@@ -137,6 +137,8 @@ class Resource:
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     """``create``/``update``/``delete`` as sent (e.g. ``"90s"``); how long the real engine
     lets the provider wait for readiness. Empty: the provider's defaults (10 min rollouts)."""
+    ignore_changes: tuple[str, ...] = ()
+    """Input paths the engine keeps at their last applied value (``ignoreChanges``)."""
 
     def is_secret(self, path: str) -> bool:
         """True when ``path`` or one of its ancestors was registered as a secret."""
@@ -483,6 +485,7 @@ class RecordingMonitor(_mocks.MockMonitor):
                 for op in ("create", "update", "delete")
                 if (value := getattr(request.customTimeouts, op, ""))
             },
+            ignore_changes=tuple(request.ignoreChanges),
         )
         if request.type != "pulumi:pulumi:Stack":
             self.recording.resources.append(resource)

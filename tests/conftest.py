@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +20,18 @@ STACKS = ("dev", "staging", "uat", "prod")
 # tests/e2e needs the real engine and a cluster (minutes): only `python3 dev.py e2e`
 # (which sets WEBPLATFORM_E2E) collects it, never a plain `dev.py test`.
 collect_ignore = [] if os.environ.get("WEBPLATFORM_E2E") else ["e2e"]
+
+
+@functools.cache
+def synthesized(stack: str) -> Any:
+    """The offline synth of a committed stack, once per test process (a pytest-xdist worker).
+
+    The most expensive step of the suite (the program under mocks, provider SDK imports
+    included); the stack tests of every module read the same result and never change it.
+    """
+    from infra import synth
+
+    return synth.synthesize(stack)
 
 
 def load_stack_file(stack: str) -> dict[str, Any]:
@@ -48,3 +62,36 @@ def write_stack(tmp_path: Path):
         return path
 
     return write
+
+
+#: One fresh process that records which provider SDKs are loaded after each step: importing
+#: the library, the config models, then synthesizing dev, prod and staging in turn. A test per
+#: claim reads it (dev loads neither SDK, prod no Cloudflare, staging AWS); one process, not
+#: one per claim, because each costs seconds of SDK imports.
+_IMPORT_STEPS = r"""
+import json, sys
+SDKS = ("pulumi_aws", "pulumi_cloudflare")
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in SDKS)
+report = {}
+import webplatform
+report["import webplatform"] = loaded()
+from infra import config
+report["import infra.config"] = loaded()
+from infra import synth
+for stack in ("dev", "prod", "staging"):
+    rec = synth.synthesize(stack).recording
+    assert "kubernetes:apps/v1:Deployment" in {r.type for r in rec.resources}, stack  # it ran
+    report[stack] = loaded()
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="session")
+def sdk_imports() -> dict[str, list[str]]:
+    """Step -> the provider SDK modules (submodules included) loaded after it, cumulatively."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_STEPS], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
