@@ -318,7 +318,9 @@ def test_out_of_band_changes_show_in_refresh_and_up_undoes_them(engine: Engine, 
     assert sorted(c.split()[0] for c in changes) == ["update"] * 3, changes
     engine.up(STACK)
     assert selector_color(kube, "web") == "blue"
-    assert kube.json("get", "poddisruptionbudget", "web-blue", "-n", NS)["spec"]["minAvailable"] == 2
+    assert (
+        kube.json("get", "poddisruptionbudget", "web-blue", "-n", NS)["spec"]["minAvailable"] == 2
+    )
     assert kube.json("get", "configmap", "web-config", "-n", NS)["data"]["LOG_LEVEL"] == "warn"
     # Undoing drift replaced nothing: same Deployments, same pods.
     assert {
@@ -372,6 +374,79 @@ def test_policy_pack_on_the_local_stack(engine: Engine) -> None:
         pytest.skip("policy/venv missing: run `pulumi install` in policy/ first")
     result = engine.preview(STACK, policy_packs=[str(ROOT / "policy")])
     assert "mandatory" not in result.stdout.lower() or "0 mandatory" in result.stdout.lower()
+
+
+# ---------------------------------------------------------------- drain drill
+def node_of(kube: Kube, color: str) -> dict[str, str]:
+    """Pod name -> node, for the colour's pods that are not being deleted."""
+    found = kube.json("get", "pods", "-n", NS, "-l", f"webplatform.io/color={color}")["items"]
+    return {
+        p["metadata"]["name"]: p["spec"].get("nodeName", "")
+        for p in found
+        if not p["metadata"].get("deletionTimestamp")
+    }
+
+
+def evict(kube: Kube, pod: str) -> bool:
+    """One eviction through the eviction API; True when the API server allowed it."""
+    body = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": pod, "namespace": NS},
+    }
+    result = kube(
+        "create", "--raw", f"/api/v1/namespaces/{NS}/pods/{pod}/eviction", "-f", "-",
+        check=False, input=json.dumps(body),
+    )  # fmt: skip
+    if result.returncode == 0:
+        return True
+    assert "disruption budget" in result.stderr or "429" in result.stderr, result.stderr
+    return False
+
+
+def test_drain_drill_never_takes_the_live_colour_below_its_budget(kube: Kube) -> None:
+    """Issue 19, outcome "Drain drill": the nodes running the live colour are drained one after
+    another through the eviction API (`kubectl drain`); after each step the active Service
+    keeps at least the budget's number of ready endpoints, and no eviction that would break
+    that is allowed (tried while no replacement can start: every node cordoned)."""
+    active = selector_color(kube, "web")
+    budget = kube.json("get", "poddisruptionbudget", f"web-{active}", "-n", NS)
+    floor = budget["spec"]["minAvailable"]
+    kube.wait_for("the live colour at full size", lambda: len(endpoint_pods(kube, "web")) == 3)
+    placed = node_of(kube, active)
+    nodes = sorted(set(placed.values()))
+    # Topology spread: the live pods are on different nodes, in both zones.
+    assert len(nodes) == len(placed) == 3, placed
+    zones = {
+        kube.json("get", "node", n)["metadata"]["labels"]["topology.kubernetes.io/zone"]
+        for n in nodes
+    }
+    assert len(zones) == 2, zones
+    everything = [n["metadata"]["name"] for n in kube.json("get", "nodes")["items"]]
+    try:
+        # 1. No eviction that would break the budget is allowed: with every node cordoned no
+        #    replacement can start, so of the 3 live pods exactly 3 - minAvailable may go.
+        for node in everything:
+            kube("cordon", node)
+        allowed = [pod for pod in sorted(placed) if evict(kube, pod)]
+        assert len(allowed) == 3 - floor, allowed
+        assert len(endpoint_pods(kube, "web")) >= floor
+        for node in everything:
+            kube("uncordon", node)
+        kube.wait_for("the live colour back", lambda: len(endpoint_pods(kube, "web")) == 3)
+        # 2. Drain each node that runs a live pod, one after another.
+        for node in sorted(set(node_of(kube, active).values())):
+            kube("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=180s")
+            assert len(endpoint_pods(kube, "web")) >= floor, f"after draining {node}"
+            kube.wait_for(
+                f"the live colour back after draining {node}",
+                lambda: len(endpoint_pods(kube, "web")) == 3 and all_ready(kube, active),
+            )
+            assert node not in node_of(kube, active).values()
+    finally:
+        for node in everything:
+            kube("uncordon", node, check=False)
+    assert selector_color(kube, "web") == active
 
 
 # ---------------------------------------------------------------- destroy
