@@ -53,6 +53,7 @@ def synth_process(stack: str, config_file: Path, out: Path) -> subprocess.Comple
     )
 
 
+@pytest.fixture
 def write_stack(tmp_path: Path):
     """Write a stack document to a temporary ``Pulumi.<stack>.yaml`` and return its path."""
 
