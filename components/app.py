@@ -178,10 +178,10 @@ class WebAppSpec(Args):
             except ValueError as exc:
                 raise at("disruption_budget", *getattr(exc, "loc", ()), message=str(exc)) from None
             if self.blue_green is not None and self.autoscaling is None:
-                for color, replicas in self._budgeted_colors().items():
+                for running, replicas in self._budgeted_colors().items():
                     try:
                         self.disruption_budget.check_leaves_room(
-                            replicas, field=f"blueGreen.{color}.replicas"
+                            replicas, field=f"blueGreen.{running}.replicas"
                         )
                     except ValueError as exc:
                         raise at(
@@ -196,7 +196,7 @@ class WebAppSpec(Args):
         colour's floor is the app's ``replicas``.
         """
         assert self.blue_green is not None
-        found = {}
+        found: dict[str, int] = {}
         for color in COLORS:
             replicas = self.blue_green.replicas(color, self.replicas)
             if replicas:

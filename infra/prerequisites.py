@@ -85,7 +85,9 @@ def existing_cluster_kinds(crd_files: tuple[str, ...] | None = None) -> frozense
         crd = yaml.safe_load((tool.SCHEMAS / name).read_text())
         for version in crd["spec"]["versions"]:
             if version.get("served", True):
-                found.add((f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"]))
+                found.add(
+                    (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+                )
     return frozenset(found)
 
 
@@ -146,7 +148,10 @@ def _ancestors(urn: str, by_urn: dict[str, Any]) -> set[str]:
         resource = by_urn.get(todo.pop())
         if resource is None:
             continue
-        for dep in (*resource.dependencies, *(d for ds in resource.property_dependencies.values() for d in ds)):
+        for dep in (
+            *resource.dependencies,
+            *(d for ds in resource.property_dependencies.values() for d in ds),
+        ):
             if dep not in seen:
                 seen.add(dep)
                 todo.append(dep)

@@ -191,9 +191,7 @@ def monitoring_stack(
     settings = spec.monitoring
     stack = MonitoringStack(
         "monitoring",
-        MonitoringStackArgs(
-            **dict(settings), credential=secret(settings.receiver.credential)
-        ),
+        MonitoringStackArgs(**dict(settings), credential=secret(settings.receiver.credential)),
         opts=pulumi.ResourceOptions(provider=provider, depends_on=after),
     )
     return stack.release
@@ -222,9 +220,9 @@ def _app_args(
         settings["network_policy"] = access.model_copy(
             update={"https_egress_except": tuple(dict.fromkeys(excluded))}
         )
-    access = settings.get("network_policy")
-    if access is not None and dns_cidrs and not access.dns_cidrs:
-        settings["network_policy"] = access.model_copy(update={"dns_cidrs": dns_cidrs})
+    allowed = settings.get("network_policy")
+    if allowed is not None and dns_cidrs and not allowed.dns_cidrs:
+        settings["network_policy"] = allowed.model_copy(update={"dns_cidrs": dns_cidrs})
     return WebAppArgs(
         **settings,
         namespace=namespace,

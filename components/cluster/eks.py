@@ -139,6 +139,8 @@ def cluster_dns_ip(service_cidr: str) -> str:
     service on every node, and pods reach it through this address (aws/containers-roadmap
     #2546, #2552), which is therefore what a NetworkPolicy must allow for DNS."""
     return str(ipaddress.ip_network(service_cidr).network_address + 10)
+
+
 _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}$")
 #: The CI role's access policy when ``ci_scope`` is ``namespaces``: admin within them only.
 NAMESPACE_ADMIN_POLICY = "cluster-access-policy/AmazonEKSAdminPolicy"
@@ -544,7 +546,7 @@ class EksCluster(pulumi.ComponentResource):
                 service_ipv4_cidr=args.service_ipv4_cidr,
                 elastic_load_balancing=aws.eks.ClusterKubernetesNetworkConfigElasticLoadBalancingArgs(
                     enabled=True
-                )
+                ),
             ),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             enabled_cluster_log_types=list(args.log_types),
@@ -562,7 +564,7 @@ class EksCluster(pulumi.ComponentResource):
         self.node_role_name = node_role.name
         self.private_subnet_ids = tuple(args.private_subnet_ids)
         self.cluster_security_group_id = self.cluster.vpc_config.apply(
-            lambda config: config.cluster_security_group_id
+            lambda config: config.cluster_security_group_id or ""
         )
         self.cluster_dns_ip = cluster_dns_ip(args.service_ipv4_cidr)
         self.endpoint = self.cluster.endpoint

@@ -52,7 +52,7 @@ from webplatform.cluster._checks import ChartVersion
 from webplatform.guardrails.monitoring import DASHBOARD_LABEL, DASHBOARD_LABEL_VALUE
 from webplatform.guardrails.namespace import Namespace, NamespaceArgs
 
-__all__ = ["MonitoringStack", "MonitoringStackArgs", "AlertReceiver"]
+__all__ = ["AlertReceiver", "MonitoringStack", "MonitoringStackArgs"]
 
 CHART = "kube-prometheus-stack"
 REPO = "https://prometheus-community.github.io/helm-charts"
@@ -104,7 +104,10 @@ class AlertReceiver(Args):
                 slack["channel"] = self.channel
             return {"name": self.kind, "slack_configs": [slack]}
         if self.kind == "pagerduty":
-            return {"name": self.kind, "pagerduty_configs": [{**common, "routing_key_file": _MOUNTED}]}
+            return {
+                "name": self.kind,
+                "pagerduty_configs": [{**common, "routing_key_file": _MOUNTED}],
+            }
         return {"name": self.kind, "webhook_configs": [{**common, "url_file": _MOUNTED}]}
 
 

@@ -326,7 +326,9 @@ def _strategy(
                 "autoPromotionEnabled": False,
                 "scaleDownDelaySeconds": release.scale_down_delay_seconds,
                 # Before promotion the route still carries only the old version (see above).
-                "prePromotionAnalysis": _preview_analysis(f"{args.workload.app}-preview-rate", namespace),
+                "prePromotionAnalysis": _preview_analysis(
+                    f"{args.workload.app}-preview-rate", namespace
+                ),
                 "postPromotionAnalysis": _analysis(template, stable, route_cluster),
             }
         }

@@ -33,9 +33,7 @@ def route_cluster(namespace: str, route: str) -> str:
     return f"httproute/{namespace}/{route}/rule/0"
 
 
-def _panel(
-    title: str, unit: str, targets: list[tuple[str, str]], x: int, y: int
-) -> dict[str, Any]:
+def _panel(title: str, unit: str, targets: list[tuple[str, str]], x: int, y: int) -> dict[str, Any]:
     return {
         "type": "timeseries",
         "title": title,
@@ -147,8 +145,7 @@ def dashboard(
             ]
         },
         "panels": [
-            _panel(title, unit, targets, x=12 * (i % 2), y=8 * (i // 2))
-            | {"id": i + 1}
+            _panel(title, unit, targets, x=12 * (i % 2), y=8 * (i // 2)) | {"id": i + 1}
             for i, (title, unit, targets) in enumerate(panels)
         ],
     }

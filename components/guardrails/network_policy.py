@@ -172,7 +172,9 @@ def _dns_peers(access: NetworkAccess) -> list[k8s.networking.v1.NetworkPolicyPee
     """The cluster DNS: its addresses where it is not pods (Auto Mode), else its pods."""
     net = k8s.networking.v1
     if access.dns_cidrs:
-        return [net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in access.dns_cidrs]
+        return [
+            net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=c)) for c in access.dns_cidrs
+        ]
     return [
         net.NetworkPolicyPeerArgs(
             namespace_selector=_namespace_selector(access.dns_namespace),

@@ -6,7 +6,6 @@ three live pods to go. Each colour now has its own budget, and every
 workload's pods spread over nodes and zones.
 """
 
-import pulumi
 from tests.model_errors import rejects
 from webplatform import (
     DisruptionPolicy,
@@ -79,7 +78,9 @@ def test_each_colour_has_its_own_budget_so_the_live_pods_are_counted_alone():
     pods = [deployments["web-blue"]] * 3 + [deployments["web-green"]] * 3
     live = [p for p in pods if p[COLOR_LABEL] == "blue"]
     # However a drain orders its evictions, at most one live pod may go: 2 stay.
-    covering = [b for b in found.values() if b["selector"]["matchLabels"].items() <= live[0].items()]
+    covering = [
+        b for b in found.values() if b["selector"]["matchLabels"].items() <= live[0].items()
+    ]
     assert covering and min(allowed_evictions(b, pods) for b in covering) == 1
 
 

@@ -62,7 +62,10 @@ def test_alerts_go_to_the_receiver_and_the_credential_only_to_a_secret():
 
 @pytest.mark.parametrize(
     ("kind", "key", "field"),
-    [("pagerduty", "pagerduty_configs", "routing_key_file"), ("webhook", "webhook_configs", "url_file")],
+    [
+        ("pagerduty", "pagerduty_configs", "routing_key_file"),
+        ("webhook", "webhook_configs", "url_file"),
+    ],
 )
 def test_other_receivers_read_their_credential_from_the_file(kind, key, field):
     values = build(kind).one("kubernetes:helm.sh/v3:Release").inputs["values"]
@@ -84,7 +87,10 @@ def test_prometheus_keeps_its_data_on_an_encrypted_auto_mode_volume():
 def test_bad_receiver_settings_name_the_key():
     rejects(
         MonitoringSettings,
-        {"version": "88.6.4", "receiver": {"kind": "pagerduty", "credential": "k", "channel": "#a"}},
+        {
+            "version": "88.6.4",
+            "receiver": {"kind": "pagerduty", "credential": "k", "channel": "#a"},
+        },
         "receiver.channel",
         "only with kind slack",
     )

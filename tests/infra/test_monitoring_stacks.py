@@ -25,7 +25,9 @@ def test_prometheus_selects_the_apps_objects_and_monitoring_may_scrape(synths, s
     )
     namespace = release.inputs["namespace"]
     objects = synths[stack].kubernetes_objects()
-    watched = [o for o in objects if o["kind"] in ("ServiceMonitor", "PrometheusRule", "PodMonitor")]
+    watched = [
+        o for o in objects if o["kind"] in ("ServiceMonitor", "PrometheusRule", "PodMonitor")
+    ]
     assert {o["kind"] for o in watched} >= {"ServiceMonitor", "PrometheusRule"}
     for obj in watched:
         # kube-prometheus-stack's Prometheus selects release: <its release name>.

@@ -51,7 +51,9 @@ def test_the_check_sees_a_stack_without_the_monitoring_chart(synths, monkeypatch
     result = synth.synthesize("staging")
     problems = check(result, "staging")
     assert problems and all("monitoring.coreos.com/v1" in p for p in problems), problems
-    assert any("ServiceMonitor" in p for p in problems) and any("PrometheusRule" in p for p in problems)
+    assert any("ServiceMonitor" in p for p in problems) and any(
+        "PrometheusRule" in p for p in problems
+    )
 
 
 def test_the_check_sees_an_object_that_does_not_wait_for_its_chart(synths):

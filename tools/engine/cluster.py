@@ -425,7 +425,10 @@ class Cluster:
         )
         nodes = [node_manifest(name, zone) for name, zone in NODES.items()]
         self.kubectl(
-            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes})
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}),
         )
 
         def nodes_ready() -> bool:
