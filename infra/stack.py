@@ -39,6 +39,8 @@ from webplatform import (
     WebAppArgs,
 )
 from webplatform._model import Args
+from webplatform.edge.gateway import GivenCertificate
+from webplatform.edge.origin import OriginGuard, OriginGuardArgs, OriginHeader
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,
@@ -163,10 +165,56 @@ def _app_args(
     )
 
 
+class EdgeWiring:
+    """What the CDN and the Gateway share, made before either: the secret origin header, and
+    for Cloudflare the origin's certificate and the load balancer's source ranges."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.header: OriginHeader | None = None
+        self.certificates: dict[str, GivenCertificate] = {}
+        self.source_ranges: pulumi.Output[list[str]] | None = None
+        spec = config.cdn
+        if isinstance(spec, NoCdn):
+            return
+        import pulumi_random as random
+
+        # Generated, never typed: a Pulumi secret from the provider to CloudFront/Cloudflare
+        # and the Kubernetes Secret the Gateway reads (webplatform.edge.origin: why a header).
+        value = random.RandomPassword(
+            "cdn-origin-secret", random.RandomPasswordArgs(length=48, special=False)
+        ).result
+        self.header = OriginHeader(value=pulumi.Output.secret(value))
+        if isinstance(spec, CloudflareEdgeSpec):
+            from webplatform.edge.cloudflare import (
+                CloudflareOriginCertificate,
+                CloudflareOriginCertificateArgs,
+                published_ranges,
+            )
+
+            hosts = route_hosts(config.apps, spec.app)
+            origin = CloudflareOriginCertificate(
+                "cdn-origin-certificate",
+                CloudflareOriginCertificateArgs(
+                    hostnames=hosts, validity_days=spec.origin_certificate_days
+                ),
+            )
+            self.certificates[spec.app] = GivenCertificate(
+                certificate=origin.certificate, private_key=origin.private_key
+            )
+            self.source_ranges = published_ranges()
+
+
 def gateway(
-    config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    config: StackConfig,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    wiring: EdgeWiring | None = None,
 ) -> Gateway | None:
-    """The stack's one Gateway, with listeners for every public app's hosts; None without any."""
+    """The stack's one Gateway, with listeners for every public app's hosts; None without any.
+
+    On a cluster this stack builds (EKS, where the stack installs Envoy Gateway), the
+    Gateway's proxies get their ``EnvoyProxy``: an internet-facing NLB, ``gateway.replicas``
+    spread over zones, a disruption budget (webplatform.edge.proxy)."""
     routes = {name: app.route for name, app in config.apps.items() if app.route is not None}
     if not routes:
         return None
@@ -190,14 +238,30 @@ def gateway(
             issuer_kind=first.issuer_kind,
             # Behind the stack's CDN the client is the address the CDN appended to
             # X-Forwarded-For, not the CDN's edge (the per-client rate limit needs the client).
+            # Forging it needs the origin header (webplatform.edge.origin), which only the CDN has.
             trusted_proxy_hops=0 if config.cdn.provider == "none" else 1,
+            proxy=config.gateway if config.cluster.mode == "eks" else None,
+            source_ranges=wiring.source_ranges
+            if wiring is not None and config.cluster.mode == "eks"
+            else None,
+            certificates=wiring.certificates if wiring is not None else {},
         ),
         opts=opts,
     )
 
 
-def cdn(config: StackConfig) -> dict[str, Any] | None:
+def cdn(
+    config: StackConfig,
+    edge_gateway: Gateway | None = None,
+    wiring: EdgeWiring | None = None,
+    app: WebApp | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> dict[str, Any] | None:
     """The CDN the stack file chose, in front of ``cdn.app``'s route; its outputs, or None.
+
+    The origin's DNS record (CloudFront) or the proxied records (Cloudflare) point at the
+    Gateway's load balancer, ``edge_gateway.address``; the route of ``app`` then requires
+    the CDN's secret header (:class:`OriginGuard`).
 
     Each provider SDK is imported only when chosen: ``pulumi_cloudflare`` alone
     takes about a second to import, which a stack without Cloudflare must not pay.
@@ -206,9 +270,21 @@ def cdn(config: StackConfig) -> dict[str, Any] | None:
     if isinstance(spec, NoCdn):
         return None
     hosts = route_hosts(config.apps, spec.app)  # validated: the app has a route
+    address = edge_gateway.address if edge_gateway is not None else None
+    header = wiring.header if wiring is not None else None
     if isinstance(spec, CloudFrontCdnSpec):
-        return _cloudfront(spec, hosts, config.environment)
-    return _cloudflare(spec, hosts)
+        outputs = _cloudfront(spec, hosts, config.environment, address, header)
+    else:
+        outputs = _cloudflare(spec, hosts, address, header)
+    if header is not None and app is not None and app.route_name is not None:
+        OriginGuard(
+            f"{spec.app}-cdn-origin",
+            OriginGuardArgs(
+                app=spec.app, namespace=config.namespace, route_name=app.route_name, header=header
+            ),
+            opts=opts,
+        )
+    return outputs
 
 
 def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
@@ -218,7 +294,11 @@ def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
 
 
 def _cloudfront(
-    spec: CloudFrontCdnSpec, hosts: tuple[str, ...], environment: str
+    spec: CloudFrontCdnSpec,
+    hosts: tuple[str, ...],
+    environment: str,
+    address: pulumi.Output[str | None] | None = None,
+    header: OriginHeader | None = None,
 ) -> dict[str, Any]:
     import pulumi_aws as aws
 
@@ -234,6 +314,8 @@ def _cloudfront(
             # The route's primary host: CloudFront sends it as SNI and Host, and the route
             # matches it and its certificate covers it.
             origin_host=hosts[0],
+            origin_address=_required(address, "the origin host's record"),
+            origin_header=header,
             us_east_1_provider=us_east_1,
             tags={"webplatform.io/environment": environment},
         ),
@@ -250,7 +332,32 @@ def _cloudfront(
     return outputs
 
 
-def _cloudflare(spec: CloudflareEdgeSpec, hosts: tuple[str, ...]) -> dict[str, Any]:
+def _required(
+    address: pulumi.Output[str | None] | None, what: str
+) -> pulumi.Output[str] | None:
+    """The Gateway's address, failing the deploy (not silently skipping a record) when the
+    controller published none."""
+    if address is None:
+        return None
+
+    def check(value: str | None) -> str:
+        if not value:
+            raise ValueError(
+                f"the Gateway has no address for {what}: is Envoy Gateway running, and did "
+                "EKS Auto Mode provision its load balancer? (kubectl -n envoy-gateway-system "
+                "describe gateway)"
+            )
+        return value
+
+    return address.apply(check)
+
+
+def _cloudflare(
+    spec: CloudflareEdgeSpec,
+    hosts: tuple[str, ...],
+    address: pulumi.Output[str | None] | None = None,
+    header: OriginHeader | None = None,
+) -> dict[str, Any]:
     from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs, CloudflareSettings
 
     # The default Cloudflare provider reads cloudflare:apiToken (a secret) or
@@ -263,6 +370,9 @@ def _cloudflare(spec: CloudflareEdgeSpec, hosts: tuple[str, ...]) -> dict[str, A
             # the route's certificate covers exactly these.
             host=hosts[0],
             aliases=hosts[1:],
+            origin_address=_required(address, "the proxied records")
+            or "gateway.invalid",  # no Gateway: validated away (cdn.app has a route)
+            origin_header=header,
         ),
     )
     return {"provider": "cloudflare", "host": hosts[0], "domainName": edge.domain_name}
@@ -366,7 +476,8 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     if config.secrets.delivery == "external-secrets":
         assert cluster is not None  # validated: external-secrets needs cluster.mode eks
         external = external_secrets(config, cluster, namespace.name, provider, secret)
-    edge_gateway = gateway(config, namespace.name, opts)
+    wiring = EdgeWiring(config)
+    edge_gateway = gateway(config, namespace.name, opts, wiring)
     apps = {
         name: WebApp(
             name,
@@ -375,7 +486,8 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         )
         for name, spec in config.apps.items()
     }
-    edge = cdn(config)
+    fronted = apps.get(config.cdn.app) if not isinstance(config.cdn, NoCdn) else None
+    edge = cdn(config, edge_gateway, wiring, fronted, opts)
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,
@@ -395,6 +507,9 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
             "endpoint": cluster.endpoint,
             "oidcIssuerUrl": cluster.oidc_issuer_url,
         }
+        if edge_gateway is not None:
+            # The Gateway's load balancer (an NLB's DNS name), which the CDN's origin uses.
+            outputs["gateway"] = {"address": edge_gateway.address}
         outputs["kubeconfig"] = cluster.kubeconfig  # a secret: `pulumi stack output --show-secrets`
     return outputs
 
