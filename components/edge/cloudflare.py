@@ -164,6 +164,11 @@ class CloudflareEdgeArgs(CloudflareSettings):
     """A secret header Cloudflare adds to every request to the origin, which the Gateway
     requires; default none (the origin is then reachable without Cloudflare)."""
 
+    @field_validator("origin_address")
+    @classmethod
+    def _origin(cls, value: Any) -> Any:
+        return _edge.hostname(value) if isinstance(value, str) else value
+
     host: Hostname
     """The main proxied host name (e.g. ``web.staging.example.com``), inside the zone."""
     aliases: Items[Hostname] = ()

@@ -438,6 +438,8 @@ def test_the_settings_model_holds_no_wiring():
         "origin_host",
         "us_east_1_provider",
         "tags",
+        "origin_address",  # the Gateway's address, wired by the stack (issue 19)
+        "origin_header",
     }
 
 
