@@ -515,13 +515,13 @@ BAD_STACKS = {
         "prod",
         set_(["webplatform:gateway", "cpu"], "lots"),
         "gateway.cpu",
-        "",
+        "not a CPU quantity",
     ),
     "gateway-unknown-key": (
         "prod",
         set_(["webplatform:gateway", "scheme"], "internal"),
         "gateway.scheme",
-        "",
+        "unknown key; allowed: replicas, cpu, memory",
     ),
     "cloudflare-host-key": (
         "staging",
