@@ -62,6 +62,8 @@ from webplatform.edge.proxy import ENVOY_PROXY_KIND, ProxySettings, envoy_proxy_
 from webplatform.edge.route import ENVOY_GATEWAY_API, GATEWAY_API, IssuerKind, listener_names
 from webplatform.guardrails.network_policy import GATEWAY_NAMESPACE, NAMESPACE_NAME_LABEL
 
+#: pulumi-kubernetes' annotation naming what to wait for on a custom resource.
+WAIT_FOR = "pulumi.com/waitFor"
 #: The Gateway API's limit on listeners per Gateway.
 MAX_LISTENERS = 64
 
@@ -306,9 +308,7 @@ class Gateway(pulumi.ComponentResource):
                 name=args.gateway_name,
                 namespace=args.namespace,
                 labels=labels,
-                annotations={f"cert-manager.io/{issuer_key}": args.issuer}
-                if args.uses_cert_manager
-                else None,
+                annotations=_annotations(args, issuer_key) or None,
             ),
             spec=spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=before),
@@ -341,6 +341,18 @@ class Gateway(pulumi.ComponentResource):
         self.register_outputs(
             {"gateway_name": self.gateway_name, "namespace": self.namespace, "address": self.address}
         )
+
+
+def _annotations(args: GatewayArgs, issuer_key: str) -> dict[str, str]:
+    found = {}
+    if args.uses_cert_manager:
+        found[f"cert-manager.io/{issuer_key}"] = args.issuer
+    if args.proxy is not None:
+        # The provider waits until Envoy Gateway publishes the load balancer's address
+        # (pulumi-kubernetes' generic await), so ``address`` is known when the CDN's
+        # records are made, not empty on the first `pulumi up`.
+        found[WAIT_FOR] = "jsonpath={.status.addresses[0].value}"
+    return found
 
 
 def _address(status: Any) -> str | None:

@@ -167,3 +167,10 @@ def test_origin_guard_requires_the_header_from_a_secret_on_the_apps_route():
 
 def test_origin_header_names_are_lowercase_x_headers():
     rejects(OriginHeader, {"name": "Authorization", "value": "v"}, "name", "pattern")
+
+
+def test_with_a_load_balancer_the_provider_waits_for_the_gateways_address():
+    annotations = gateway(proxy=ProxySettings()).one(GATEWAY).inputs["metadata"]["annotations"]
+    assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.addresses[0].value}"
+    plain = gateway().one(GATEWAY).inputs["metadata"]["annotations"]
+    assert "pulumi.com/waitFor" not in plain  # local: nothing would ever publish one
