@@ -332,9 +332,7 @@ def _cloudfront(
     return outputs
 
 
-def _required(
-    address: pulumi.Output[str | None] | None, what: str
-) -> pulumi.Output[str] | None:
+def _required(address: pulumi.Output[str | None] | None, what: str) -> pulumi.Output[str] | None:
     """The Gateway's address, failing the deploy (not silently skipping a record) when the
     controller published none."""
     if address is None:

@@ -99,7 +99,11 @@ class _ObservedResource(k8s.apiextensions.CustomResource):
             api_version=api_version, kind=kind, metadata=metadata, spec=spec, status=None
         )
         pulumi.CustomResource.__init__(
-            self, f"kubernetes:{api_version}:{kind}", resource_name, props, opts
+            self,
+            f"kubernetes:{api_version}:{kind}",
+            resource_name,
+            props,  # type: ignore[arg-type]  # an input type, as the SDK's own classes pass
+            opts,
         )
 
 
@@ -339,7 +343,11 @@ class Gateway(pulumi.ComponentResource):
         self.namespace = args.namespace
         self.address = gateway.status.apply(_address)
         self.register_outputs(
-            {"gateway_name": self.gateway_name, "namespace": self.namespace, "address": self.address}
+            {
+                "gateway_name": self.gateway_name,
+                "namespace": self.namespace,
+                "address": self.address,
+            }
         )
 
 

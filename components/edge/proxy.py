@@ -34,9 +34,8 @@ from typing import Annotated, Any
 import pulumi
 from pydantic import Field
 
-from webplatform._types import Cpu, Memory
-
 from webplatform._model import Args
+from webplatform._types import Cpu, Memory
 
 ENVOY_PROXY_KIND = "EnvoyProxy"
 #: The load balancer class EKS Auto Mode provisions NLBs for (auto-configure-nlb).

@@ -226,9 +226,7 @@ def test_the_settings_model_holds_no_host_names():
         "origin_address",  # the Gateway's address, wired by the stack (issue 19)
         "origin_header",
     }
-    defaults = CloudflareSettings(
-        zone_id=ZONE, content_security_policy=CSP
-    )
+    defaults = CloudflareSettings(zone_id=ZONE, content_security_policy=CSP)
     assert (defaults.min_tls_version, defaults.assets_path_prefix) == ("1.2", "/assets/")
     assert all(f.description for f in CloudflareEdgeArgs.model_fields.values())
 

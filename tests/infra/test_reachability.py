@@ -30,8 +30,8 @@ import pytest
 import yaml
 
 from infra import synth
-from webplatform.testing import Resource
 from tests.conftest import STACKS, load_stack_file
+from webplatform.testing import Resource
 
 NLB_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
 NLB_TARGET = "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"
@@ -60,9 +60,7 @@ class Synth:
         """Resources of ``type_`` as ``{"inputs", "secret"}``: plain inputs, and the paths
         that are secret (what the engine keeps encrypted in the state)."""
         return [
-            {"inputs": r.inputs, "secret": r.is_secret}
-            for r in self.resources
-            if r.type == type_
+            {"inputs": r.inputs, "secret": r.is_secret} for r in self.resources if r.type == type_
         ]
 
     def objects_of(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -139,9 +137,7 @@ def _edge(s: Synth, viewer: str) -> Hop:
         assert (custom["originProtocolPolicy"], custom["httpsPort"]) == ("https-only", 443)
         # the origin host's own record: the Gateway's load balancer, in the stack's zone
         [record] = [
-            r
-            for r in s.of_type("aws:route53/record:Record")
-            if r["inputs"]["name"] == origin_host
+            r for r in s.of_type("aws:route53/record:Record") if r["inputs"]["name"] == origin_host
         ]
         zone = cdn.get("originZoneId", cdn.get("hostedZoneId"))
         assert record["inputs"]["zoneId"] == zone
@@ -154,7 +150,9 @@ def _edge(s: Synth, viewer: str) -> Hop:
     assert cdn["provider"] == "cloudflare"
     assert viewer in route_hosts  # Cloudflare proxies the route's own names
     [record] = [
-        r for r in s.of_type("cloudflare:index/dnsRecord:DnsRecord") if r["inputs"]["name"] == viewer
+        r
+        for r in s.of_type("cloudflare:index/dnsRecord:DnsRecord")
+        if r["inputs"]["name"] == viewer
     ]
     assert record["inputs"]["proxied"] is True
     assert (record["inputs"]["type"], record["inputs"]["content"]) == ("CNAME", address)
