@@ -166,42 +166,32 @@ def _app_args(
 
 
 class EdgeWiring:
-    """What the CDN and the Gateway share, made before either: the secret origin header, and
-    for Cloudflare the origin's certificate and the load balancer's source ranges."""
+    """What the Gateway needs from the CDN before either exists: for Cloudflare, the origin's
+    certificate and the load balancer's source ranges (Cloudflare's published ranges)."""
 
     def __init__(self, config: StackConfig) -> None:
-        self.header: OriginHeader | None = None
         self.certificates: dict[str, GivenCertificate] = {}
         self.source_ranges: pulumi.Output[list[str]] | None = None
         spec = config.cdn
-        if isinstance(spec, NoCdn):
+        if not isinstance(spec, CloudflareEdgeSpec):
             return
-        import pulumi_random as random
+        from webplatform.edge.cloudflare import (
+            CloudflareOriginCertificate,
+            CloudflareOriginCertificateArgs,
+            published_ranges,
+        )
 
-        # Generated, never typed: a Pulumi secret from the provider to CloudFront/Cloudflare
-        # and the Kubernetes Secret the Gateway reads (webplatform.edge.origin: why a header).
-        value = random.RandomPassword(
-            "cdn-origin-secret", random.RandomPasswordArgs(length=48, special=False)
-        ).result
-        self.header = OriginHeader(value=pulumi.Output.secret(value))
-        if isinstance(spec, CloudflareEdgeSpec):
-            from webplatform.edge.cloudflare import (
-                CloudflareOriginCertificate,
-                CloudflareOriginCertificateArgs,
-                published_ranges,
-            )
-
-            hosts = route_hosts(config.apps, spec.app)
-            origin = CloudflareOriginCertificate(
-                "cdn-origin-certificate",
-                CloudflareOriginCertificateArgs(
-                    hostnames=hosts, validity_days=spec.origin_certificate_days
-                ),
-            )
-            self.certificates[spec.app] = GivenCertificate(
-                certificate=origin.certificate, private_key=origin.private_key
-            )
-            self.source_ranges = published_ranges()
+        hosts = route_hosts(config.apps, spec.app)
+        origin = CloudflareOriginCertificate(
+            "cdn-origin-certificate",
+            CloudflareOriginCertificateArgs(
+                hostnames=hosts, validity_days=spec.origin_certificate_days
+            ),
+        )
+        self.certificates[spec.app] = GivenCertificate(
+            certificate=origin.certificate, private_key=origin.private_key
+        )
+        self.source_ranges = published_ranges()
 
 
 def gateway(
@@ -253,7 +243,6 @@ def gateway(
 def cdn(
     config: StackConfig,
     edge_gateway: Gateway | None = None,
-    wiring: EdgeWiring | None = None,
     app: WebApp | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> dict[str, Any] | None:
@@ -271,20 +260,17 @@ def cdn(
         return None
     hosts = route_hosts(config.apps, spec.app)  # validated: the app has a route
     address = edge_gateway.address if edge_gateway is not None else None
-    header = wiring.header if wiring is not None else None
-    if isinstance(spec, CloudFrontCdnSpec):
-        outputs = _cloudfront(spec, hosts, config.environment, address, header)
-    else:
-        outputs = _cloudflare(spec, hosts, address, header)
-    if header is not None and app is not None and app.route_name is not None:
-        OriginGuard(
+    header = None
+    if app is not None and app.route_name is not None:
+        # The route answers only the CDN, which sends the guard's generated secret header.
+        header = OriginGuard(
             f"{spec.app}-cdn-origin",
-            OriginGuardArgs(
-                app=spec.app, namespace=config.namespace, route_name=app.route_name, header=header
-            ),
+            OriginGuardArgs(app=spec.app, namespace=config.namespace, route_name=app.route_name),
             opts=opts,
-        )
-    return outputs
+        ).header
+    if isinstance(spec, CloudFrontCdnSpec):
+        return _cloudfront(spec, hosts, config.environment, address, header)
+    return _cloudflare(spec, hosts, address, header)
 
 
 def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
@@ -485,7 +471,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         for name, spec in config.apps.items()
     }
     fronted = apps.get(config.cdn.app) if not isinstance(config.cdn, NoCdn) else None
-    edge = cdn(config, edge_gateway, wiring, fronted, opts)
+    edge = cdn(config, edge_gateway, fronted, opts)
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,

@@ -58,7 +58,7 @@ class OriginHeader(Args):
     name: HeaderName = ORIGIN_HEADER
     """The header's name; default ``x-origin-verify``."""
     value: Input[str]
-    """Its value; required; a Pulumi secret (the stack generates it)."""
+    """Its value; required; a Pulumi secret (:class:`OriginGuard` generates one)."""
 
 
 class OriginGuardArgs(Args):
@@ -70,13 +70,19 @@ class OriginGuardArgs(Args):
     """The app's namespace (the route's, so the policy may target it)."""
     route_name: Input[str]
     """The app's HTTPS HTTPRoute (``PublicRoute.route_name``)."""
-    header: OriginHeader
-    """What the CDN sends."""
+    header_name: HeaderName = ORIGIN_HEADER
+    """The header the CDN sends; default ``x-origin-verify``."""
+    value: Input[str] | None = None
+    """The header's value, a Pulumi secret; default none: generated here (48 letters and
+    digits by the ``random`` provider, never typed or shown; rotate with
+    ``pulumi up --replace`` on ``<name>-value``)."""
 
 
 class OriginGuard(pulumi.ComponentResource):
     """A Secret with the CDN's key and a SecurityPolicy requiring it on the app's route."""
 
+    header: OriginHeader
+    """What the CDN must send (pass it to the CDN component); its value is a secret."""
     policy_name: str
 
     def __init__(
@@ -86,13 +92,21 @@ class OriginGuard(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         object_name = f"{args.app}-cdn-origin"
         labels = app_labels(args.app)
+        value = args.value
+        if value is None:
+            import pulumi_random as random
+
+            value = random.RandomPassword(
+                f"{name}-value", random.RandomPasswordArgs(length=48, special=False), opts=child
+            ).result
+        header = OriginHeader(name=args.header_name, value=pulumi.Output.secret(value))
         secret = k8s.core.v1.Secret(
             f"{name}-key",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=object_name, namespace=args.namespace, labels=labels
             ),
             type="Opaque",
-            string_data={CDN_CLIENT: pulumi.Output.secret(args.header.value)},
+            string_data={CDN_CLIENT: header.value},
             opts=child,
         )
         k8s.apiextensions.CustomResource(
@@ -112,11 +126,12 @@ class OriginGuard(pulumi.ComponentResource):
                 ],
                 "apiKeyAuth": {
                     "credentialRefs": [{"group": "", "kind": "Secret", "name": object_name}],
-                    "extractFrom": [{"headers": [args.header.name]}],
+                    "extractFrom": [{"headers": [header.name]}],
                     "sanitize": True,
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
         )
+        self.header = header
         self.policy_name = object_name
         self.register_outputs({"policy_name": self.policy_name})

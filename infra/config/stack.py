@@ -157,6 +157,16 @@ class StackConfig(_Model):
                 f"app {cdn.app!r} has no public route; the CDN's origin is its route's host: "
                 f"set apps.{cdn.app}.route.hosts, or front another app",
             )
+        if cdn.provider == "cloudflare":
+            for name, app in self.apps.items():
+                if name != cdn.app and app.route is not None:
+                    raise _at(
+                        ("apps", name, "route"),
+                        f"on a stack whose edge is Cloudflare only cdn.app ({cdn.app}) may have "
+                        "a route: the Gateway serves Cloudflare Origin CA certificates, which "
+                        "only Cloudflare trusts, and the stack proxies cdn.app's hosts alone; "
+                        "remove this route, or serve the app from another stack",
+                    )
         origin = cdn.origin(hosts)
         problem = None if origin is None else _edge.origin_problem(origin, cdn.public_names(hosts))
         if problem is not None:

@@ -138,7 +138,7 @@ def test_origin_guard_requires_the_header_from_a_secret_on_the_apps_route():
                 app="web",
                 namespace="team",
                 route_name="web",
-                header=OriginHeader(value=value),
+                value=value,
             ),
         )
     )
@@ -174,3 +174,25 @@ def test_with_a_load_balancer_the_provider_waits_for_the_gateways_address():
     assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.addresses[0].value}"
     plain = gateway().one(GATEWAY).inputs["metadata"]["annotations"]
     assert "pulumi.com/waitFor" not in plain  # local: nothing would ever publish one
+
+
+def test_origin_guard_generates_its_secret_when_given_none_and_hands_it_to_the_cdn():
+    holder = {}
+
+    def program():
+        holder["guard"] = OriginGuard(
+            "web-cdn-origin",
+            OriginGuardArgs(app="web", namespace="team", route_name="web"),
+        )
+
+    rec = testing.run(program)
+    password = rec.one("random:index/randomPassword:RandomPassword")
+    assert password.name == "web-cdn-origin-value"
+    assert password.inputs == {"length": 48, "special": False}
+    assert password.parent == rec.one("webplatform:origin:OriginGuard").urn
+    secret = rec.one(SECRET)
+    assert secret.is_secret("stringData.cdn")
+    assert secret.inputs["stringData"]["cdn"].startswith("mock-")  # the generated value
+    header = holder["guard"].header
+    assert header.name == "x-origin-verify"
+    assert isinstance(header.value, pulumi.Output)

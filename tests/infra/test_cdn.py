@@ -499,6 +499,17 @@ BAD_STACKS = {
         "cdn.originZoneId",
         "not a Route 53 hosted zone ID",
     ),
+    "cloudflare-second-public-app": (
+        "staging",
+        lambda c: c["webplatform:apps"].update(
+            api={
+                **c["webplatform:apps"]["web"],
+                "route": {**c["webplatform:apps"]["web"]["route"], "hosts": ["api.example.com"]},
+            }
+        ),
+        "apps.api.route",
+        "only cdn.app (web) may have a route",
+    ),
     "gateway-one-proxy-in-production": (
         "prod",
         set_(["webplatform:gateway", "replicas"], 1),

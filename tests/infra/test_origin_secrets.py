@@ -17,6 +17,7 @@ import json
 import pytest
 
 from infra import synth
+from tests.infra.test_secret_stacks import _paths_holding
 from webplatform import testing
 
 HEADER_CANARY = "canary-origin-header-5b1d0e7a9c"
@@ -31,17 +32,6 @@ class CanaryMocks(testing.RecordingMocks):
         if args.typ == "tls:index/privateKey:PrivateKey":
             found["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\n{KEY_CANARY}\n-----END"
         return found
-
-
-def _paths_holding(value, needle, path=""):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths_holding(item, needle, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths_holding(item, needle, f"{path}[{index}]")
-    elif isinstance(value, str) and needle in value:
-        yield path
 
 
 EXPECTED = {

@@ -286,8 +286,16 @@ def _gateway_to_pods(s: Synth, hop: Hop) -> None:
         assert replicas and replicas >= 1
         assert replicas == app["replicas"]
 
-    # The origin's restriction: the route answers only requests with the CDN's header.
+    # The origin's restriction: the route answers only requests with the CDN's header, so
+    # the one X-Forwarded-For hop the Gateway trusts (the CDN's) cannot come from a client
+    # that skipped the CDN.
     assert hop.header is not None
+    [client] = [
+        p
+        for p in s.objects_of("ClientTrafficPolicy", gw_ns)
+        if p["spec"]["targetRefs"][0]["name"] == gw_name
+    ]
+    assert client["spec"]["clientIPDetection"] == {"xForwardedFor": {"numTrustedHops": 1}}
     policies = [
         p
         for p in s.objects_of("SecurityPolicy", namespace)
