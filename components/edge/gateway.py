@@ -141,7 +141,8 @@ class GatewayArgs(Args):
     Behind a CDN, 0 would make every client of one CDN edge location one "client" for the
     per-client rate limit; N > 0 adds an Envoy Gateway ``ClientTrafficPolicy`` taking the
     client from the N-th address from the right (set it only when the Gateway is reachable
-    through those proxies alone, or clients can choose their address)."""
+    through those proxies alone, or clients can choose their address: a stack with a CDN
+    guards the route with :class:`~webplatform.edge.origin.OriginGuard`)."""
 
     @model_validator(mode="after")
     def _listeners(self) -> GatewayArgs:
