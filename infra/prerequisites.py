@@ -39,6 +39,7 @@ CHART_KINDS: dict[str, frozenset[Kind]] = {
             ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
             ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"),
             ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
+            ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"),
         }
     ),
     "cert-manager": frozenset({("cert-manager.io/v1", "ClusterIssuer")}),

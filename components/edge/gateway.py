@@ -261,6 +261,8 @@ class Gateway(pulumi.ComponentResource):
         self, name: str, args: GatewayArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webplatform:gateway:Gateway", name, None, opts)
+        # depends_on given to the component is not inherited by its children: pass it on.
+        after = list(opts.depends_on) if opts and isinstance(opts.depends_on, list) else []
         issuer_key = "cluster-issuer" if args.issuer_kind == "ClusterIssuer" else "issuer"
         labels = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi"}
         before: list[pulumi.Resource] = []
@@ -280,7 +282,9 @@ class Gateway(pulumi.ComponentResource):
                     spec=envoy_proxy_spec(
                         args.proxy, args.gateway_name, args.namespace, args.source_ranges
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    # The component's depends_on (the add-ons: the EnvoyProxy CRD and the
+                    # gateway's namespace come with the Envoy Gateway chart) gates it too.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=after),
                 )
             )
             spec["infrastructure"] = {
@@ -302,7 +306,7 @@ class Gateway(pulumi.ComponentResource):
                         "tls.crt": given.certificate,
                         "tls.key": pulumi.Output.secret(given.private_key),
                     },
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=after),
                 )
             )
         gateway = _ObservedResource(
