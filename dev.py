@@ -10,7 +10,8 @@ Python 3.11+ needs nothing else:
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
     python3 dev.py schema                # regenerate schema/stack.schema.json from the models
     python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
-    python3 dev.py wheel                 # build the wheel into dist/ and check what it holds
+    python3 dev.py wheel [--sdist]       # build the wheel (and sdist) into dist/, check what it holds
+    python3 dev.py compat [--update]     # importers' promise: API and URNs against the last release
     python3 dev.py lock [uv lock args]   # re-lock uv.lock (and policy/uv.lock) after a pyproject change
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
     python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
@@ -288,7 +289,9 @@ def main(argv: list[str]) -> int:
     if task == "schema":
         return run("-m", "infra.config.schema", *rest)
     if task == "wheel":
-        return run("tools/check_wheel.py")
+        return run("tools/check_wheel.py", *rest)
+    if task == "compat":
+        return run("-m", "tools.compat", *rest)
     if task == "bench":
         return run("bench/run.py", *rest)
     if task == "cost":
@@ -304,7 +307,7 @@ def main(argv: list[str]) -> int:
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e"
+        "compat, lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e"
     )
     return 2
 
