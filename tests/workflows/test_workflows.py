@@ -56,6 +56,7 @@ def test_the_pipeline_files_exist():
         "drift.yml",
         "pull-request.yml",
         "pulumi-up.yml",
+        "release-library.yml",
         "review.yml",
     ]
 
@@ -138,6 +139,7 @@ def test_the_scripts_pass_shellcheck_and_are_executable():
     scripts = sorted(SCRIPTS.glob("*.sh"))
     assert [s.name for s in scripts] == [
         "drift.sh",
+        "github-release.sh",
         "kubeconfig.sh",
         "pulumi-deploy.sh",
         "review-comment.sh",
@@ -171,6 +173,11 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_alongside():
         "actions/setup-python",
         "aws-actions/configure-aws-credentials",
         "pulumi/actions",
+        # release-library.yml
+        "actions/upload-artifact",
+        "actions/download-artifact",
+        "actions/attest-build-provenance",
+        "pypa/gh-action-pypi-publish",
     }
     assert all(len(shas) == 1 for shas in pins.values()), pins
 
@@ -188,15 +195,23 @@ def _jobs() -> list[tuple[str, str, dict[str, Any]]]:
 def test_nothing_is_granted_by_default_and_each_job_asks_for_what_it_uses():
     for path in FILES:
         assert load(path.name)["permissions"] == {}, path.name
-    allowed = {"contents", "id-token", "pull-requests", "issues", "deployments"}
+    allowed = {"contents", "id-token", "pull-requests", "issues", "deployments", "attestations"}
     for file, name, job in _jobs():
         permissions = job.get("permissions")
         assert isinstance(permissions, dict), f"{file}:{name} declares no permissions"
-        assert permissions.get("contents") == "read", f"{file}:{name}"
+        # the one writer of contents: the library's GitHub release (test_release_library.py)
+        writes = (file, name) == ("release-library.yml", "github-release")
+        assert permissions.get("contents") == ("write" if writes else "read"), f"{file}:{name}"
         assert set(permissions) <= allowed, f"{file}:{name}"
-        needs_oidc = bool(uses(job, "aws-actions/configure-aws-credentials")) or job.get(
-            "uses", ""
-        ).endswith("pulumi-up.yml")
+        needs_oidc = (
+            bool(uses(job, "aws-actions/configure-aws-credentials"))
+            or job.get("uses", "").endswith("pulumi-up.yml")
+            or bool(uses(job, "actions/attest-build-provenance"))  # signs with OIDC (Sigstore)
+            or bool(uses(job, "pypa/gh-action-pypi-publish"))  # trusted publishing
+        )
+        assert (permissions.get("attestations") == "write") == bool(
+            uses(job, "actions/attest-build-provenance")
+        ), f"{file}:{name}"
         assert (permissions.get("id-token") == "write") == needs_oidc, f"{file}:{name}"
         if permissions.get("pull-requests") == "write":
             assert any(

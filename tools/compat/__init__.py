@@ -176,9 +176,8 @@ def _shown(value: object) -> str:
 
 def example_urns(names: list[str]) -> dict[str, list[str] | str]:
     """Each example's URNs, or the error that stopped it (a new required argument...)."""
-    from webplatform import testing
-
     from tools.compat.examples import CONFIG, EXAMPLES
+    from webplatform import testing
 
     found: dict[str, list[str] | str] = {}
     for name in names:
