@@ -209,3 +209,14 @@ def test_the_baseline_is_a_commit_of_this_history_no_newer_than_the_package():
     if shallow == "false":  # a full clone (CI's) must hold it; a shallow one fetches it
         found = subprocess.run(["git", "cat-file", "-e", f"{release['ref']}^{{commit}}"], cwd=ROOT)
         assert found.returncode == 0, f"baseline commit {release['ref']} is not in this history"
+
+
+def test_a_changed_default_is_a_note_not_a_break(repo):
+    """Defaults move forward in minor releases (a newer chart); the API still takes every call."""
+    _edit(
+        repo / "components/guardrails/namespace.py",
+        ('    version: str = "latest"', '    version: str = "v1.35"'),
+    )
+    done = _gate(repo)
+    assert done.returncode == 0, done.stdout
+    assert "compat: API: webplatform.guardrails.namespace.NamespaceArgs.version" in done.stdout

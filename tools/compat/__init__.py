@@ -142,8 +142,14 @@ def baseline_source(root: Path, ref: str, out: Path) -> Path:
     return target
 
 
-def api_breaks(old_path: Path, new_path: Path) -> list[str]:
-    """griffe's breaking changes of the public API from ``old_path`` to ``new_path``."""
+def api_changes(old_path: Path, new_path: Path) -> Report:
+    """griffe's breaking changes of the public API from ``old_path`` to ``new_path``.
+
+    A changed value of a public attribute (a model field's default: a newer chart or
+    Kubernetes version) is a note, not a break: the API still accepts every call it
+    did, and a default is what a release may move forward (announced in the changelog;
+    importers who need the old value set it). Everything else griffe reports breaks.
+    """
     import griffe  # the dev group's; imported here so `--help` needs nothing
 
     def load(path: Path) -> griffe.Object:
@@ -156,13 +162,18 @@ def api_breaks(old_path: Path, new_path: Path) -> list[str]:
         )
 
     old, new = load(old_path), load(new_path)
-    found = []
+    report = Report()
     for breakage in griffe.find_breaking_changes(old, new):
         change = ""
         if breakage.kind is not griffe.BreakageKind.OBJECT_REMOVED:
             change = f": {_shown(breakage.old_value)} -> {_shown(breakage.new_value)}"
-        found.append(f"API: {breakage.obj.path}: {breakage.kind.value}{change}")
-    return sorted(set(found))
+        line = f"API: {breakage.obj.path}: {breakage.kind.value}{change}"
+        if breakage.kind is griffe.BreakageKind.ATTRIBUTE_CHANGED_VALUE:
+            report.notes.append(line)
+        else:
+            report.breaks.append(line)
+    report.breaks, report.notes = sorted(set(report.breaks)), sorted(set(report.notes))
+    return report
 
 
 def _shown(value: object) -> str:
@@ -228,7 +239,7 @@ def check(root: Path, names: list[str]) -> Report:
     build = root / "build" / "compat"
     old = baseline_source(root, release["ref"], build / "baseline")
     new = _source_link(root, build / "current")
-    report = Report(breaks=api_breaks(old, new))
+    report = api_changes(old, new)
     urns = urn_breaks(example_urns(names), names)
     report.breaks += urns.breaks
     report.notes += urns.notes
