@@ -21,13 +21,13 @@ Standard library only (dev.py runs it with the system Python and passes the pinn
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+from _venvs import cli, locked_versions, new_venv, uv_env  # tools/, this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements-lowest.txt"
@@ -44,19 +44,8 @@ HEADER = (
 )
 
 
-def _env() -> dict[str, str]:
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    for name in ("VIRTUAL_ENV", "UV_PYTHON", "UV_FROZEN", "UV_NO_SYNC"):
-        env.pop(name, None)
-    return env
-
-
 def lock(uv: str) -> int:
-    locked = {
-        p["name"]: p["version"]
-        for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]
-        if "version" in p
-    }
+    locked = locked_versions()
     tools = ROOT / "build" / "lowest-tools.in"
     tools.parent.mkdir(parents=True, exist_ok=True)
     tools.write_text("".join(f"{name}=={locked[name]}\n" for name in TOOLS))
@@ -64,7 +53,7 @@ def lock(uv: str) -> int:
         [uv, "pip", "compile", "--quiet", "--universal", "--generate-hashes", "--no-header",
          "--resolution", "lowest-direct", "--python-version", "3.11", "-o", str(LOCK),
          "pyproject.toml", str(tools.relative_to(ROOT))],
-        cwd=ROOT, env=_env(),
+        cwd=ROOT, env=uv_env(),
     )  # fmt: skip
     if done.returncode == 0:
         LOCK.write_text(HEADER + LOCK.read_text())
@@ -76,11 +65,8 @@ def install(uv: str) -> None:
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("lowest: installing .venv-lowest from requirements-lowest.txt ...", flush=True)
-    env = {**_env(), "VIRTUAL_ENV": str(VENV)}
-    subprocess.run(
-        [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(VENV)],
-        env=env, check=True,
-    )  # fmt: skip
+    env = uv_env(VENV)
+    new_venv(uv, VENV)
     subprocess.run(
         [uv, "pip", "sync", "--quiet", "--require-hashes", "--python", str(PY), str(LOCK)],
         cwd=ROOT, env=env, check=True,
@@ -104,15 +90,5 @@ def test(uv: str, args: list[str]) -> int:
     return subprocess.run([str(PY), "-m", "pytest", *args, *paths], cwd=ROOT).returncode
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--uv", required=True, help="the pinned uv (dev.py passes it)")
-    parser.add_argument("task", choices=["lock", "test"])
-    args, rest = parser.parse_known_args(argv)
-    if args.task == "lock":
-        return lock(args.uv)
-    return test(args.uv, rest)
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli(sys.argv[1:], __doc__, lock, test))

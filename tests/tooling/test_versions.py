@@ -103,9 +103,11 @@ def test_ci_runs_the_gate_the_consumer_on_the_wheel_and_the_floors():
     assert testpaths["ini_options"]["testpaths"] == ["tests"]
 
 
-@pytest.mark.parametrize("module", ["lowest", "consumer"])
-def test_the_helpers_dev_py_runs_with_the_system_python_are_stdlib_only(module):
+@pytest.mark.parametrize("module", ["lowest", "consumer", "_venvs", "release_check"])
+def test_the_helpers_run_by_the_system_python_are_stdlib_only(module):
+    """dev.py and the release workflow run these before any virtualenv exists."""
     text = (ROOT / "tools" / f"{module}.py").read_text()
     imports = set(re.findall(r"^(?:import|from) (\w+)", text, re.M))
-    stdlib = {"__future__", "argparse", "hashlib", "os", "re", "subprocess", "sys", "tomllib"}
-    assert imports <= stdlib | {"pathlib"}, imports - stdlib
+    stdlib = {"__future__", "argparse", "collections", "hashlib", "json", "os", "pathlib", "re"}
+    stdlib |= {"subprocess", "sys", "tarfile", "tomllib", "zipfile", "_venvs"}
+    assert imports <= stdlib, imports - stdlib

@@ -41,6 +41,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.release_check import changelog_section
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "baseline"
@@ -79,17 +81,6 @@ def allows_breaking(baseline: str, current: str) -> bool:
     if new[0] > old[0]:
         return True
     return old[0] == 0 and new[0] == 0 and new[1] > old[1]
-
-
-def changelog_section(text: str, version: str) -> str | None:
-    """The body of ``## <version>`` (the heading may go on: ``## 1.0.0 (2026-12-04)``)."""
-    heading = re.compile(rf"^## {re.escape(version)}(?:\s.*)?$", re.M)
-    match = heading.search(text)
-    if not match:
-        return None
-    rest = text[match.end() :]
-    after = re.search(r"^## ", rest, re.M)
-    return rest[: after.start()] if after else rest
 
 
 def breaking_entries(section: str) -> list[str]:
