@@ -111,3 +111,19 @@ def test_the_helpers_run_by_the_system_python_are_stdlib_only(module):
     stdlib = {"__future__", "argparse", "collections", "hashlib", "json", "os", "pathlib", "re"}
     stdlib |= {"subprocess", "sys", "tarfile", "tomllib", "zipfile", "_venvs"}
     assert imports <= stdlib, imports - stdlib
+
+
+def test_every_workflow_job_that_runs_ci_has_the_history_the_gate_compares_against():
+    """The gate reads the baseline's commit; a shallow checkout would have to fetch it."""
+    import yaml
+
+    checked = 0
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            steps = job.get("steps", [])
+            if not any(".ci/run" in s.get("run", "") for s in steps):
+                continue
+            checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+            assert checkout["with"]["fetch-depth"] == 0, f"{path.name}:{name}"
+            checked += 1
+    assert checked >= 2
