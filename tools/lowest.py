@@ -7,7 +7,7 @@
 tests only the newest versions in them. ``requirements-lowest.txt`` is the same
 dependencies resolved with ``uv pip compile --resolution lowest-direct``: every
 direct dependency at the floor of its range, hashed. The test tools (pytest,
-jsonschema, kubernetes-validate) are pinned at ``uv.lock``'s versions instead:
+pytest-xdist, jsonschema, kubernetes-validate) are pinned at ``uv.lock``'s versions instead:
 their floors are not a promise to importers. A floor that fails here is raised in
 ``pyproject.toml`` with the reason in the changelog.
 
@@ -35,7 +35,7 @@ VENV = ROOT / ".venv-lowest"
 PY = VENV / ("Scripts" if os.name == "nt" else "bin") / "python"
 STAMP = VENV / ".webplatform-installed"
 #: Test tools the run needs, at the versions of uv.lock (not at their floors).
-TOOLS = ("pytest", "jsonschema", "kubernetes-validate")
+TOOLS = ("pytest", "pytest-xdist", "jsonschema", "kubernetes-validate")
 #: What the low end is tested with: components and program, not the real engine.
 TESTS = ("tests/components", "tests/infra")
 HEADER = (
@@ -87,7 +87,10 @@ def test(uv: str, args: list[str]) -> int:
     ).stdout.strip()  # fmt: skip
     print(f"lowest: {versions}", flush=True)
     paths = [] if any(not a.startswith("-") for a in args) else list(TESTS)
-    return subprocess.run([str(PY), "-m", "pytest", *args, *paths], cwd=ROOT).returncode
+    # every core, as `dev.py test` runs the suite (pytest-xdist, one file per worker)
+    cores = [] if any(a.startswith(("-n", "--numprocesses")) for a in args) else ["-n", "auto"]
+    command = [str(PY), "-m", "pytest", *cores, "--dist", "loadfile", *args, *paths]
+    return subprocess.run(command, cwd=ROOT).returncode
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def test_the_lowest_lock_is_hashed_and_its_test_tools_are_the_main_locks():
         p["name"]: p["version"] for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]
     }
     pins = _pins(ROOT / "requirements-lowest.txt")
-    for tool in ("pytest", "jsonschema", "kubernetes-validate"):
+    for tool in ("pytest", "pytest-xdist", "jsonschema", "kubernetes-validate"):
         assert pins[tool] == locked[tool], tool
 
 

@@ -170,7 +170,13 @@ def external_secrets() -> None:
 
 
 def app_secrets() -> None:
-    wp.AppSecrets("web-secrets", wp.AppSecretsArgs(app="web", secret_name="team/web", keys=["A"]))
+    wp.AppSecrets(
+        "web-secrets",
+        wp.AppSecretsArgs(
+            app="web", secret_name="team/web", keys=["A"],
+            key_admin_arns=[f"arn:aws:iam::{ACCOUNT}:role/platform-admin"],
+        ),
+    )  # fmt: skip
 
 
 def vpc() -> None:
@@ -182,6 +188,7 @@ def eks_cluster() -> None:
         "eks",
         wp.EksClusterArgs(
             cluster_name="team-compat", private_subnet_ids=["subnet-a", "subnet-b"],
+            ci_namespaces=["team"],
             access=wp.ClusterAccessArgs(
                 ci_role_arn=f"arn:aws:iam::{ACCOUNT}:role/ci-deploy",
                 admin_role_arns=[f"arn:aws:iam::{ACCOUNT}:role/platform-admin"],
