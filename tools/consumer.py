@@ -61,6 +61,8 @@ def lock(uv: str) -> int:
     if built != version:
         print(f"consumer: requirements.txt pins {version}, pyproject.toml builds {built}")
         return 1
+    # Always a fresh wheel: its metadata (the library's dependencies) is what gets locked.
+    subprocess.run([sys.executable, str(ROOT / "dev.py"), "wheel"], cwd=ROOT, check=True)
     wheel = _wheel(uv, version)
     locked = locked_versions()
     tools = ROOT / "build" / "consumer-tools.in"
