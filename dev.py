@@ -19,6 +19,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
     python3 dev.py e2e [pytest args]     # end-to-end: the real engine against that cluster
     python3 dev.py bench-e2e [--runs N]  # pulumi up/preview vs kubectl apply on that cluster
+    python3 dev.py stress-synth [--runs 200 --jobs 2]  # many synths at once; stderr must stay clean
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
 the same interpreter and packages). uv installs it, exactly as `uv.lock` pins
@@ -124,7 +125,10 @@ def bootstrap() -> None:
     # pinned uv: `toolchain: uv` in Pulumi.yaml makes the language host look for it on PATH.
     exe = uv()
     os.environ["PATH"] = str(UV_BIN) + os.pathsep + os.environ.get("PATH", "")
-    wanted = _fingerprint()
+    # Deploys (WEBPLATFORM_NO_DEV=1 in the credentialed workflows) get a .venv without the
+    # dev group: no test or lint tool runs next to cloud credentials.
+    no_dev = ["--no-dev"] if os.environ.get("WEBPLATFORM_NO_DEV") == "1" else []
+    wanted = _fingerprint() + " ".join(["", *no_dev])
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("dev.py: installing into .venv (first run, or the lock changed) ...", flush=True)
@@ -133,7 +137,7 @@ def bootstrap() -> None:
     # The project itself is installed editable, so `import webplatform` works under
     # `pulumi up` as under pytest; the `dev` group comes with it, as `pulumi install` does.
     done = subprocess.run(
-        [exe, "sync", "--locked", "--python", sys.executable, "--quiet"],
+        [exe, "sync", "--locked", *no_dev, "--python", sys.executable, "--quiet"],
         cwd=ROOT, env=_uv_env(),
     )  # fmt: skip
     if done.returncode:
@@ -308,12 +312,14 @@ def main(argv: list[str]) -> int:
         return run("-m", "pytest", "tests/e2e", *rest)
     if task == "bench-e2e":
         return run("bench/e2e.py", *rest)
+    if task == "stress-synth":
+        return run("bench/synth_stress.py", *rest)
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e"
+        "lock, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e, stress-synth"
     )
     return 2
 

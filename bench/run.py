@@ -59,6 +59,7 @@ def timed_load(*args, _load=stack.load, **kwargs):  # read + validate the stack 
 stack.load = timed_load
 result = synth.synthesize(sys.argv[1], __import__("pathlib").Path(sys.argv[2]) if len(sys.argv) > 2 else None)
 t2 = time.perf_counter()
+synth.testing.close_loop()
 # every provider module the run loaded, submodules included (the SDKs load them lazily)
 # (not those only registered lazily and never executed: the floor would pay what synth did not)
 modules = sorted(m for m, mod in sys.modules.items() if m.split(".")[0].startswith("pulumi_")
@@ -91,6 +92,7 @@ def program():
 
 testing.run(program, stack="floor")
 t2 = time.perf_counter()
+testing.close_loop()
 print(json.dumps({"import": t1 - t0, "eval": t2 - t1}))
 """
 

@@ -159,6 +159,7 @@ def test_addon_versions_and_issuer_come_from_the_stack_file(synths, stack):
 def test_argo_rollouts_flag_in_the_stack_file_installs_the_controller(write_stack):
     document = load_stack_file("staging")
     document["config"]["webplatform:cluster"]["addons"]["argoRollouts"]["enabled"] = True
+    document["config"]["webplatform:cluster"]["addons"]["argoRollouts"]["pluginSha256"] = "ab" * 32
     rec = synth.synthesize("staging", write_stack("staging", document)).recording
     names = {r.inputs["name"] for r in rec.by_type("kubernetes:helm.sh/v3:Release")}
     assert "argo-rollouts" in names

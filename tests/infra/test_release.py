@@ -132,6 +132,7 @@ def test_argo_strategies_render_valid_objects(strategy, write_stack, tmp_path):
     app["argo"] = {"analysis": {"prometheusAddress": "http://prometheus.monitoring.svc:9090"}}
     argo = document["config"]["webplatform:cluster"]["addons"]["argoRollouts"]
     argo["enabled"] = True  # the controller must be installed (validated)
+    argo["pluginSha256"] = "ab" * 32  # and its plugin pinned by digest (validated)
     manifests, _ = synth.write(
         synth.synthesize("staging", write_stack("staging", document)), tmp_path
     )

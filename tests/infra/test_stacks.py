@@ -39,6 +39,7 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:gateway:Gateway",
         "webplatform:vpc:Vpc",
         "webplatform:cluster:EksCluster",
+        "webplatform:dry_run_only:DryRunOnly",
         "webplatform:cluster_addons:ClusterAddons",
         "webplatform:secrets:AppSecrets",
         "webplatform:external_secrets:ExternalSecretsOperator",
@@ -48,6 +49,8 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "pulumi:providers:aws",
         "webplatform:cdn_cloudfront:CloudFrontCdn",
         "webplatform:cdn_cloudflare:CloudflareEdge",
+        "webplatform:cdn_cloudflare:CloudflareOriginCertificate",
+        "webplatform:origin:OriginGuard",
     }
     for r in rec.resources:
         if r.type not in roots:
@@ -123,6 +126,10 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
     config["webplatform:cluster"]["name"] = "webplatform-uat"
+    # each environment its own CI role (a shared one is refused)
+    config["webplatform:cluster"]["access"]["ciRoleArn"] = (
+        "arn:aws:iam::111122223333:role/webplatform-deploy-uat"
+    )
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)
