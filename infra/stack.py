@@ -190,7 +190,9 @@ def gateway(
             issuer_kind=first.issuer_kind,
             # Behind the stack's CDN the client is the address the CDN appended to
             # X-Forwarded-For, not the CDN's edge (the per-client rate limit needs the client).
-            trusted_proxy_hops=0 if config.cdn.provider == "none" else 1,
+            trusted_proxy_hops=config.cdn.trusted_proxy_hops
+            if isinstance(config.cdn, NoCdn)
+            else 1,
         ),
         opts=opts,
     )
