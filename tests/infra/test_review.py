@@ -153,7 +153,14 @@ def test_the_committed_stacks_claim_disjoint_namespaces_and_hosts():
     assert {f.stack for f in found} >= {"dev", "staging", "uat", "prod"}
     for i, a in enumerate(found):
         others = found[:i] + found[i + 1 :]
-        assert review.collisions(a, others) == [], a.stack
+        problems = review.collisions(a, others)
+        if a.stack in ("prod", "prod-dr"):
+            # The recovery stack is prod on its own cluster: the same namespace (so the same
+            # secret names, which its replicas keep), never the same hosts.
+            (problem,) = problems
+            assert problem[0] == "webplatform:namespace", a.stack
+            continue
+        assert problems == [], a.stack
 
 
 # --- refusal ----------------------------------------------------------------------------
