@@ -131,7 +131,7 @@ def critical_path(document: Mapping[str, Any], times: Times) -> list[Step]:
         start, last = 0, None
         for dep in sorted(waits[urn]):
             at = done(dep, seen | {urn})
-            if at > start or last is None and at == start:
+            if at > start or (last is None and at == start):
                 start, last = at, dep
         finish[urn] = start + times.seconds(types[urn])
         before[urn] = last
@@ -163,9 +163,9 @@ def rto_report(stack: str, document: Mapping[str, Any], times: Times) -> tuple[s
         lines.append(f"  {_clock(step.finish)}  +{_clock(step.seconds)}  {step.name} ({step.type})")
     lines.append(f"  `pulumi up` from scratch: {_clock(up)}")
     total = up
-    for step in times.steps.get(stack, []):
-        total += int(step["seconds"])
-        lines.append(f"  +{_clock(int(step['seconds']))}  {step['name']}")
+    for extra in times.steps.get(stack, []):
+        total += int(extra["seconds"])
+        lines.append(f"  +{_clock(int(extra['seconds']))}  {extra['name']}")
     slack = times.target_seconds - total
     lines.append(
         f"total {_clock(total)}; target {_clock(times.target_seconds)}; "
@@ -203,35 +203,77 @@ def _kubernetes(resource: Mapping[str, Any], name: str) -> str:
 
 #: How each AWS type's import ID is made (pulumi-aws v7 registry, "Import" sections).
 _AWS_IDS: dict[str, Pattern] = {
-    "aws:ec2/vpc:Vpc": _lookup("vpc-...: aws ec2 describe-vpcs --filters Name=tag:Name,Values={name}"),
-    "aws:ec2/subnet:Subnet": _lookup("subnet-...: aws ec2 describe-subnets --filters Name=tag:Name,Values={name}"),
-    "aws:ec2/internetGateway:InternetGateway": _lookup("igw-...: aws ec2 describe-internet-gateways --filters Name=tag:Name,Values={name}"),
-    "aws:ec2/eip:Eip": _lookup("eipalloc-...: aws ec2 describe-addresses --filters Name=tag:Name,Values={name}"),
-    "aws:ec2/natGateway:NatGateway": _lookup("nat-...: aws ec2 describe-nat-gateways --filter Name=tag:Name,Values={name}"),
-    "aws:ec2/routeTable:RouteTable": _lookup("rtb-...: aws ec2 describe-route-tables --filters Name=tag:Name,Values={name}"),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": _lookup("subnet-.../rtb-...: the subnet and route table of {name}"),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _lookup("sg-...: the default group of the VPC (aws ec2 describe-security-groups --filters Name=group-name,Values=default)"),
-    "aws:ec2/flowLog:FlowLog": _lookup("fl-...: aws ec2 describe-flow-logs --filter Name=tag:Name,Values={name}"),
+    "aws:ec2/vpc:Vpc": _lookup(
+        "vpc-...: aws ec2 describe-vpcs --filters Name=tag:Name,Values={name}"
+    ),
+    "aws:ec2/subnet:Subnet": _lookup(
+        "subnet-...: aws ec2 describe-subnets --filters Name=tag:Name,Values={name}"
+    ),
+    "aws:ec2/internetGateway:InternetGateway": _lookup(
+        "igw-...: aws ec2 describe-internet-gateways --filters Name=tag:Name,Values={name}"
+    ),
+    "aws:ec2/eip:Eip": _lookup(
+        "eipalloc-...: aws ec2 describe-addresses --filters Name=tag:Name,Values={name}"
+    ),
+    "aws:ec2/natGateway:NatGateway": _lookup(
+        "nat-...: aws ec2 describe-nat-gateways --filter Name=tag:Name,Values={name}"
+    ),
+    "aws:ec2/routeTable:RouteTable": _lookup(
+        "rtb-...: aws ec2 describe-route-tables --filters Name=tag:Name,Values={name}"
+    ),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _lookup(
+        "subnet-.../rtb-...: the subnet and route table of {name}"
+    ),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _lookup(
+        "sg-...: the default group of the VPC (aws ec2 describe-security-groups --filters Name=group-name,Values=default)"
+    ),
+    "aws:ec2/flowLog:FlowLog": _lookup(
+        "fl-...: aws ec2 describe-flow-logs --filter Name=tag:Name,Values={name}"
+    ),
     "aws:cloudwatch/logGroup:LogGroup": lambda r, n: _input(r, "name", f"<log group name of {n}>"),
-    "aws:iam/role:Role": lambda r, n: _input(r, "name", f"<role name: aws iam list-roles, prefix {n}>"),
+    "aws:iam/role:Role": lambda r, n: _input(
+        r, "name", f"<role name: aws iam list-roles, prefix {n}>"
+    ),
     "aws:iam/rolePolicy:RolePolicy": _lookup("ROLE:POLICY of {name}: aws iam list-role-policies"),
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _lookup("ROLE/{policyArn}: aws iam list-attached-role-policies"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _lookup(
+        "ROLE/{policyArn}: aws iam list-attached-role-policies"
+    ),
     "aws:kms/key:Key": _lookup("key id: aws kms list-aliases / describe-key (tags of {name})"),
     "aws:kms/alias:Alias": lambda r, n: _input(r, "name", f"<alias/... of {n}>"),
-    "aws:secretsmanager/secret:Secret": _lookup("arn:aws:secretsmanager:REGION:ACCOUNT:secret:{name}-XXXXXX: aws secretsmanager describe-secret --secret-id <name>"),
+    "aws:secretsmanager/secret:Secret": _lookup(
+        "arn:aws:secretsmanager:REGION:ACCOUNT:secret:{name}-XXXXXX: aws secretsmanager describe-secret --secret-id <name>"
+    ),
     "aws:eks/cluster:Cluster": lambda r, n: _input(r, "name", f"<cluster name of {n}>"),
     "aws:eks/addon:Addon": _lookup("CLUSTER:{addonName}"),
     "aws:eks/accessEntry:AccessEntry": _lookup("CLUSTER:{principalArn}"),
-    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _lookup("CLUSTER#{principalArn}#{policyArn}"),
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _lookup("CLUSTER,a-...: aws eks list-pod-identity-associations --namespace {namespace}"),
-    "aws:acm/certificate:Certificate": _lookup("arn:aws:acm:us-east-1:...: aws acm list-certificates --region us-east-1 ({domainName})"),
-    "aws:route53/record:Record": lambda r, n: "_".join(
-        [_input(r, "zoneId", "<zone id>"), _input(r, "name", f"<name of {n}>"), _input(r, "type", "<type>")]
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _lookup(
+        "CLUSTER#{principalArn}#{policyArn}"
     ),
-    "aws:cloudfront/distribution:Distribution": _lookup("E...: aws cloudfront list-distributions (alias of {name})"),
-    "aws:cloudfront/cachePolicy:CachePolicy": _lookup("policy id: aws cloudfront list-cache-policies --type custom ({name})"),
-    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": _lookup("policy id: aws cloudfront list-response-headers-policies --type custom ({name})"),
-    "aws:wafv2/webAcl:WebAcl": _lookup("ID/{name}/CLOUDFRONT: aws wafv2 list-web-acls --scope CLOUDFRONT --region us-east-1"),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _lookup(
+        "CLUSTER,a-...: aws eks list-pod-identity-associations --namespace {namespace}"
+    ),
+    "aws:acm/certificate:Certificate": _lookup(
+        "arn:aws:acm:us-east-1:...: aws acm list-certificates --region us-east-1 ({domainName})"
+    ),
+    "aws:route53/record:Record": lambda r, n: "_".join(
+        [
+            _input(r, "zoneId", "<zone id>"),
+            _input(r, "name", f"<name of {n}>"),
+            _input(r, "type", "<type>"),
+        ]
+    ),
+    "aws:cloudfront/distribution:Distribution": _lookup(
+        "E...: aws cloudfront list-distributions (alias of {name})"
+    ),
+    "aws:cloudfront/cachePolicy:CachePolicy": _lookup(
+        "policy id: aws cloudfront list-cache-policies --type custom ({name})"
+    ),
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": _lookup(
+        "policy id: aws cloudfront list-response-headers-policies --type custom ({name})"
+    ),
+    "aws:wafv2/webAcl:WebAcl": _lookup(
+        "ID/{name}/CLOUDFRONT: aws wafv2 list-web-acls --scope CLOUDFRONT --region us-east-1"
+    ),
 }
 #: Types `pulumi import` cannot adopt: `up` makes them again (a waiter, no cloud object).
 NOT_IMPORTABLE = frozenset({"aws:acm/certificateValidation:CertificateValidation"})
@@ -258,7 +300,10 @@ def import_file(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
     for r in resources:
         counts[r["name"]] = counts.get(r["name"], 0) + 1
     # `name` is the file's own key (unique); `logicalName` the program's.
-    key = {r["urn"]: r["name"] if counts[r["name"]] == 1 else f"{r['name']}#{r['type']}" for r in resources}
+    key = {
+        r["urn"]: r["name"] if counts[r["name"]] == 1 else f"{r['name']}#{r['type']}"
+        for r in resources
+    }
     types = {r["urn"]: r["type"] for r in resources}
     entries, skipped = [], []
     for r in resources:
@@ -275,7 +320,9 @@ def import_file(document: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
         elif not _custom(r["type"]):
             entry["component"] = True
         else:
-            computed = any(types.get(d) == "aws:acm/certificate:Certificate" for d in r.get("dependencies", ()))
+            computed = any(
+                types.get(d) == "aws:acm/certificate:Certificate" for d in r.get("dependencies", ())
+            )
             entry["id"] = import_id(r, computed)
             if r.get("provider") in key:
                 entry["provider"] = key[r["provider"]]
@@ -300,7 +347,9 @@ def _document(stack: str, resources: Path | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.recovery", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.recovery", description=__doc__.split("\n")[0]
+    )
     sub = parser.add_subparsers(dest="task", required=True)
     rto = sub.add_parser("rto", help="critical path of a from-scratch up, against the RTO")
     rto.add_argument("--times", type=Path, default=TIMES)

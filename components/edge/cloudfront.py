@@ -211,7 +211,9 @@ class CloudFrontSettings(EdgeHeaders):
         failover = self.failover_origin_host
         problem = None if failover is None else _edge.origin_problem(failover, self.hostnames)
         if problem is not None:
-            raise at("failover_origin_host", message=problem + "; use the recovery stack's route host")
+            raise at(
+                "failover_origin_host", message=problem + "; use the recovery stack's route host"
+            )
         domain = self.certificate_domain
         if domain is not None and not _edge.covers(domain, self.host):
             raise at(

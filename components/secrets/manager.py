@@ -21,6 +21,7 @@ args (which the program's config validation uses) and a stack without AWS never 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Annotated, Any
@@ -341,7 +342,7 @@ def _replicas(
     out = []
     for region in args.replica_regions:
         policy = pulumi.Output.all(identity.account_id, identity.arn).apply(
-            lambda v, r=region: json.dumps(key_policy(v[0], v[1].split(":")[1], r))
+            functools.partial(_replica_policy, region)
         )
         key = aws.kms.Key(
             f"{name}-key-{region}",
@@ -358,3 +359,8 @@ def _replicas(
         )
         out.append(aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=key.arn))
     return out
+
+
+def _replica_policy(region: str, identity: list[str]) -> str:
+    """:func:`key_policy` for a key in ``region`` (``identity``: account id, caller ARN)."""
+    return json.dumps(key_policy(identity[0], identity[1].split(":")[1], region))

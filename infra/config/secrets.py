@@ -113,7 +113,9 @@ def replica_problems(config: StackConfig, region: str | None) -> list[tuple[str,
     for index, name in enumerate(config.secrets.replica_regions):
         path = f"webplatform:secrets.replicaRegions[{index}]"
         if name not in AWS_REGIONS:
-            problems.append((path, f"{name!r} is not an AWS region (infra/config/stack.py AWS_REGIONS)"))
+            problems.append(
+                (path, f"{name!r} is not an AWS region (infra/config/stack.py AWS_REGIONS)")
+            )
         elif name == region:
             problems.append(
                 (path, f"{name!r} is the stack's own aws:region; a replica must be elsewhere")

@@ -44,7 +44,10 @@ def test_each_replica_region_gets_its_own_key_there_and_the_secret_a_replica_wit
         )
     replicas = rec.one(SECRET).inputs["replicas"]
     assert [r["region"] for r in replicas] == ["us-east-2", "eu-west-1"]
-    assert replicas[0]["kmsKeyId"] == f"arn:aws:kms:us-west-2:{ACCOUNT}:key/web-secrets-key-us-east-2-id"
+    assert (
+        replicas[0]["kmsKeyId"]
+        == f"arn:aws:kms:us-west-2:{ACCOUNT}:key/web-secrets-key-us-east-2-id"
+    )
     # the primary key is untouched: still single-region, still its own region
     assert "region" not in primary.inputs and primary.inputs.get("multiRegion") is not True
 
@@ -88,8 +91,12 @@ def test_a_failover_origin_is_a_second_https_origin_and_an_origin_group_for_read
     assert origins[FAILOVER_ORIGIN_ID]["domainName"] == "origin-dr.example.com"
     # the same transport as the primary (HTTPS only, TLS 1.2): only the id and host differ
     primary = {k: v for k, v in origins[ORIGIN_ID].items() if k not in ("originId", "domainName")}
-    other = {k: v for k, v in origins[FAILOVER_ORIGIN_ID].items() if k not in ("originId", "domainName")}
-    assert other == primary and primary["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    other = {
+        k: v for k, v in origins[FAILOVER_ORIGIN_ID].items() if k not in ("originId", "domainName")
+    }
+    assert (
+        other == primary and primary["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    )
     (group,) = dist["originGroups"]
     assert [m["originId"] for m in group["members"]] == [ORIGIN_ID, FAILOVER_ORIGIN_ID]
     assert group["failoverCriteria"]["statusCodes"] == [500, 502, 503, 504]

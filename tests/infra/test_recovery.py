@@ -79,16 +79,29 @@ def test_a_component_dependency_holds_back_its_children():
 def test_a_missed_target_exits_1_and_an_unknown_type_exits_2(tmp_path, capsys, documents):
     slow = tmp_path / "rto.toml"
     text = recovery.TIMES.read_text().replace(
-        '[types."aws:eks/cluster:Cluster"]\nseconds = 1200', '[types."aws:eks/cluster:Cluster"]\nseconds = 20000'
+        '[types."aws:eks/cluster:Cluster"]\nseconds = 1200',
+        '[types."aws:eks/cluster:Cluster"]\nseconds = 20000',
     )
     slow.write_text(text)
     resources = tmp_path / "resources.json"
     resources.write_text(json.dumps(documents["prod-dr"]))
-    assert recovery.main(["rto", "--stack", "prod-dr", "--resources", str(resources), "--times", str(slow)]) == 1
+    assert (
+        recovery.main(
+            ["rto", "--stack", "prod-dr", "--resources", str(resources), "--times", str(slow)]
+        )
+        == 1
+    )
     assert "MISSED by" in capsys.readouterr().out
     unknown = tmp_path / "unknown.toml"
-    unknown.write_text(text.replace('[types."aws:ec2/natGateway:NatGateway"]', '[types."aws:ec2/natGateway:Nat"]'))
-    assert recovery.main(["rto", "--stack", "prod-dr", "--resources", str(resources), "--times", str(unknown)]) == 2
+    unknown.write_text(
+        text.replace('[types."aws:ec2/natGateway:NatGateway"]', '[types."aws:ec2/natGateway:Nat"]')
+    )
+    assert (
+        recovery.main(
+            ["rto", "--stack", "prod-dr", "--resources", str(resources), "--times", str(unknown)]
+        )
+        == 2
+    )
     assert "no creation time for aws:ec2/natGateway:NatGateway" in capsys.readouterr().err
 
 
@@ -96,7 +109,9 @@ def test_the_readme_quotes_the_current_rto_figures(documents):
     readme = (ROOT / "README.md").read_text()
     for stack in ("prod", "prod-dr"):
         text, _ = recovery.rto_report(stack, documents[stack], TIMES)
-        assert text.splitlines()[-1] in readme, f"README's {stack} RTO is stale: python3 dev.py rto --stack {stack}"
+        assert text.splitlines()[-1] in readme, (
+            f"README's {stack} RTO is stale: python3 dev.py rto --stack {stack}"
+        )
 
 
 # --- import file ----------------------------------------------------------------------
@@ -115,7 +130,9 @@ def test_the_import_file_holds_every_resource_with_its_parent_and_provider(stack
     assert all(u.split("::")[2].endswith("CertificateValidation") for u in skipped)
     for e in entries:
         assert e.get("parent") is None or e["parent"] in by_name
-        assert e.get("provider") is None or by_name[e["provider"]]["type"].startswith("pulumi:providers:")
+        assert e.get("provider") is None or by_name[e["provider"]]["type"].startswith(
+            "pulumi:providers:"
+        )
         if e["type"].startswith("webplatform:"):
             assert e["component"] is True and "id" not in e
         elif not e["type"].startswith("pulumi:providers:"):
@@ -156,8 +173,14 @@ def test_a_type_without_a_pattern_is_an_error():
 @pytest.mark.parametrize(
     ("regions", "message"),
     [
-        (["us-west-2"], "webplatform:secrets.replicaRegions[0]: 'us-west-2' is the stack's own aws:region"),
-        (["us-east-2", "us-north-9"], "webplatform:secrets.replicaRegions[1]: 'us-north-9' is not an AWS region"),
+        (
+            ["us-west-2"],
+            "webplatform:secrets.replicaRegions[0]: 'us-west-2' is the stack's own aws:region",
+        ),
+        (
+            ["us-east-2", "us-north-9"],
+            "webplatform:secrets.replicaRegions[1]: 'us-north-9' is not an AWS region",
+        ),
         (["mars"], "webplatform:secrets.replicaRegions: ['mars'] are not AWS region names"),
     ],
 )
@@ -173,5 +196,7 @@ def test_bad_replica_regions_name_the_file_and_key(write_stack, regions, message
 def test_replica_regions_need_external_secrets(write_stack):
     document = load_stack_file("dev")
     document["config"]["webplatform:secrets"] = {"replicaRegions": ["us-east-2"]}
-    with pytest.raises(StackConfigError, match="replicaRegions: only with delivery external-secrets"):
+    with pytest.raises(
+        StackConfigError, match="replicaRegions: only with delivery external-secrets"
+    ):
         synth.synthesize("dev", write_stack("dev", document))

@@ -355,7 +355,9 @@ def test_the_explanation_rule_catches_an_unmarked_difference(tmp_path, monkeypat
         "load_stack_file",
         lambda stack: yaml.safe_load((tmp_path / f"Pulumi.{stack}.yaml").read_text()),
     )
-    assert _unexplained("prod-dr", DR_IDENTITY) == ["webplatform:apps.web.replicas: prod-dr 2 vs prod 3"]
+    assert _unexplained("prod-dr", DR_IDENTITY) == [
+        "webplatform:apps.web.replicas: prod-dr 2 vs prod 3"
+    ]
 
 
 def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
