@@ -404,7 +404,7 @@ def _edge_and_keys(resources: list[dict[str, Any]], p: Prices) -> Iterable[Line]
             rate(fee, "month"),
             fee * count,
             fee * count,
-            f"{replicas} of them replicas in another region" if replicas else "",
+            f"{replicas} of them replicas in another region (each billed as a secret)" if replicas else "",
         )
 
 
