@@ -5,7 +5,7 @@ Only the Python standard library is used here, so a fresh machine with
 Python 3.11+ needs nothing else:
 
     python3 dev.py synth [--stack dev]   # offline synth of a stack
-    python3 dev.py test [pytest args]    # the whole test suite
+    python3 dev.py test [pytest args]    # the whole test suite, on every core (-n 0: serial)
     python3 dev.py lint                  # ruff (lint + format check) and mypy
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
     python3 dev.py schema                # regenerate schema/stack.schema.json from the models
@@ -21,6 +21,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
     python3 dev.py e2e [pytest args]     # end-to-end: the real engine against that cluster
     python3 dev.py bench-e2e [--runs N]  # pulumi up/preview vs kubectl apply on that cluster
+    python3 dev.py stress-synth [--runs 200 --jobs 2]  # many synths at once; stderr must stay clean
 
 The virtualenv is `.venv` (the one `Pulumi.yaml` names, so `pulumi up` uses
 the same interpreter and packages). uv installs it, exactly as `uv.lock` pins
@@ -126,7 +127,10 @@ def bootstrap() -> None:
     # pinned uv: `toolchain: uv` in Pulumi.yaml makes the language host look for it on PATH.
     exe = uv()
     os.environ["PATH"] = str(UV_BIN) + os.pathsep + os.environ.get("PATH", "")
-    wanted = _fingerprint()
+    # Deploys (WEBPLATFORM_NO_DEV=1 in the credentialed workflows) get a .venv without the
+    # dev group: no test or lint tool runs next to cloud credentials.
+    no_dev = ["--no-dev"] if os.environ.get("WEBPLATFORM_NO_DEV") == "1" else []
+    wanted = _fingerprint() + " ".join(["", *no_dev])
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("dev.py: installing into .venv (first run, or the lock changed) ...", flush=True)
@@ -135,7 +139,7 @@ def bootstrap() -> None:
     # The project itself is installed editable, so `import webplatform` works under
     # `pulumi up` as under pytest; the `dev` group comes with it, as `pulumi install` does.
     done = subprocess.run(
-        [exe, "sync", "--locked", "--python", sys.executable, "--quiet"],
+        [exe, "sync", "--locked", *no_dev, "--python", sys.executable, "--quiet"],
         cwd=ROOT, env=_uv_env(),
     )  # fmt: skip
     if done.returncode:
@@ -273,7 +277,16 @@ def main(argv: list[str]) -> int:
         tools = actionlint_dir()
         if tools is not None:
             os.environ["PATH"] = f"{tools}{os.pathsep}{os.environ.get('PATH', '')}"
-        return run("-m", "pytest", *rest)
+        # Every core (pytest-xdist): the suite is CPU-bound and its tests independent. Whole
+        # files per worker (loadfile): a file's module fixtures and the provider SDKs it
+        # imports (pulumi_cloudflare alone is seconds) are then paid once, not once per worker;
+        # the per-stack synths are cached per worker (tests/conftest.py). `-n 0`: serially.
+        workers = (
+            []
+            if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in rest)
+            else ["-n", "auto", "--dist", "loadfile"]
+        )
+        return run("-m", "pytest", *workers, *rest)
     if task == "lint":
         for step in (
             ("-m", "ruff", "check", "."),
@@ -303,12 +316,15 @@ def main(argv: list[str]) -> int:
         return run("-m", "pytest", "tests/e2e", *rest)
     if task == "bench-e2e":
         return run("bench/e2e.py", *rest)
+    if task == "stress-synth":
+        return run("bench/synth_stress.py", *rest)
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "lock, scan, scan-lock, cost, rto, import-file, engine, cluster, e2e, bench-e2e"
+        "lock, scan, scan-lock, cost, rto, import-file, engine, cluster, e2e, bench-e2e, "
+        "stress-synth"
     )
     return 2
 

@@ -350,8 +350,10 @@ class WebApp(pulumi.ComponentResource):
             image=args.image or (active.image if active else ""),
             port=args.port,
             resources=args.resources,
-            # With an autoscaler, it owns the count: no spec.replicas to fight it.
-            replicas=None if args.autoscaling is not None else args.replicas,
+            # With an autoscaler: created with its floor, then the count is the HPA's
+            # (ReplicasOwner: ignoreChanges, so no apply fights it).
+            replicas=args.replicas,
+            replicas_owner="autoscaler" if args.autoscaling is not None else "workload",
             metrics_port=args.metrics_port,
             liveness=args.liveness,
             readiness=args.readiness,
@@ -386,7 +388,11 @@ class WebApp(pulumi.ComponentResource):
             rollout = ArgoRollout(
                 f"{name}-rollout",
                 RolloutArgs(
-                    workload=template,
+                    # The Rollout has no ignoreChanges hand-over: with an autoscaler it sets
+                    # no replicas at all (the HPA scales it from its first sync).
+                    workload=template.model_copy(
+                        update={"replicas": None if args.autoscaling is not None else args.replicas}
+                    ),
                     strategy=strategy,
                     release=args.argo,
                     service_port=args.service_port,

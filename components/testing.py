@@ -31,8 +31,11 @@ Known pitfalls this module takes care of:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +45,7 @@ from pulumi.runtime import rpc as _rpc
 from pulumi.runtime import settings as _settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 #: Key of the map Pulumi uses on the wire to mark a special value.
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -134,6 +137,8 @@ class Resource:
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     """``create``/``update``/``delete`` as sent (e.g. ``"90s"``); how long the real engine
     lets the provider wait for readiness. Empty: the provider's defaults (10 min rollouts)."""
+    ignore_changes: tuple[str, ...] = ()
+    """Input paths the engine keeps at their last applied value (``ignoreChanges``)."""
 
     def is_secret(self, path: str) -> bool:
         """True when ``path`` or one of its ancestors was registered as a secret."""
@@ -424,6 +429,23 @@ class RecordingMonitor(_mocks.MockMonitor):
         super().__init__(mocks)
         self.recording = Recording()
         self._by_urn: dict[str, Resource] = {}
+        #: The event loops the stock monitor makes on the executor's worker threads (one per
+        #: thread, by ``_ensure_event_loop``, never closed upstream); :func:`run` closes them.
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+        self._lock = threading.Lock()
+
+    def _thread_loop(self) -> None:
+        loop = _ensure_event_loop()
+        with self._lock:
+            self.thread_loops.add(loop)
+
+    def Invoke(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().ReadResource(request)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine makes them: the whole chain of parent types, without the Stack.
@@ -439,6 +461,7 @@ class RecordingMonitor(_mocks.MockMonitor):
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:
+        self._thread_loop()
         response = super().RegisterResource(request)
         raw = _rpc.deserialize_properties(request.object)
         inputs, secret_paths = unwrap_secrets(raw)
@@ -462,6 +485,7 @@ class RecordingMonitor(_mocks.MockMonitor):
                 for op in ("create", "update", "delete")
                 if (value := getattr(request.customTimeouts, op, ""))
             },
+            ignore_changes=tuple(request.ignoreChanges),
         )
         if request.type != "pulumi:pulumi:Stack":
             self.recording.resources.append(resource)
@@ -496,6 +520,18 @@ def run(
     raised by the program propagate after the runtime has shut down cleanly; pass
     ``recording`` to see what was registered before one was raised.
     """
+    try:
+        asyncio.get_running_loop()
+        executor = None  # called from a coroutine (an async test): the caller owns its loop
+    except RuntimeError:
+        # The thread's loop (made now if there is none): Outputs a caller built before this
+        # call belong to it, so the run must use it too. The executor is the run's own and is
+        # shut down before we return; the loop itself is closed by close_loop (at exit at the
+        # latest), so that nothing is left for the garbage collector (issue 25).
+        loop = _ensure_event_loop()
+        executor = ThreadPoolExecutor(thread_name_prefix="pulumi-mocks")
+        loop.set_default_executor(executor)
+        _loops.add(loop)
     set_all_config(dict(config or {}), list(secret_keys))
     monitor = RecordingMonitor(mocks or RecordingMocks())
     if recording is not None:
@@ -518,9 +554,54 @@ def run(
                 monitor.recording.secret_outputs.add(key)
             monitor.recording.stack_outputs[key] = plain
 
+    if executor is None:
+        _sync_await(run_pulumi_func(body))
+        return monitor.recording
     try:
-        asyncio.get_event_loop()
-    except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
-    _sync_await(run_pulumi_func(body))
+        _sync_await(run_pulumi_func(body))
+    finally:
+        # Joins the worker threads; their loops (made by the stock monitor, one per thread,
+        # never closed upstream) are idle from then on and are closed here, not at exit.
+        executor.shutdown(wait=True)
+        for thread_loop in monitor.thread_loops:
+            thread_loop.close()
     return monitor.recording
+
+
+#: The loops :func:`run` has used (in practice one per thread), for :func:`close_loop`.
+_loops: set[asyncio.AbstractEventLoop] = set()
+
+
+def close_loop() -> None:
+    """Close the event loops :func:`run` used: leftover tasks, async generators, then the loop.
+
+    Why: a loop left open is closed by the garbage collector at interpreter exit, when
+    ``socket`` and ``threading`` may already be torn down, and now and then that prints
+    ``Exception ignored in: <function BaseEventLoop.__del__>`` and a traceback after a
+    successful synth (issue 25). The program's entry points (synth, cost, scan, bench) call
+    this before they return; :func:`run` also registers it with ``atexit`` (which runs
+    before teardown) for every other process, tests included. The Automation API's inline
+    server closes its own loop the same way (``pulumi/automation/_server.py``).
+    """
+    while _loops:
+        loop = _loops.pop()
+        if loop.is_closed() or loop.is_running():
+            continue
+        try:
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+    # Later code in this process (tests call the entry points in-process) gets a new loop on
+    # first use, as in a fresh process: a fresh default policy makes one on demand, where
+    # set_event_loop(None) alone would make asyncio.get_event_loop() raise from now on.
+    asyncio.set_event_loop(None)
+    if type(asyncio.get_event_loop_policy()) is asyncio.DefaultEventLoopPolicy:
+        asyncio.set_event_loop_policy(None)
+
+
+atexit.register(close_loop)

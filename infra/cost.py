@@ -404,7 +404,9 @@ def _edge_and_keys(resources: list[dict[str, Any]], p: Prices) -> Iterable[Line]
             rate(fee, "month"),
             fee * count,
             fee * count,
-            f"{replicas} of them replicas in another region (each billed as a secret)" if replicas else "",
+            f"{replicas} of them replicas in another region (each billed as a secret)"
+            if replicas
+            else "",
         )
 
 
@@ -570,12 +572,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from infra.config import StackConfigError
             from infra.synth import SynthInputError, synthesize
+            from webplatform.testing import close_loop
 
             try:
                 document = synthesize(args.stack, args.config_file).resources()
             except (StackConfigError, SynthInputError) as exc:
                 print(str(exc), file=sys.stderr)
                 return EXIT_INVALID
+            finally:
+                close_loop()  # before exit, not by the garbage collector (issue 25)
         prices = Prices.load()
         result = estimate(args.stack, document, prices, args.date)
         base = None

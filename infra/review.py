@@ -8,9 +8,14 @@ derived from the stack name when the config is parsed, so nobody edits a review
 stack by hand and two review stacks can never be configured alike:
 
 - the namespace is the stack name (``dev-pr-7``);
-- every public host of dev gets the stack name in place of its ``dev`` label
-  (``dev.example.com`` -> ``dev-pr-7.example.com``; a host without a ``dev``
-  label gets the stack name as a prefix of its first label);
+- every public host of dev moves under the review domain (``webplatform:review.domain``,
+  e.g. ``review.example.net``), the stack name in place of its ``dev`` label and of
+  everything after it (``dev.example.com`` -> ``dev-pr-7.review.example.net``; a host
+  without a ``dev`` label gets the stack name as a prefix of its first label). Review
+  code is a pull request's: under the production domain it would share its cookie scope
+  (a cookie set for ``.example.com`` by a review page reaches ``www.example.com``), so
+  the review domain may not be, or lie under, the registrable domain of any committed
+  stack's host;
 - the apps deploy to the shared dev cluster through the kubeconfig context named
   by ``webplatform:review.context`` in dev's file (dev itself renders YAML).
 
@@ -54,6 +59,7 @@ _APPS_KEY = f"{NAMESPACE}:apps"
 _CDN_KEY = f"{NAMESPACE}:cdn"
 _ENVIRONMENT_KEY = f"{NAMESPACE}:environment"
 _CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,252}$")
+_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$")
 
 
 class ReviewSpec(BaseModel):
@@ -65,6 +71,11 @@ class ReviewSpec(BaseModel):
         pattern=_CONTEXT.pattern,
         description="kubeconfig context of the shared dev cluster review stacks deploy to; "
         "required: dev itself renders YAML.",
+    )
+    domain: str = Field(
+        pattern=_DOMAIN.pattern,
+        description="DNS domain review hosts live under (e.g. review.example.net); required: "
+        "its own registrable domain, so review pages share no cookies with production.",
     )
 
 
@@ -167,15 +178,29 @@ def committed_footprints(root: Path = ROOT, *, exclude: str) -> list[Footprint]:
 # --- deriving -----------------------------------------------------------------------------
 
 
-def derive_host(host: str, stack: str) -> str:
-    """``dev.example.com`` -> ``dev-pr-7.example.com``; ``api.dev.example.com`` ->
-    ``api.dev-pr-7.example.com``; ``web.example.com`` -> ``dev-pr-7-web.example.com``."""
+def derive_host(host: str, stack: str, domain: str) -> str:
+    """``dev.example.com`` -> ``dev-pr-7.<domain>``; ``api.dev.example.com`` ->
+    ``api.dev-pr-7.<domain>``; ``web.example.com`` -> ``dev-pr-7-web.<domain>``."""
     labels = host.lower().rstrip(".").split(".")
     if BASE_STACK in labels:
-        labels[labels.index(BASE_STACK)] = stack
+        head = [*labels[: labels.index(BASE_STACK)], stack]
     else:
-        labels[0] = f"{stack}-{labels[0]}"
-    return ".".join(labels)
+        head = [f"{stack}-{labels[0]}"]
+    return ".".join([*head, domain])
+
+
+def registrable(host: str) -> str:
+    """The last two labels of a host (``www.example.com`` -> ``example.com``): the cookie
+    scope a page can claim. An approximation of the Public Suffix List that errs safe for
+    two-label suffixes (``example.co.uk`` -> ``co.uk``, refusing more, never less)."""
+    return ".".join(host.lower().rstrip(".").lstrip("*.").split(".")[-2:])
+
+
+def shares_cookies(domain: str, hosts: Iterable[str]) -> list[str]:
+    """Hosts whose registrable domain is ``domain`` or a parent of it."""
+    return sorted(
+        h for h in hosts if domain == registrable(h) or domain.endswith("." + registrable(h))
+    )
 
 
 def _set(document: Any, path: tuple[Any, ...], value: Any) -> None:
@@ -194,17 +219,29 @@ def derive(stack: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     problems: list[tuple[str, str]] = []
     review = _decode(raw.get(REVIEW_KEY))
     context = review.get("context") if isinstance(review, dict) else None
-    if not isinstance(review, dict) or set(review) != {"context"} or not isinstance(context, str):
+    domain = review.get("domain") if isinstance(review, dict) else None
+    if (
+        not isinstance(review, dict)
+        or set(review) != {"context", "domain"}
+        or not isinstance(context, str)
+        or not isinstance(domain, str)
+    ):
         problems.append(
             (
                 REVIEW_KEY,
-                "a review stack needs a map with exactly one key, context: the kubeconfig context "
-                f"of the shared dev cluster; create the stack from Pulumi.{BASE_STACK}.yaml, "
-                "which has it",
+                "a review stack needs a map with exactly two keys, context (the kubeconfig "
+                "context of the shared dev cluster) and domain (where review hosts live, e.g. "
+                f"review.example.net); create the stack from Pulumi.{BASE_STACK}.yaml, which "
+                "has them",
             )
         )
-    elif not _CONTEXT.match(context):
-        problems.append((f"{REVIEW_KEY}.context", "must be a kubeconfig context name"))
+    else:
+        if not _CONTEXT.match(context):
+            problems.append((f"{REVIEW_KEY}.context", "must be a kubeconfig context name"))
+        if not _DOMAIN.match(domain):
+            problems.append(
+                (f"{REVIEW_KEY}.domain", "must be a lowercase DNS name such as review.example.net")
+            )
     if raw.get(_ENVIRONMENT_KEY) != BASE_STACK:
         problems.append(
             (
@@ -227,8 +264,9 @@ def derive(stack: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     apps = copy.deepcopy(_decode(raw.get(_APPS_KEY)))
     cdn = copy.deepcopy(_decode(raw.get(_CDN_KEY)))
     documents = {"apps": apps, "cdn": cdn}
+    assert isinstance(domain, str)
     for path, host in _host_slots(apps, cdn):
-        _set(documents, path, derive_host(host, stack))
+        _set(documents, path, derive_host(host, stack, domain))
     if isinstance(apps, dict):
         derived[_APPS_KEY] = _like(raw.get(_APPS_KEY), apps)
     if isinstance(cdn, dict):
@@ -305,25 +343,165 @@ def apply(stack: str, raw: Mapping[str, Any], root: Path | None = None) -> dict[
             )
         return dict(raw)
     derived = derive(stack, raw)
-    problems = collisions(
-        footprint(stack, derived), committed_footprints(root or ROOT, exclude=stack)
-    )
+    others = committed_footprints(root or ROOT, exclude=stack)
+    problems = collisions(footprint(stack, derived), others)
+    domain = _decode(raw.get(REVIEW_KEY))["domain"]
+    shared = shares_cookies(domain, [h for other in others for h in other.hosts])
+    shared += shares_cookies(domain, footprint(BASE_STACK, raw).hosts)
+    if shared:
+        problems.append(
+            (
+                f"{REVIEW_KEY}.domain",
+                f"{domain!r} shares a registrable domain (and so cookies) with "
+                f"{', '.join(sorted(set(shared)))}: review code is a pull request's; give it "
+                "a domain of its own (e.g. review.example.net when production is example.com)",
+            )
+        )
     if problems:
         raise _error(f"Pulumi.{stack}.yaml", problems)
     return derived
 
 
+# --- the sandbox: what a trusted job makes before pull-request code runs -----------------
+
+#: The Kubernetes group of the review identity (the review environment's AWS role, mapped by
+#: its access entry on the dev cluster, with no access policy): what it may do comes only
+#: from the RoleBinding in each review namespace.
+REVIEW_GROUP = "webplatform:review"
+#: The ClusterRole that binding names: namespaced kinds a review stack creates, nothing else.
+#: Never ``namespaces`` (a RoleBinding's rules on ``namespaces`` apply to the namespace
+#: itself: its Pod Security labels), never RBAC, never ``pods/exec``.
+REVIEW_ROLE = "webplatform-review"
+_WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+_READ = ["get", "list", "watch"]
+REVIEW_RULES: list[dict[str, Any]] = [
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps", "secrets", "services", "serviceaccounts"],
+        "verbs": _WRITE,
+    },
+    {"apiGroups": [""], "resources": ["pods", "pods/log", "events", "endpoints"], "verbs": _READ},
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WRITE},
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": _READ},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": _WRITE},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": _WRITE},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": _WRITE},
+    {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": _WRITE},
+    {
+        "apiGroups": ["gateway.envoyproxy.io"],
+        "resources": ["backendtrafficpolicies"],
+        "verbs": _WRITE,
+    },
+    {
+        "apiGroups": ["monitoring.coreos.com"],
+        "resources": ["servicemonitors", "prometheusrules"],
+        "verbs": _WRITE,
+    },
+    {
+        "apiGroups": ["argoproj.io"],
+        "resources": ["rollouts", "analysistemplates"],
+        "verbs": _WRITE,
+    },
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": _READ},
+]
+#: A review namespace's ceiling: a pull request cannot take the shared cluster's capacity,
+#: nor open a load balancer or a node port.
+REVIEW_QUOTA = {
+    "pods": "20",
+    "requests.cpu": "4",
+    "requests.memory": "8Gi",
+    "limits.cpu": "8",
+    "limits.memory": "16Gi",
+    "services.loadbalancers": "0",
+    "services.nodeports": "0",
+}
+
+
+def sandbox(number: int, root: Path | None = None) -> list[dict[str, Any]]:
+    """What a trusted job (``review-namespace.yml``, from the default branch) applies before
+    review stack ``dev-pr-<number>`` runs: the ClusterRole (idempotent), the namespace with
+    ``restricted`` Pod Security, the review group's RoleBinding, a ResourceQuota, and the
+    stack's Gateway with per-host listeners admitting routes from that namespace only.
+
+    The Gateway is the one the program would make for the stack (:func:`infra.stack.gateway`
+    on the stack's parsed config, under mocks), as the default branch's code and dev's file
+    have it: a pull request that changes hosts gets them once merged.
+    """
+    from pulumi import ResourceOptions
+
+    from infra.config import parse, referenced_secret_keys
+    from infra.stack import gateway
+    from infra.synth import PLACEHOLDER, Synth, read_stack_file
+    from webplatform import testing
+
+    stack = review_stack_name(number)
+    base = (root or ROOT) / f"Pulumi.{BASE_STACK}.yaml"
+    source = read_stack_file(base, NAMESPACE, shown=f"Pulumi.{stack}.yaml")
+    # The Gateway reads no secret: unset secrets get synth's placeholder, as in synth.
+    flat, secrets = dict(source.flat), set(source.secret_keys)
+    for key in sorted({f"{NAMESPACE}:{k}" for k in referenced_secret_keys(flat)} - set(flat)):
+        flat[key] = PLACEHOLDER
+        secrets.add(key)
+    config = parse(stack, flat, secrets)
+    recording = testing.run(lambda: gateway(config, stack, ResourceOptions()), stack=stack)
+    gateways = Synth(stack, NAMESPACE, recording, []).kubernetes_objects()
+    labels = {"app.kubernetes.io/part-of": "webplatform", "webplatform.io/review": "true"}
+    pod_security = {
+        f"pod-security.kubernetes.io/{mode}{suffix}": value
+        for mode in ("enforce", "audit", "warn")
+        for suffix, value in (("", "restricted"), ("-version", "latest"))
+    }
+    meta = {"namespace": stack, "labels": labels}
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": REVIEW_ROLE, "labels": labels},
+            "rules": REVIEW_RULES,
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": stack, "labels": {**labels, **pod_security}},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": REVIEW_ROLE, **meta},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": REVIEW_ROLE,
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": REVIEW_GROUP}
+            ],
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "review", **meta},
+            "spec": {"hard": REVIEW_QUOTA},
+        },
+        *gateways,
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m infra.review url N``: the review stack's name and URL (for the workflow)."""
+    """``python -m infra.review url N``: the review stack's name and URL (for the workflow);
+    ``sandbox N``: the trusted objects of its namespace, as JSON (for ``kubectl apply -f``)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m infra.review", description=main.__doc__)
-    parser.add_argument("what", choices=["stack", "url"])
+    parser.add_argument("what", choices=["stack", "url", "sandbox"])
     parser.add_argument("number", type=int, help="the pull request's number")
     args = parser.parse_args(argv)
     stack = review_stack_name(args.number)
     if args.what == "stack":
         print(stack)
+        return 0
+    if args.what == "sandbox":
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": sandbox(args.number)}))
         return 0
     from infra.synth import read_stack_file
 

@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         except StackConfigError as exc:
             print(str(exc), file=sys.stderr)
             return synth.EXIT_INVALID
+        finally:
+            synth.testing.close_loop()  # each stack's loop closed here, not at exit (issue 25)
         manifests, _ = synth.write(result, args.out / stack)
         scan = classify(stack, run_checkov(args.checkov, manifests))
         scans.append(scan)

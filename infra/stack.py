@@ -27,6 +27,7 @@ from infra.config import (
     route_hosts,
     with_secrets,
 )
+from infra.review import review_number
 from webplatform import (
     DefaultDeny,
     DefaultDenyArgs,
@@ -39,6 +40,8 @@ from webplatform import (
     WebAppArgs,
 )
 from webplatform._model import Args
+from webplatform.guardrails.dry_run_only import DryRunOnly, DryRunOnlyArgs
+from webplatform.guardrails.network_policy import GATEWAY_NAMESPACE
 from webplatform.secrets.external import (
     ExternalSecretsOperator,
     ExternalSecretSync,
@@ -85,7 +88,7 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
     )
 
 
-def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
+def eks_cluster(spec: ClusterSpec, version: str, namespace: str) -> EksCluster:
     """VPC and EKS cluster of an ``eks`` stack (imported here: dev never loads pulumi_aws).
 
     The settings are the components' own models from the stack file; this adds only the
@@ -97,7 +100,12 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
     assert spec.name and spec.vpc and spec.access  # validated (mode eks)
     vpc = Vpc(
         spec.name,
-        VpcArgs(**dict(spec.vpc), cluster_names=(spec.name,), protect=spec.protect),
+        VpcArgs(
+            **dict(spec.vpc),
+            cluster_names=(spec.name,),
+            protect=spec.protect,
+            permissions_boundary_arn=spec.access.permissions_boundary_arn,
+        ),
     )
     optional = {
         key: getattr(spec, key)
@@ -111,9 +119,25 @@ def eks_cluster(spec: ClusterSpec, version: str) -> EksCluster:
             version=version,
             private_subnet_ids=tuple(vpc.private_subnet_ids),
             access=spec.access,
+            # access.ciScope namespaces: the CI role administers only the stack's namespace.
+            ci_namespaces=(namespace,),
             protect=spec.protect,
             **optional,
         ),
+    )
+
+
+def dry_run_only(spec: ClusterSpec, provider: k8s.Provider) -> DryRunOnly:
+    """The preview group's reads and dry-runs, and the admission policy refusing its writes.
+
+    Made on every cluster the stack builds, before anything else on it, whether or not a
+    preview role is named yet: the group's RBAC never exists without the policy.
+    """
+    assert spec.access is not None  # validated (mode eks)
+    return DryRunOnly(
+        "preview",
+        DryRunOnlyArgs(group=spec.access.preview_group),
+        opts=pulumi.ResourceOptions(provider=provider),
     )
 
 
@@ -147,43 +171,69 @@ def _app_args(
     app: AppSpec,
     secret: SecretLookup,
     external_secret_name: pulumi.Input[str] | None = None,
-    gateway: Gateway | None = None,
+    gateway: GatewayRef | None = None,
 ) -> WebAppArgs:
     """The app's own settings as the stack file gave them, plus this stack's wiring."""
     settings = {**app.settings(), "env": plain_env(app)}  # secret env values go to secret_env
+    if app.network_policy is not None:
+        # 443 never reaches this cluster's own ranges, whatever the stack file lists.
+        access = app.network_policy
+        excluded = (*access.https_egress_except, *cluster_ranges(config.cluster))
+        settings["network_policy"] = access.model_copy(
+            update={"https_egress_except": tuple(dict.fromkeys(excluded))}
+        )
     return WebAppArgs(
         **settings,
         namespace=namespace,
         secret_env={} if external_secret_name is not None else secret_env(app, secret),
         external_secret_name=external_secret_name,
         labels={"webplatform.io/environment": config.environment},
-        gateway=None
-        if gateway is None
-        else GatewayRef(name=gateway.gateway_name, namespace=gateway.namespace),
+        gateway=gateway,
     )
+
+
+#: What EKS picks for Services when the cluster does not say (one of the two, by VPC range).
+EKS_SERVICE_RANGES = ("10.100.0.0/16", "172.20.0.0/16")
+
+
+def cluster_ranges(spec: ClusterSpec) -> tuple[str, ...]:
+    """The VPC (pods and nodes take its addresses under EKS Auto Mode) and Service ranges of a
+    cluster this stack builds; none for an existing cluster (the private ranges the
+    NetworkPolicy component excludes by default cover the usual ones)."""
+    if spec.mode != "eks" or spec.vpc is None:
+        return ()
+    return (spec.vpc.cidr, *EKS_SERVICE_RANGES)
+
+
+def gateway_name(config: StackConfig) -> str:
+    """The stack's Gateway's name.
+
+    On a cluster this stack builds, the ClusterIssuer answers HTTP-01 challenges through the
+    Gateway it names (certManager.issuer.gatewayName); elsewhere the Gateway is named after
+    the apps' namespace, so stacks sharing a cluster do not collide.
+    """
+    addons = config.cluster.addons
+    if config.cluster.mode == "eks" and addons is not None:
+        return addons.cert_manager.issuer.gateway_name
+    return config.namespace
 
 
 def gateway(
     config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
 ) -> Gateway | None:
-    """The stack's one Gateway, with listeners for every public app's hosts; None without any."""
+    """The stack's one Gateway, with listeners for every public app's hosts; None without any.
+
+    A review stack's Gateway is made by the trusted review job from the default branch
+    (``python -m infra.review sandbox``, which calls this function), not by the stack.
+    """
     routes = {name: app.route for name, app in config.apps.items() if app.route is not None}
     if not routes:
         return None
     first = next(iter(routes.values()))  # validated: every route names the same issuer
-    # On a cluster this stack builds, the ClusterIssuer answers HTTP-01 challenges through the
-    # Gateway it names (certManager.issuer.gatewayName); elsewhere the Gateway is named after
-    # the apps' namespace, so stacks sharing a cluster do not collide.
-    addons = config.cluster.addons
-    name = (
-        addons.cert_manager.issuer.gateway_name
-        if config.cluster.mode == "eks" and addons is not None
-        else config.namespace
-    )
     return Gateway(
         "gateway",
         GatewayArgs(
-            gateway_name=name,
+            gateway_name=gateway_name(config),
             routes_namespace=namespace,
             hosts={app_name: route.hosts for app_name, route in routes.items()},
             issuer=first.issuer,
@@ -347,8 +397,10 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         pulumi.runtime.register_stack_transformation(rule)
     cluster = None
     if config.cluster.mode == "eks":
-        cluster = eks_cluster(config.cluster, config.kubernetes.version)
+        cluster = eks_cluster(config.cluster, config.kubernetes.version, config.namespace)
     provider = kubernetes_provider(config.kubernetes, cluster)
+    if cluster is not None:
+        dry_run_only(config.cluster, provider)
     after: list[pulumi.Resource] = []
     if cluster is not None:
         # Pods need nodes: the add-ons wait for the NodePool, the apps for the add-ons
@@ -356,23 +408,38 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         pool = node_pool(config.cluster, provider)
         after.append(cluster_addons(config.cluster, provider, [pool]))
     opts = pulumi.ResourceOptions(provider=provider, depends_on=after)
-    namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
+    # A review stack (pull-request code) writes only inside its namespace, which a trusted
+    # job from the default branch made with restricted Pod Security (review-namespace.yml):
+    # it creates no Namespace, nothing cluster-scoped, nothing in another namespace.
+    sandboxed = review_number(pulumi.get_stack()) is not None
+    namespace_name: pulumi.Input[str] = config.namespace
+    parent: pulumi.Resource | None = None
+    if not sandboxed:
+        namespace = Namespace(config.namespace, NamespaceArgs(name=config.namespace), opts=opts)
+        namespace_name, parent = namespace.name, namespace
     if any(app.network_policy is not None for app in config.apps.values()):
         # Validated: then every app has its own allow-list on top of this.
         DefaultDeny(
             config.namespace,
-            DefaultDenyArgs(namespace=namespace.name),
-            opts=pulumi.ResourceOptions(provider=provider, parent=namespace),
+            DefaultDenyArgs(namespace=namespace_name),
+            opts=pulumi.ResourceOptions(provider=provider, parent=parent),
         )
     external: dict[str, pulumi.Output[str]] = {}
     if config.secrets.delivery == "external-secrets":
         assert cluster is not None  # validated: external-secrets needs cluster.mode eks
-        external = external_secrets(config, cluster, namespace.name, provider, secret)
-    edge_gateway = gateway(config, namespace.name, opts)
+        external = external_secrets(config, cluster, namespace_name, provider, secret)
+    edge_gateway: GatewayRef | None = None
+    if sandboxed:
+        if any(app.route is not None for app in config.apps.values()):
+            edge_gateway = GatewayRef(name=gateway_name(config), namespace=GATEWAY_NAMESPACE)
+    else:
+        made = gateway(config, namespace_name, opts)
+        if made is not None:
+            edge_gateway = GatewayRef(name=made.gateway_name, namespace=made.namespace)
     apps = {
         name: WebApp(
             name,
-            _app_args(config, namespace.name, spec, secret, external.get(name), edge_gateway),
+            _app_args(config, namespace_name, spec, secret, external.get(name), edge_gateway),
             opts=opts,
         )
         for name, spec in config.apps.items()
@@ -381,7 +448,7 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,
-        "namespace": namespace.name,
+        "namespace": namespace_name,
         "apps": {
             name: {
                 "service": app.service_name,
@@ -441,6 +508,7 @@ def external_secrets(
                 values=values,
                 tags={"webplatform.io/environment": config.environment},
                 protect=config.cluster.protect,
+                key_admin_arns=_key_admins(config),
                 **stored_settings,
             ),
         )
@@ -459,6 +527,8 @@ def external_secrets(
             aliases=[pulumi.Alias(type_="webplatform:stack:PodIdentityRole")]
         ),
     )
+    for app_secrets in stored.values():
+        app_secrets.limit_readers(identity.role_arn)
     operator = ExternalSecretsOperator(
         "external-secrets",
         ExternalSecretsOperatorArgs(
@@ -483,6 +553,13 @@ def external_secrets(
         )
         names[app_name] = sync.secret_name
     return names
+
+
+def _key_admins(config: StackConfig) -> tuple[str, ...]:
+    """Who administers the stack's KMS keys and secret policies: its CI role and admins."""
+    access = config.cluster.access
+    assert access is not None  # external-secrets needs mode eks (validated)
+    return (access.ci_role_arn, *access.admin_role_arns)
 
 
 def secret_env(app: AppSpec, secret: SecretLookup) -> dict[str, pulumi.Input[str]]:

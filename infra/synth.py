@@ -212,6 +212,14 @@ def _property_changes(old: Any, new: Any) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; the event loop the run used is closed before it returns (issue 25)."""
+    try:
+        return _main(argv)
+    finally:
+        testing.close_loop()
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.synth", description=__doc__.split("\n")[0]
     )

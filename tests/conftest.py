@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +22,37 @@ STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
 collect_ignore = [] if os.environ.get("WEBPLATFORM_E2E") else ["e2e"]
 
 
+@functools.cache
+def synthesized(stack: str) -> Any:
+    """The offline synth of a committed stack, once per test process (a pytest-xdist worker).
+
+    The most expensive step of the suite (the program under mocks, provider SDK imports
+    included); the stack tests of every module read the same result and never change it.
+    """
+    from infra import synth
+
+    return synth.synthesize(stack)
+
+
 def load_stack_file(stack: str) -> dict[str, Any]:
     """A deep copy of a committed stack file, to derive variants from."""
     return copy.deepcopy(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()))
 
 
 @pytest.fixture
+def synth_process(stack: str, config_file: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m infra.synth`` as a user runs it: a real process, so that what it prints at
+    interpreter exit (issue 25) is in its stderr too."""
+    command = [sys.executable, "-m", "infra.synth", "--stack", stack]
+    return subprocess.run(
+        [*command, "--config-file", str(config_file), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def write_stack(tmp_path: Path):
     """Write a stack document to a temporary ``Pulumi.<stack>.yaml`` and return its path."""
 
@@ -33,3 +62,36 @@ def write_stack(tmp_path: Path):
         return path
 
     return write
+
+
+#: One fresh process that records which provider SDKs are loaded after each step: importing
+#: the library, the config models, then synthesizing dev, prod and staging in turn. A test per
+#: claim reads it (dev loads neither SDK, prod no Cloudflare, staging AWS); one process, not
+#: one per claim, because each costs seconds of SDK imports.
+_IMPORT_STEPS = r"""
+import json, sys
+SDKS = ("pulumi_aws", "pulumi_cloudflare")
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in SDKS)
+report = {}
+import webplatform
+report["import webplatform"] = loaded()
+from infra import config
+report["import infra.config"] = loaded()
+from infra import synth
+for stack in ("dev", "prod", "staging"):
+    rec = synth.synthesize(stack).recording
+    assert "kubernetes:apps/v1:Deployment" in {r.type for r in rec.resources}, stack  # it ran
+    report[stack] = loaded()
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="session")
+def sdk_imports() -> dict[str, list[str]]:
+    """Step -> the provider SDK modules (submodules included) loaded after it, cumulatively."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_STEPS], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))

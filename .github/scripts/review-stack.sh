@@ -5,8 +5,10 @@
 #   .github/scripts/review-stack.sh destroy PR_NUMBER
 #
 # The stack file is Pulumi.dev.yaml copied unchanged: the program derives the namespace
-# (dev-pr-<N>), the hosts (dev-pr-<N>.example.com) and the cluster context from the stack
-# name, and refuses names another stack uses (infra/review.py). Secrets: each key of the JSON
+# (dev-pr-<N>), the hosts (dev-pr-<N>.review.example.net) and the cluster context from the
+# stack name, and refuses names another stack uses (infra/review.py). The namespace, its
+# RoleBinding and the Gateway are the trusted sandbox (review-sandbox.yml); `up` waits until
+# the review identity may write there, and the stack writes nowhere else. Secrets: each key of the JSON
 # object REVIEW_CONFIG_SECRETS ({"webDatabaseUrl": "..."}) is set as a Pulumi secret of the
 # stack, its value passed on stdin (never on the command line). Needs the Pulumi CLI, .venv,
 # AWS credentials and EKS_CLUSTER_DEV; PULUMI_BACKEND_URL and PULUMI_ORG as in the README.
@@ -40,6 +42,17 @@ fi
 
 case "$action" in
   up)
+    # The sandbox job (main's code) runs alongside this one: wait for its RoleBinding.
+    for _ in $(seq 60); do
+      if [[ "$(kubectl --context "$context" auth can-i create deployments.apps -n "$stack")" == yes ]]; then
+        break
+      fi
+      sleep 5
+    done
+    if [[ "$(kubectl --context "$context" auth can-i create deployments.apps -n "$stack")" != yes ]]; then
+      echo "::error::namespace $stack is not ready for the review identity after 5 minutes; see the 'review sandbox' workflow run of this pull request." >&2
+      exit 1
+    fi
     pulumi stack select --create "$name" >&2
     .venv/bin/python - <<'PY' | while IFS= read -r key; do
 import json

@@ -160,11 +160,23 @@ class ArgoRolloutsArgs(Args):
     """Install the controller; default false (only argoBlueGreen/argoCanary apps need it)."""
     version: ChartVersion | None = None
     """Exact argo-rollouts chart version; required when enabled."""
+    plugin_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    """SHA-256 (64 lowercase hex digits) of the Gateway API plugin binary
+    (``gatewayapi-plugin-linux-amd64`` of :data:`GATEWAY_API_PLUGIN_VERSION`, from the
+    release's checksums); required when enabled: the controller downloads the plugin at
+    every start and refuses a binary that does not match."""
 
     @model_validator(mode="after")
     def _version(self) -> ArgoRolloutsArgs:
         if self.enabled and self.version is None:
             raise at("version", message="required when enabled is true (an exact chart version)")
+        if self.enabled and self.plugin_sha256 is None:
+            raise at(
+                "plugin_sha256",
+                message="required when enabled is true: the SHA-256 of "
+                f"gatewayapi-plugin-linux-amd64 {GATEWAY_API_PLUGIN_VERSION} (the controller "
+                "downloads it from GitHub at start; without a checksum any binary is run)",
+            )
         return self
 
 
@@ -336,6 +348,7 @@ class ClusterAddons(pulumi.ComponentResource):
                                     "location": "https://github.com/argoproj-labs/"
                                     "rollouts-plugin-trafficrouter-gatewayapi/releases/download/"
                                     f"{GATEWAY_API_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64",
+                                    "sha256": argo.plugin_sha256,
                                 }
                             ]
                         },

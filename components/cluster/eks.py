@@ -36,9 +36,10 @@ What it sets, and why:
 - **Endpoint**: private access always on; public access off unless CIDRs are
   given, and ``0.0.0.0/0`` only with ``allow_open_to_internet``.
 - **Secrets**: envelope encryption with a customer KMS key that rotates
-  yearly, 30-day deletion window. The key policy lets the account administer
-  the key and *use* it only through EKS in this region (``kms:ViaService``),
-  never directly: no ``kms:*`` to the account root.
+  yearly, 30-day deletion window. The key policy lets named roles (CI and the
+  admin roles) administer the key, and the account *use* it only through EKS in
+  this region (``kms:ViaService``), never directly: nothing to the account root
+  that an IAM policy could widen.
 - **Logs**: control-plane logs ``api``, ``audit`` and ``authenticator`` to a
   log group created first with a retention (left to EKS, the group would keep
   logs forever).
@@ -81,6 +82,7 @@ from webplatform.cluster._checks import (
     role_name,
 )
 from webplatform.cluster.pod_identity import PodIdentity, PodIdentityArgs
+from webplatform.guardrails.dry_run_only import GroupName
 
 __all__ = [
     "DEFAULT_KUBERNETES_VERSION",
@@ -110,6 +112,9 @@ NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistry
 #: Built-in Auto Mode node pools: only ``system`` (tainted CriticalAddonsOnly). The built-in
 #: ``general-purpose`` pool has no limits, so apps would escape the capacity bound.
 BUILT_IN_NODE_POOLS = ("system",)
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}$")
+#: The CI role's access policy when ``ci_scope`` is ``namespaces``: admin within them only.
+NAMESPACE_ADMIN_POLICY = "cluster-access-policy/AmazonEKSAdminPolicy"
 _ADDON_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
@@ -118,26 +123,55 @@ if TYPE_CHECKING:  # imported where used: a stack without AWS never loads pulumi
 
 
 class ClusterAccessArgs(Args):
-    """Who administers the cluster (``cluster.access``): access entries, nothing implicit."""
+    """Who may do what on the cluster (``cluster.access``): access entries, nothing implicit."""
 
     ci_role_arn: RoleArn
-    """The IAM role ``pulumi up`` runs as (CI); cluster admin through an access entry, so it
-    can install the add-ons and apps. Required."""
+    """The IAM role ``pulumi up`` runs as (CI) for this environment and cluster only (the
+    program refuses a role another stack file names); required. What it may do on the
+    cluster is ``ci_scope``."""
+    ci_scope: Literal["namespaces", "cluster"] = "namespaces"
+    """The CI role's Kubernetes access. Default ``namespaces``: ``AmazonEKSAdminPolicy`` in
+    the namespaces the stack manages only (``EksClusterArgs.ci_namespaces``), no
+    cluster-scoped writes. ``cluster``: ``AmazonEKSClusterAdminPolicy``; needed by a stack
+    that installs cluster add-ons (Helm charts bring CRDs, ClusterRoles and webhooks, and
+    RBAC lets only a holder of every permission a ClusterRole grants create it)."""
     admin_role_arns: Annotated[
         Items[RoleArn],
         at_least(1, "name at least one admin role (otherwise only CI could reach it)"),
     ]
     """IAM roles of the humans who administer the cluster (cluster admin through access
-    entries); required, at least one (otherwise only CI could reach the cluster)."""
+    entries) and its KMS key; required, at least one (otherwise only CI could reach it)."""
+    preview_role_arn: RoleArn | None = None
+    """The read-only IAM role of previews and drift checks; default none. It gets an access
+    entry in ``preview_group`` and no access policy: the stack's
+    :class:`~webplatform.guardrails.dry_run_only.DryRunOnly` grants that group reads and
+    dry-run writes and refuses every real write at admission."""
+    preview_group: GroupName = "webplatform:preview"
+    """Kubernetes group of ``preview_role_arn``; default ``webplatform:preview``."""
+    permissions_boundary_arn: str | None = None
+    """ARN of an IAM managed policy set as the permissions boundary of every role the stack
+    creates (cluster, node, Pod Identity roles); default none. Required by the program in
+    production."""
 
     @model_validator(mode="after")
     def _one_entry_per_role(self) -> ClusterAccessArgs:
-        twice = duplicates([role_name(a) for a in (self.ci_role_arn, *self.admin_role_arns)])
+        roles = [self.ci_role_arn, *self.admin_role_arns]
+        if self.preview_role_arn is not None:
+            roles.append(self.preview_role_arn)
+        twice = duplicates([role_name(a) for a in roles])
         if twice:
             raise at(
                 "admin_role_arns",
-                message=f"roles {twice} are named twice (ciRoleArn and adminRoleArns "
-                "together); each role gets one access entry",
+                message=f"roles {twice} are named twice (ciRoleArn, adminRoleArns and "
+                "previewRoleArn together); each role gets one access entry",
+            )
+        if self.permissions_boundary_arn is not None and not _POLICY_ARN.match(
+            self.permissions_boundary_arn
+        ):
+            raise at(
+                "permissions_boundary_arn",
+                message="must be an IAM managed policy ARN "
+                "(arn:aws:iam::<12-digit account>:policy/<name>)",
             )
         return self
 
@@ -188,6 +222,10 @@ class EksClusterArgs(Args):
     """CI and admin roles (access entries); required."""
     endpoint: EndpointArgs = Field(default_factory=EndpointArgs)
     """Public API endpoint access; default none (private endpoint only)."""
+    ci_namespaces: Items[str] = ()
+    """Namespaces the CI role administers when ``access.ci_scope`` is ``namespaces`` (the
+    program passes the ones the stack manages); default none, and then that scope is an
+    error."""
     log_retention_days: LogRetentionDays = 90
     """Retention of the control-plane log group; default 90 days."""
     log_types: Items[LogType] = REQUIRED_LOG_TYPES
@@ -216,6 +254,12 @@ class EksClusterArgs(Args):
                 "log_types",
                 message=f"must include {', '.join(REQUIRED_LOG_TYPES)} (missing "
                 f"{', '.join(missing)}); controllerManager and scheduler are optional",
+            )
+        if self.access.ci_scope == "namespaces" and not self.ci_namespaces:
+            raise at(
+                "ci_namespaces",
+                message="access.ciScope is 'namespaces' but no namespace is given: name the "
+                "namespaces the CI role deploys to, or set ciScope: cluster",
             )
         bad = [a for a in self.managed_addons if not _ADDON_NAME.match(a)]
         if bad or duplicates(list(self.managed_addons)):
@@ -254,16 +298,19 @@ def _oidc_issuer(identities: Sequence[Any]) -> str:
     return str(oidcs[0].issuer) if oidcs else ""
 
 
-def secrets_key_policy(account_id: str, partition: str, region: str) -> dict[str, Any]:
-    """The EKS secrets key's policy: the account administers the key; it uses it only via EKS.
+def secrets_key_policy(
+    account_id: str, partition: str, region: str, admin_arns: Sequence[str]
+) -> dict[str, Any]:
+    """The EKS secrets key's policy: named roles administer it; it is used only via EKS.
 
-    No ``kms:*`` for the account root: administration (never data operations, never
-    ``CreateGrant``) is one statement; use is a second statement that holds only for
-    requests EKS makes in this region on the account's behalf (``kms:ViaService``), which
-    is how the cluster role encrypts Secrets. An IAM policy in the account cannot grant
-    itself direct decrypt on this key.
+    Administration (never data operations, never ``CreateGrant``) goes to ``admin_arns``
+    (the CI role and ``access.adminRoleArns``), not the account root. Use is a second
+    statement that holds only for requests EKS makes in this region on the account's
+    behalf (``kms:ViaService``), which is how the cluster role encrypts Secrets. Who can
+    decrypt: EKS, for the API server; no principal directly.
     """
     return service_only_key_policy(
+        admin_arns=admin_arns,
         account_id=account_id,
         partition=partition,
         region=region,
@@ -350,6 +397,8 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         partition = args.access.ci_role_arn.split(":")[1]
+        self._permissions_boundary_arn = args.access.permissions_boundary_arn
+        self._key_admins = (args.access.ci_role_arn, *args.access.admin_role_arns)
 
         # Auto Mode: EKS tags the sessions it starts with this role (sts:TagSession).
         role = aws.iam.Role(
@@ -357,6 +406,7 @@ class EksCluster(pulumi.ComponentResource):
             assume_role_policy=_service_role_policy(
                 "eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")
             ),
+            permissions_boundary=args.access.permissions_boundary_arn,
             tags=tags,
             opts=child,
         )
@@ -380,6 +430,7 @@ class EksCluster(pulumi.ComponentResource):
         node_role = aws.iam.Role(
             f"{name}-node-role",
             assume_role_policy=_service_role_policy("ec2.amazonaws.com"),
+            permissions_boundary=args.access.permissions_boundary_arn,
             tags=tags,
             opts=child,
         )
@@ -528,6 +579,7 @@ class EksCluster(pulumi.ComponentResource):
                 namespace=namespace,
                 service_account=service_account,
                 policy_statements=policy_statements,
+                permissions_boundary_arn=self._permissions_boundary_arn,
             ),
             opts=opts,
         )
@@ -547,7 +599,7 @@ class EksCluster(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=args.kms_deletion_window_days,
             policy=pulumi.Output.all(identity.account_id, partition.partition, region.region).apply(
-                lambda v: json.dumps(secrets_key_policy(*v))
+                lambda v: json.dumps(secrets_key_policy(v[0], v[1], v[2], self._key_admins))
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
@@ -563,12 +615,18 @@ class EksCluster(pulumi.ComponentResource):
     def _access_entries(
         self, name: str, args: EksClusterArgs, partition: str
     ) -> list[pulumi.Resource]:
-        """One access entry and one cluster-admin association per role; returns the deployer's."""
+        """One access entry per role; returns the deployer's entry and association.
+
+        Admins: cluster admin. CI: ``ci_scope`` (admin in the stack's namespaces, or cluster
+        admin). Preview: an entry in its group and no access policy (RBAC and the
+        dry-run-only admission policy decide, :mod:`webplatform.guardrails.dry_run_only`).
+        """
         import pulumi_aws as aws
 
         cluster = cast("aws.eks.Cluster", self.cluster)
+        access = args.access
         deployer: list[pulumi.Resource] = []
-        for arn in (args.access.ci_role_arn, *args.access.admin_role_arns):
+        for arn in (access.ci_role_arn, *access.admin_role_arns):
             role = role_name(arn)
             entry = aws.eks.AccessEntry(
                 f"{name}-access-{role}",
@@ -578,16 +636,33 @@ class EksCluster(pulumi.ComponentResource):
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            scoped = arn == access.ci_role_arn and access.ci_scope == "namespaces"
             association = aws.eks.AccessPolicyAssociation(
+                # The CI role's association keeps its name (and URN) whatever its scope.
                 f"{name}-access-{role}-admin",
                 cluster_name=cluster.name,
                 principal_arn=entry.principal_arn,
-                policy_arn=f"arn:{partition}:eks::aws:{ADMIN_POLICY}",
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                policy_arn=f"arn:{partition}:eks::aws:"
+                f"{NAMESPACE_ADMIN_POLICY if scoped else ADMIN_POLICY}",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                    type="namespace", namespaces=list(args.ci_namespaces)
+                )
+                if scoped
+                else aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            if arn == args.access.ci_role_arn:
+            if arn == access.ci_role_arn:
                 deployer = [entry, association]
+        if access.preview_role_arn is not None:
+            aws.eks.AccessEntry(
+                f"{name}-access-{role_name(access.preview_role_arn)}",
+                cluster_name=cluster.name,
+                principal_arn=access.preview_role_arn,
+                type="STANDARD",
+                kubernetes_groups=[access.preview_group],
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         return deployer
 
     def _addon(self, name: str, addon: str, args: EksClusterArgs) -> aws.eks.Addon:

@@ -122,6 +122,9 @@ class PodIdentityArgs(Args):
     policy_statements: Statements
     """IAM policy statements (``{"Effect", "Action", "Resource", ...}``) the pods may use, or an
     output of them; required. ``Resource`` may hold outputs (e.g. a secret's ARN)."""
+    permissions_boundary_arn: str | None = None
+    """IAM managed policy ARN set as the role's permissions boundary; default none (the
+    cluster's ``access.permissionsBoundaryArn`` when made by ``EksCluster.pod_identity``)."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags on the role and the association; default none."""
 
@@ -156,6 +159,7 @@ class PodIdentity(pulumi.ComponentResource):
             f"{name}-role",
             description=f"EKS Pod Identity: {args.namespace}/{args.service_account}",
             assume_role_policy=trust,
+            permissions_boundary=args.permissions_boundary_arn,
             tags=tags,
             opts=child,
         )

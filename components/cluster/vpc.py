@@ -75,6 +75,9 @@ class VpcArgs(VpcSettings):
     protect: bool = False
     """Protect the VPC and its flow-log group from deletion (``pulumi destroy`` fails until
     this is turned off); default false. Subnets and gateways stay replaceable."""
+    permissions_boundary_arn: str | None = None
+    """Permissions boundary (an IAM managed policy ARN) of the flow-log role; default none
+    (the program passes the cluster's ``access.permissionsBoundaryArn``)."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags on every AWS resource; default none (set ``aws:defaultTags`` for stack-wide tags)."""
 
@@ -236,6 +239,7 @@ class Vpc(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.all(
                 partition.partition, region.region, identity.account_id
             ).apply(lambda v: json.dumps(flow_logs_trust_policy(*v))),
+            permissions_boundary=args.permissions_boundary_arn,
             tags=tags,
             opts=child,
         )

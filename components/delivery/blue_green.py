@@ -8,24 +8,50 @@ at the preview address before it takes traffic.
 References 003 and 004 switch with ``kubectl patch service``, which the state
 never sees (the next ``pulumi up`` silently switches back) and which moves
 traffic without checking the target is ready. Here the active colour is stack
-configuration, and the switch is an in-place update of the Services'
-selectors, ordered by the dependency graph:
+configuration, and the switch is an in-place update of the Services' selectors, ordered by
+the dependency graph:
 
-1. the active colour's Deployment is created/updated first; the Kubernetes
-   provider waits until its rollout is available (all replicas ready);
+1. the active colour's Deployment is created/updated first, and the Kubernetes provider
+   waits until its rollout is available (every replica ready);
 2. only then is the active Service updated (it ``depends_on`` that Deployment);
-3. only then is the idle colour's Deployment touched (it ``depends_on`` the
-   active Service), so scaling the old colour down can never precede the switch.
+3. only then is the idle colour's Deployment touched (it ``depends_on`` the active Service),
+   so scaling the old colour down can never precede the switch;
+4. the preview Service moves after the switch too, at the same time as step 3 (independent
+   updates run in parallel: nothing waits on the preview address).
 
-What the design guarantees on a flip of ``active_color`` with unchanged images:
-the Services' selectors change and nothing else does (no pod template
-changes, so no pod restarts; no replacement; no URN change). Capacity: the
-active colour may never run fewer replicas than the app's ``replicas`` (the
-idle colour may be scaled down to 0 to save money, at the price of a slower
-rollback), so the colour about to take traffic carries the full load as soon
-as the switch happens. Readiness is checked when a colour's Deployment is
-created or updated; a flip to a colour that was not touched in the same run
-relies on its last recorded readiness (run ``pulumi up --refresh`` to re-read).
+**The readiness gate.** What stops a switch to a colour that is not ready is step 1: the
+provider's Deployment wait, which reads the *live* Deployment (its ``Available`` condition
+and the ready replicas of its current ReplicaSet) and fails the update, before step 2 runs,
+when the colour is not ready within the wait (``customTimeouts``, ``awaitTimeoutSeconds`` in
+the stack file; the provider's 10 minutes otherwise). That wait only runs when the
+Deployment is updated, so every Deployment carries its role as an annotation,
+``webplatform.io/role: active|preview`` (on the Deployment, not the pod template: changing
+it restarts nothing). A flip changes the role of both colours, so the colour about to take
+traffic is always updated, and therefore always waited for, in the same ``pulumi up``,
+whether its image changed too or not (its pods deleted and unschedulable, say). This holds
+without ``--refresh``: the change of the annotation is in the diff against the state file,
+and the wait itself reads the cluster, never the state. (The project's ``refresh: always``
+adds drift detection, not the gate.) A failed gate leaves the Deployment with the
+provider's initialization error, and the engine retries such a resource on the next ``up``,
+so re-running it without changes waits again instead of moving the selector.
+
+The Services themselves are not waited on (``pulumi.com/skipAwait``, see
+:mod:`webplatform.workloads.service`): the provider's Service wait runs after the selector
+moved and adds a fixed 10 s per Service without protecting anything.
+
+What the gate costs on a rollback away from a broken colour: the outgoing colour's role
+changes too, so the provider also waits for *it* after the switch; if it is not ready the
+switch is already done (traffic is on the target), and ``pulumi up`` reports that
+Deployment's wait as failed when the wait times out. Interrupting it then is safe.
+
+What the design guarantees on a flip of ``active_color`` with unchanged images: the
+Services' selectors and the Deployments' role annotations change and nothing else does (no
+pod template changes, so no pod restarts; no replacement; no URN change). Capacity: the
+active colour may never run fewer replicas than the app's ``replicas`` (the idle colour may
+be scaled down to 0 to save money, at the price of a slower rollback), so the colour about
+to take traffic carries the full load as soon as the switch happens. With an autoscaler,
+each colour is created with the autoscaler's floor and the count is the autoscaler's after
+that (:data:`webplatform.workloads.workload.ReplicasOwner`).
 """
 
 from __future__ import annotations
@@ -44,6 +70,9 @@ from webplatform.workloads.workload import Workload, WorkloadArgs, service_accou
 Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
 COLOR_LABEL = "webplatform.io/color"
+#: On each colour's Deployment: ``active`` or ``preview``. It changes on every flip, which is
+#: what makes the provider wait for the target colour's readiness (see the module docstring).
+ROLE_ANNOTATION = "webplatform.io/role"
 
 
 def other(color: Color) -> Color:
@@ -151,15 +180,22 @@ class BlueGreenService(pulumi.ComponentResource):
         active, idle = release.active_color, other(release.active_color)
 
         def colour(color: Color, depends_on: list[pulumi.Resource]) -> Workload:
+            replicas = release.replicas(color, base.replicas)
             return Workload(
                 f"{name}-{color}",
                 base.model_copy(
                     update={
                         "image": release.color(color).image,
-                        "replicas": release.replicas(color, base.replicas),
+                        "replicas": replicas,
+                        # A colour scaled to 0 has no autoscaler: 0 is this program's to keep.
+                        "replicas_owner": "workload" if replicas == 0 else base.replicas_owner,
                         "deployment_name": f"{base.app}-{color}",
                         "extra_selector": {**base.extra_selector, COLOR_LABEL: color},
                         "service_account_name": account,
+                        "annotations": {
+                            **base.annotations,
+                            ROLE_ANNOTATION: "active" if color == active else "preview",
+                        },
                     }
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
@@ -192,12 +228,10 @@ class BlueGreenService(pulumi.ComponentResource):
             "active", active, base.app, after=[self.workloads[active].deployment]
         )
         self.workloads[idle] = colour(idle, [active_service.service])
-        preview = service(
-            "preview",
-            idle,
-            f"{base.app}-preview",
-            after=[self.workloads[idle].deployment],
-        )
+        # After the switch, beside the idle colour's update rather than after its wait: the
+        # preview address gates no traffic, and on a flip it moves to the colour that was
+        # live until now.
+        preview = service("preview", idle, f"{base.app}-preview", after=[active_service.service])
         self.active_service_name = active_service.service_name
         self.preview_service_name = preview.service_name
         self.register_outputs(

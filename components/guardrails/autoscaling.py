@@ -9,8 +9,11 @@ spike is met at once and a dip does not throw away warm pods.
 The target is a reference (``apiVersion``, ``kind``, ``name``), not a
 Deployment object, so the same component scales a Deployment, an Argo
 ``Rollout`` or one colour of a blue-green pair. Whatever it targets must not
-set ``spec.replicas`` itself: under server-side apply the two owners of that
-field fight, and every ``pulumi up`` would reset the autoscaler's choice.
+keep setting ``spec.replicas`` itself: under server-side apply the two owners
+of that field fight, and every ``pulumi up`` would reset the autoscaler's
+choice. A Deployment of ours is created with the floor and then hands the
+field over (:data:`webplatform.workloads.workload.ReplicasOwner`), so ``up``
+returns with the floor ready instead of one pod the HPA raises a sync later.
 """
 
 from __future__ import annotations

@@ -44,6 +44,16 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 #: Where Envoy Gateway runs its controller and, by default, its Envoy proxies.
 GATEWAY_NAMESPACE = "envoy-gateway-system"
 Protocol = Literal["TCP", "UDP"]
+#: Not "the internet": link-local (169.254.169.254 metadata, 169.254.170.23 Pod Identity),
+#: RFC 1918 (VPCs, EKS Service ranges 10.100.0.0/16 and 172.20.0.0/16, pod IPs from the
+#: VPC) and RFC 6598 shared space (100.64.0.0/10, custom pod networking).
+PRIVATE_RANGES = (
+    "169.254.0.0/16",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+)
 
 
 def _cidr(value: str) -> str:
@@ -55,6 +65,24 @@ def _cidr(value: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def carve_out(cidr: str, excluded: Items[str]) -> list[str]:
+    """The ranges of ``excluded`` that lie strictly inside ``cidr`` (what ``ipBlock.except``
+    accepts), without one already covered by another; in the given order."""
+    network = ipaddress.ip_network(cidr)
+    inside = [
+        ipaddress.ip_network(e)
+        for e in dict.fromkeys(excluded)
+        if ipaddress.ip_network(e).version == network.version
+        and ipaddress.ip_network(e).subnet_of(network)  # type: ignore[arg-type]
+        and ipaddress.ip_network(e) != network
+    ]
+    return [
+        str(e)
+        for e in inside
+        if not any(o != e and e.subnet_of(o) for o in inside)  # type: ignore[arg-type]
+    ]
 
 
 def _namespace_selector(namespace: str) -> k8s.meta.v1.LabelSelectorArgs:
@@ -116,7 +144,15 @@ class NetworkAccess(Args):
     """Labels of the DNS pods; default ``k8s-app: kube-dns`` (CoreDNS on EKS and most
     distributions). Not empty: that would open port 53 to every pod of the DNS namespace."""
     https_egress_cidrs: Items[Cidr] = ("0.0.0.0/0",)
-    """Ranges the app may reach on 443 (external APIs); default anywhere (references 001, 004). ``[]``: none."""
+    """Ranges the app may reach on 443 (external APIs); default anywhere (references 001,
+    004) but :attr:`https_egress_except`. ``[]``: none."""
+    https_egress_except: Items[Cidr] = PRIVATE_RANGES
+    """Ranges carved out of :attr:`https_egress_cidrs` (each ``except`` lies inside its
+    cidr, so a range outside every cidr is simply not reachable anyway). Default the
+    link-local range (instance metadata, the EKS Pod Identity agent) and the private and
+    shared ranges where the API server, VPC endpoints, Services and pods live
+    (:data:`PRIVATE_RANGES`); the program adds the cluster's VPC and Service ranges. What
+    the app must reach in there it names in ``backends``, which are rules of their own."""
     backends: Items[Backend] = ()
     """Other destinations (in-cluster services, databases); default none."""
 
@@ -231,7 +267,12 @@ class AppNetworkPolicy(pulumi.ComponentResource):
             egress.append(
                 net.NetworkPolicyEgressRuleArgs(
                     to=[
-                        net.NetworkPolicyPeerArgs(ip_block=net.IPBlockArgs(cidr=cidr))
+                        net.NetworkPolicyPeerArgs(
+                            ip_block=net.IPBlockArgs(
+                                cidr=cidr,
+                                except_=carve_out(cidr, access.https_egress_except) or None,
+                            )
+                        )
                         for cidr in access.https_egress_cidrs
                     ],
                     ports=[net.NetworkPolicyPortArgs(port=443, protocol="TCP")],

@@ -14,7 +14,8 @@ Identity feeds). ESO cannot use a *workload's* Pod Identity per store, so
 (``scopedNamespace`` + ``scopedRBAC``): only SecretStores there can use the
 controller's AWS identity, and that identity reads only the secrets it is
 given (see :class:`webplatform.secrets.manager.AppSecrets.read_statements`). The apps'
-own pods get no AWS identity at all.
+own pods get no AWS identity at all. The chart's webhook and cert-controller are off:
+the cert-controller's ClusterRole reads and updates Secrets in every namespace.
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ _FIXED_KEYS = (
     "processClusterStore",
     "processClusterExternalSecret",
     "serviceAccount",
+    "webhook",
+    "certController",
 )
 
 
@@ -141,6 +144,13 @@ def _fixed_values(args: ExternalSecretsOperatorArgs) -> dict[str, Any]:
         "processClusterStore": False,
         "processClusterExternalSecret": False,
         "serviceAccount": {"create": True, "name": args.service_account},
+        # No admission webhook, so no cert-controller: the chart gives the cert-controller
+        # a ClusterRole that reads and updates every Secret in the cluster (to keep the
+        # webhook's TLS Secret and CA bundles), which no "one namespace" scoping limits.
+        # The webhook only re-checks SecretStore/ExternalSecret specs; ours are built by
+        # this module from validated args, and the controller reports a bad one in status.
+        "webhook": {"create": False},
+        "certController": {"create": False},
     }
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import pulumi
@@ -32,7 +33,7 @@ from pydantic import AfterValidator, Field, model_validator
 from webplatform import _validation
 from webplatform._kms import KEY_ADMIN_ACTIONS, service_only_key_policy
 from webplatform._model import Args, Input, Items, at
-from webplatform.cluster._checks import Wired, at_least
+from webplatform.cluster._checks import RoleArn, Wired, at_least
 
 __all__ = [
     "KEY_ADMIN_ACTIONS",
@@ -42,6 +43,7 @@ __all__ = [
     "SecretSettings",
     "key_policy",
     "read_statements",
+    "secret_policy",
 ]
 
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -120,6 +122,9 @@ class SecretRotation(Args):
     Secrets Manager, which the key policy allows to principals of the account whose IAM says so."""
     schedule_expression: Annotated[str, AfterValidator(_schedule)]
     """``rate(N days)`` / ``rate(N hours)`` or ``cron(...)``; required (no sensible default)."""
+    role_arn: RoleArn
+    """The rotation function's execution role; required: the secret's resource policy lets
+    only named roles read it, and the function reads the current value to rotate it."""
 
 
 class SecretSettings(Args):
@@ -137,6 +142,9 @@ class SecretSettings(Args):
     """Waiting period before a scheduled key deletion; default 30 (the longest), 7-30."""
     rotation: SecretRotation | None = None
     """Rotate the secret's value with a Lambda function on a schedule; default none."""
+    break_glass_role_arn: RoleArn | None = None
+    """A role that may read every app secret in an emergency, besides each secret's consumer;
+    default none (required by the program in production). Its use shows in CloudTrail."""
     replica_regions: Annotated[Items[str], AfterValidator(_regions)] = ()
     """Regions where Secrets Manager keeps a read-only replica of every app's secret, each
     encrypted with a key of its own region (see :class:`AppSecrets`); default none. A recovery
@@ -160,6 +168,9 @@ class AppSecretsArgs(SecretSettings):
     values: dict[str, Wired[str]] | None = Field(default=None, repr=False)
     """Values by key, e.g. from ``Config.require_secret``. Default ``None``: the value is set out of
     band (``aws secretsmanager put-secret-value``) and never passes through Pulumi."""
+    key_admin_arns: Annotated[Items[RoleArn], at_least(1, "name the deployer and the admin roles")]
+    """Roles that administer the key and the secret's resource policy (the deploying role,
+    which must keep ``kms:PutKeyPolicy``, and the admins); required, at least one."""
     protect: bool = False
     """Protect the KMS key and the secret from deletion; default false. The stack sets it from
     the same setting that protects its cluster."""
@@ -176,15 +187,17 @@ class AppSecretsArgs(SecretSettings):
         return self
 
 
-def key_policy(account_id: str, partition: str, region: str) -> dict[str, Any]:
+def key_policy(
+    account_id: str, partition: str, region: str, admin_arns: Sequence[str]
+) -> dict[str, Any]:
     """The key policy: who may administer the key, and who may use it, and how.
 
-    The account (``:root``, i.e. whoever its IAM policies allow) may administer the
-    key but not use it directly; it may use it only *through Secrets Manager in this
-    region* (``kms:ViaService``). So the deployer that writes the secret, the reader
-    role and the rotation function each need their own IAM grant, and even with
-    one, none of them can decrypt anything but Secrets Manager data with this key.
-    The account keeps administration so the key can never become unmanageable.
+    ``admin_arns`` (named roles from the stack file, never the account root) administer
+    the key and cannot use it on data. The account may use it only *through Secrets
+    Manager in this region* (``kms:ViaService``), so nobody can decrypt with it directly.
+    Who can decrypt the secret: whoever Secrets Manager lets read it, which the secret's
+    resource policy (:func:`secret_policy`) limits to its consumer role, the break-glass
+    role and the rotation function's role.
     """
     return service_only_key_policy(
         account_id=account_id,
@@ -193,7 +206,54 @@ def key_policy(account_id: str, partition: str, region: str) -> dict[str, Any]:
         service="secretsmanager",
         sid="UseKeyOnlyThroughSecretsManager",
         use_actions=KEY_USE_ACTIONS,
+        admin_arns=admin_arns,
     )
+
+
+def secret_policy(reader_arns: Sequence[str], admin_arns: Sequence[str]) -> dict[str, Any]:
+    """The secret's resource policy: only ``reader_arns`` read it; only ``admin_arns`` change it.
+
+    Denies, not only allows: in the same account an IAM policy with
+    ``secretsmanager:GetSecretValue`` on ``*`` (and the key's Secrets Manager use) would
+    otherwise read it. ``aws:PrincipalArn`` is the role's ARN for any session of it. The
+    policy itself is guarded the same way, or anyone allowed ``PutResourcePolicy`` could
+    lift the deny.
+    """
+    readers = sorted(set(reader_arns))
+    admins = sorted(set(admin_arns))
+    if not readers or not admins:
+        raise ValueError("a secret policy needs at least one reader and one admin role")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadOnlyByNamedRoles",
+                "Effect": "Allow",
+                "Principal": {"AWS": readers},
+                "Action": list(READ_SECRET_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "DenyReadsByAnyoneElse",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}},
+            },
+            {
+                "Sid": "DenyPolicyChangesByAnyoneElse",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": [
+                    "secretsmanager:PutResourcePolicy",
+                    "secretsmanager:DeleteResourcePolicy",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": admins}},
+            },
+        ],
+    }
 
 
 def read_statements(app: str, secret_arn: str, key_arn: str, region: str) -> list[dict[str, Any]]:
@@ -237,6 +297,7 @@ class AppSecrets(pulumi.ComponentResource):
         self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webplatform:secrets:AppSecrets", name, None, opts)
+        self._name = name
         import pulumi_aws as aws  # here, not at the top: see the module docstring
 
         child = pulumi.ResourceOptions(parent=self)
@@ -246,8 +307,9 @@ class AppSecrets(pulumi.ComponentResource):
         tags = {"app.kubernetes.io/name": args.app, "app.kubernetes.io/part-of": "webplatform"}
         tags.update(args.tags)
 
+        admins = tuple(args.key_admin_arns)
         policy = pulumi.Output.all(identity.account_id, identity.arn, self.region).apply(
-            lambda v: json.dumps(key_policy(v[0], v[1].split(":")[1], v[2]))
+            lambda v: json.dumps(key_policy(v[0], v[1].split(":")[1], v[2], admins))
         )
         key = aws.kms.Key(
             f"{name}-key",
@@ -303,6 +365,8 @@ class AppSecrets(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        self._args = args
+        self._secret = secret
         self.secret_arn = secret.arn
         self.secret_name = secret.name
         self.key_arn = key.arn
@@ -317,6 +381,35 @@ class AppSecrets(pulumi.ComponentResource):
                 "region": self.region,
                 "read_statements": self.read_statements,
             }
+        )
+
+    def limit_readers(self, consumer_role_arn: pulumi.Input[str]) -> pulumi.CustomResource:
+        """The secret's resource policy (:func:`secret_policy`): reads only by the consumer,
+        the break-glass role and the rotation role; policy changes only by the key admins.
+
+        A method, not an argument: the consumer's role reads this secret's ARN, so it is
+        made after the secret, and the policy after the role.
+        """
+        import pulumi_aws as aws
+
+        args = self._args
+        fixed = [
+            arn
+            for arn in (
+                args.break_glass_role_arn,
+                args.rotation.role_arn if args.rotation is not None else None,
+            )
+            if arn is not None
+        ]
+        document = pulumi.Output.from_input(consumer_role_arn).apply(
+            lambda consumer: json.dumps(secret_policy([consumer, *fixed], args.key_admin_arns))
+        )
+        return aws.secretsmanager.SecretPolicy(
+            f"{self._name}-policy",
+            secret_arn=self._secret.arn,
+            policy=document,
+            block_public_policy=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 
@@ -342,7 +435,7 @@ def _replicas(
     out = []
     for region in args.replica_regions:
         policy = pulumi.Output.all(identity.account_id, identity.arn).apply(
-            functools.partial(_replica_policy, region)
+            functools.partial(_replica_policy, region, tuple(args.key_admin_arns))
         )
         key = aws.kms.Key(
             f"{name}-key-{region}",
@@ -361,6 +454,6 @@ def _replicas(
     return out
 
 
-def _replica_policy(region: str, identity: list[str]) -> str:
+def _replica_policy(region: str, admins: tuple[str, ...], identity: list[str]) -> str:
     """:func:`key_policy` for a key in ``region`` (``identity``: account id, caller ARN)."""
-    return json.dumps(key_policy(identity[0], identity[1].split(":")[1], region))
+    return json.dumps(key_policy(identity[0], identity[1].split(":")[1], region, admins))

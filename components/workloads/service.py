@@ -2,6 +2,16 @@
 
 ClusterIP only: exposure to the internet goes through the Gateway (an HTTPRoute) (TLS, HSTS,
 rate limits), never a ``LoadBalancer`` Service that bypasses them.
+
+The provider does not wait on it (``pulumi.com/skipAwait``). Its Service wait
+(pulumi-kubernetes v4, ``pkg/await/service.go``) succeeds once the Service's Endpoints
+list some pod and then no Endpoints event came for a fixed 10 s: for a ClusterIP Service
+that is all it checks. It runs *after* the selector is applied, so it can never stop
+traffic going to unready pods; it only delays ``pulumi up`` by at least 10 s per Service,
+one Service after another along the dependency graph (23 s of a blue-green flip). What does
+gate traffic is the readiness of the pods the Service selects, which the workload's own
+Deployment wait checks before any Service that depends on it is touched
+(:mod:`webplatform.delivery.blue_green`).
 """
 
 from __future__ import annotations
@@ -15,6 +25,9 @@ from pydantic import Field, model_validator
 from webplatform._labels import app_labels
 from webplatform._model import Args, Input, at
 from webplatform._types import Labels, Port, ServiceName, Wired
+
+#: The provider's per-object switch to skip its readiness wait (see the module docstring).
+SKIP_AWAIT = "pulumi.com/skipAwait"
 
 
 class ServiceArgs(Args):
@@ -72,6 +85,7 @@ class Service(pulumi.ComponentResource):
                 name=args.service_name or args.app,
                 namespace=args.namespace,
                 labels=app_labels(args.app, dict(args.extra_labels)),
+                annotations={SKIP_AWAIT: "true"},
             ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP", selector=dict(args.selector), ports=ports

@@ -18,7 +18,7 @@ What the reference guides do by hand, made the default:
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -46,6 +46,7 @@ __all__ = [
     "READINESS",
     "HttpProbe",
     "Quantities",
+    "ReplicasOwner",
     "Resources",
     "RollingUpdate",
     "Workload",
@@ -144,6 +145,21 @@ class RollingUpdate(Args):
         return self
 
 
+ReplicasOwner = Literal["workload", "autoscaler"]
+"""Who owns a Deployment's ``spec.replicas`` after it is created.
+
+``autoscaler``: the Deployment is *created* with ``replicas`` (the HPA's floor), so the
+provider's rollout wait (all replicas ready) makes ``pulumi up`` succeed only once the floor
+is serving; an absent ``spec.replicas`` would start one pod and leave the rest to the HPA's
+next sync. After that the field is the HPA's: ``ignoreChanges: [spec.replicas]`` makes the
+provider (server-side apply) leave it out of every later apply once another field manager
+(the HPA controller, through the ``scale`` subresource) has written it, and re-send the live
+value while it has not, so no ``pulumi up`` resets the HPA's choice. This is the hand-over
+the Kubernetes docs describe ("Transferring ownership", server-side apply) without the
+second manager: the HPA's own update is the transfer.
+"""
+
+
 class WorkloadArgs(Args):
     """One Deployment's pod and rollout; see the module docstring for the defaults' reasons."""
 
@@ -158,7 +174,12 @@ class WorkloadArgs(Args):
     resources: Resources
     """Requests and limits (required: an unbounded pod starves its neighbours)."""
     replicas: Annotated[int, Field(ge=0, le=1000)] | None = 1
-    """Pod count; default 1. ``None`` leaves it to an autoscaler (no ``spec.replicas``)."""
+    """Pod count; default 1. With ``replicas_owner: autoscaler``, the count the Deployment is
+    created with (the autoscaler's floor). ``None``: no ``spec.replicas`` at all (the API
+    server's default, 1)."""
+    replicas_owner: ReplicasOwner = "workload"
+    """Who sets ``spec.replicas`` after creation; default ``workload`` (every apply sets it).
+    ``autoscaler``: an HPA owns the count; see :data:`ReplicasOwner`."""
     metrics_port: Port | None = None
     """Optional Prometheus metrics port, named ``metrics``; default none."""
     liveness: HttpProbe = LIVENESS
@@ -183,6 +204,9 @@ class WorkloadArgs(Args):
     """Size limit of the writable ``/tmp`` emptyDir; default ``64Mi``."""
     extra_labels: Labels = {}
     """Labels added to the Deployment and its pods (not to the selector); default none."""
+    annotations: Labels = {}
+    """Annotations on the Deployment itself (not its pods: changing one restarts nothing);
+    default none."""
     extra_selector: Labels = {}
     """Labels added to the selector (e.g. a colour); frozen once released; default none."""
     deployment_name: DnsLabel | None = None
@@ -225,7 +249,10 @@ class Workload(pulumi.ComponentResource):
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.deployment_name or args.app, namespace=args.namespace, labels=labels
+                name=args.deployment_name or args.app,
+                namespace=args.namespace,
+                labels=labels,
+                annotations=dict(args.annotations) or None,
             ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=args.replicas,
@@ -240,7 +267,7 @@ class Workload(pulumi.ComponentResource):
                 ),
                 template=pod_template(args, labels, self.service_account_name),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, replicas_options(args)),
         )
         self.deployment_name = self.deployment.metadata.name
         self.register_outputs(
@@ -249,6 +276,13 @@ class Workload(pulumi.ComponentResource):
                 "service_account_name": self.service_account_name,
             }
         )
+
+
+def replicas_options(args: WorkloadArgs) -> pulumi.ResourceOptions:
+    """``ignoreChanges`` on ``spec.replicas`` when an autoscaler owns it (:data:`ReplicasOwner`)."""
+    if args.replicas_owner == "autoscaler" and args.replicas is not None:
+        return pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+    return pulumi.ResourceOptions()
 
 
 def pod_template(

@@ -10,10 +10,14 @@ app at its autoscaler maximum fits the node pool).
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import yaml
 from pydantic import Field, model_validator
 
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
@@ -130,6 +134,19 @@ def check(config: StackConfig) -> None:
             f'EKS (cluster.mode: eks), so use one of them ("{DEFAULT_KUBERNETES_VERSION}" '
             "is in standard support longest)",
         )
+    access = config.cluster.access
+    if (
+        config.environment == "production"
+        and access is not None
+        and access.permissions_boundary_arn is None
+    ):
+        raise at(
+            "cluster",
+            "access",
+            "permissions_boundary_arn",
+            message="required in production: the IAM policy every role this stack creates "
+            "gets as its permissions boundary (arn:aws:iam::<account>:policy/<name>)",
+        )
     check_capacity(config)
 
 
@@ -222,3 +239,42 @@ def _num(value: Decimal) -> str:
 
 def _gib(value: Decimal) -> str:
     return f"{_num(round(value / 2**30, 2))}Gi"
+
+
+def shared_ci_role(stack: str, values: Mapping[str, Any], root: Path) -> list[tuple[str, str]]:
+    """(key, message) if this stack's ``cluster.access.ciRoleArn`` is another stack file's.
+
+    One CI role per environment and cluster: a role shared by staging and prod lets a
+    staging deploy (or whoever holds its credentials) change prod. The other stack files
+    are the committed ``Pulumi.*.yaml`` next to ``Pulumi.yaml`` (review stacks excluded:
+    they have no cluster of their own).
+    """
+    mine = _ci_role(values.get("webplatform:cluster"))
+    if mine is None:
+        return []
+    clashes = []
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        other = path.name[len("Pulumi.") : -len(".yaml")]
+        if other == stack or other.startswith("dev-pr-"):
+            continue
+        document = yaml.safe_load(path.read_text()) or {}
+        config = document.get("config") if isinstance(document, dict) else None
+        if isinstance(config, dict) and _ci_role(config.get("webplatform:cluster")) == mine:
+            clashes.append(path.name)
+    if not clashes:
+        return []
+    return [
+        (
+            "webplatform:cluster.access.ciRoleArn",
+            f"{mine} is also the CI role of {', '.join(clashes)}: give each environment and "
+            "cluster its own role (trusted only by that GitHub environment)",
+        )
+    ]
+
+
+def _ci_role(cluster: Any) -> str | None:
+    if isinstance(cluster, str) and cluster.startswith("{"):
+        cluster = json.loads(cluster)
+    access = cluster.get("access") if isinstance(cluster, dict) else None
+    role = access.get("ciRoleArn") if isinstance(access, dict) else None
+    return role if isinstance(role, str) else None

@@ -31,6 +31,7 @@ _EXTERNAL_ONLY = (
     "key_rotation_period_days",
     "key_deletion_window_days",
     "rotation",
+    "break_glass_role_arn",
     "operator",
     "refresh_interval",
     "replica_regions",
@@ -96,6 +97,14 @@ def check(config: StackConfig) -> None:
             message="external-secrets needs this stack's EKS cluster (cluster.mode: eks): the "
             "operator reads Secrets Manager through a Pod Identity on it; use "
             "kubernetes-secret on an existing cluster",
+        )
+    if config.environment == "production" and spec.break_glass_role_arn is None:
+        raise at(
+            "secrets",
+            "break_glass_role_arn",
+            message="required in production: the role that may read every app secret in an "
+            "emergency (each secret's policy allows only its consumer and this role), e.g. "
+            "arn:aws:iam::<account>:role/break-glass",
         )
     if config.environment == "production" and spec.recovery_window_days == 0:
         raise at(

@@ -532,6 +532,7 @@ def parse(
     structured = {k: v for k, v in ours.items() if k in fields}
     extra_keys = {k for k in ours if k not in fields}
     problems = _provider_keys(values, source)
+    problems += _cluster.shared_ci_role(stack, values, _review.ROOT)
     names = _app_names(structured.get("apps"))
     try:
         text = json.dumps(structured, allow_nan=False)

@@ -114,6 +114,7 @@ def test_guardrails_are_off_by_default():
         {"HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "HTTPRoute"}
     )
     assert rec.one("kubernetes:apps/v1:Deployment").inputs["spec"]["replicas"] == 1
+    assert rec.one("kubernetes:apps/v1:Deployment").ignore_changes == ()  # the program's count
 
 
 def test_guardrails_are_wired_to_the_apps_own_objects():
@@ -121,7 +122,10 @@ def test_guardrails_are_wired_to_the_apps_own_objects():
     deployment = rec.one("kubernetes:apps/v1:Deployment").inputs
     service = rec.one("kubernetes:core/v1:Service").inputs
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
-    assert "replicas" not in deployment["spec"], "the HPA owns the count"
+    # Created with the HPA's floor (so `up` waits for that many ready pods), then the HPA's:
+    # the engine keeps the field out of later applies.
+    assert deployment["spec"]["replicas"] == 3
+    assert rec.one("kubernetes:apps/v1:Deployment").ignore_changes == ("spec.replicas",)
     hpa = rec.one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]
     assert hpa["scaleTargetRef"] == {
         "apiVersion": "apps/v1",

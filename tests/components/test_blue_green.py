@@ -78,15 +78,53 @@ def test_switch_waits_for_the_target_colour_and_scale_down_waits_for_the_switch(
     # and never the other way round, which would let the switch race the rollout
     assert deployment(rec, idle).urn not in active_service.dependencies
     assert active_service.urn not in deployment(rec, active).dependencies
+    # the preview address moves after the switch, beside (not after) the idle colour's wait
+    preview = service(rec, "web-preview")
+    assert active_service.urn in preview.dependencies
+    assert deployment(rec, idle).urn not in preview.dependencies
 
 
-def test_flip_changes_only_service_selectors():
+def test_flip_changes_selectors_and_roles_and_nothing_that_restarts_pods():
     before, after = build(release("blue")), build(release("green"))
     assert before.urns == after.urns
     for color in ("blue", "green"):
-        assert deployment(before, color).inputs == deployment(after, color).inputs
+        old, new = deployment(before, color).inputs, deployment(after, color).inputs
+        assert old["spec"] == new["spec"], "a flip must not touch the pods"
+        assert {k: v for k, v in old["metadata"].items() if k != "annotations"} == {
+            k: v for k, v in new["metadata"].items() if k != "annotations"
+        }
     changed = {r.urn for r in before.resources if r.inputs != after.by_urn(r.urn).inputs}
-    assert changed == {service(before, "web").urn, service(before, "web-preview").urn}
+    assert changed == {
+        service(before, "web").urn,
+        service(before, "web-preview").urn,
+        deployment(before, "blue").urn,
+        deployment(before, "green").urn,
+    }
+
+
+@pytest.mark.parametrize(("active", "idle"), [("blue", "green"), ("green", "blue")])
+def test_the_target_colour_is_always_updated_so_the_provider_waits_for_it(active, idle):
+    """The readiness gate: the provider waits for a Deployment only when it updates it, so the
+    colour about to take traffic must change on every flip, even with the same image."""
+    before, after = build(release(idle)), build(release(active))
+    role = "webplatform.io/role"
+    target_before = deployment(before, active).inputs["metadata"]["annotations"][role]
+    target_after = deployment(after, active).inputs["metadata"]["annotations"][role]
+    assert (target_before, target_after) == ("preview", "active")
+    assert deployment(after, idle).inputs["metadata"]["annotations"][role] == "preview"
+    # ... and the selector moves only after that update (and its wait) succeeded
+    assert deployment(after, active).urn in service(after, "web").dependencies
+    # the role is on the Deployment, never on the pod template (that would restart pods)
+    template = deployment(after, active).inputs["spec"]["template"]["metadata"]
+    assert role not in template.get("annotations", {})
+
+
+def test_services_are_not_waited_on_deployments_are():
+    rec = build(release())
+    for svc in rec.by_type(SVC):
+        assert svc.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    for d in rec.by_type(DEPLOY):
+        assert "pulumi.com/skipAwait" not in d.inputs["metadata"]["annotations"]
 
 
 def test_idle_colour_can_be_scaled_down_and_the_active_one_cannot():
@@ -280,3 +318,23 @@ def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none(
             blue_green=release("blue", green=ColorSpec(image=V2, replicas=2)),
             autoscaling=Autoscaling(max_replicas=10),
         )
+
+
+def test_autoscaled_colours_start_at_the_floor_and_a_colour_at_zero_stays_the_programs():
+    from webplatform import Autoscaling
+
+    args = WebAppArgs(
+        namespace="prod",
+        port=8080,
+        replicas=3,
+        resources=RES,
+        strategy="blueGreen",
+        blue_green=release("blue", green=ColorSpec(image=V2, replicas=0)),
+        autoscaling=Autoscaling(max_replicas=10),
+    )
+    rec = testing.run(lambda: WebApp("web", args))
+    blue, green = deployment(rec, "blue"), deployment(rec, "green")
+    assert (blue.inputs["spec"]["replicas"], blue.ignore_changes) == (3, ("spec.replicas",))
+    assert (green.inputs["spec"]["replicas"], green.ignore_changes) == (0, ())
+    hpas = rec.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert [h.inputs["spec"]["scaleTargetRef"]["name"] for h in hpas] == ["web-blue"]

@@ -30,6 +30,7 @@ def args(**overrides):
         "cluster_name": "webplatform-test",
         "private_subnet_ids": SUBNETS,
         "access": ACCESS,
+        "ci_namespaces": ["web"],
     }
     values.update(overrides)
     return EksClusterArgs(**values)
@@ -102,11 +103,89 @@ def test_access_is_by_access_entries_only_and_the_creator_gets_nothing_implicit(
         "eks-access-webplatform-deploy",
         "eks-access-platform-admin",
     }
-    for association in rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation"):
-        assert association.inputs["policyArn"] == (
-            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    associations = {
+        a.inputs["principalArn"]: a
+        for a in rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+    assert associations[ADMIN].inputs["policyArn"] == (
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    )
+    assert associations[ADMIN].inputs["accessScope"] == {"type": "cluster"}
+    # CI: no cluster admin by default, admin only in the stack's namespaces.
+    assert associations[DEPLOYER].inputs["policyArn"] == (
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
+    )
+    assert associations[DEPLOYER].inputs["accessScope"] == {
+        "type": "namespace",
+        "namespaces": ["web"],
+    }
+
+
+def test_ci_is_cluster_admin_only_when_the_stack_file_says_so():
+    rec = build(access={**ACCESS, "ci_scope": "cluster"})
+    (ci,) = [
+        a
+        for a in rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if a.inputs["principalArn"] == DEPLOYER
+    ]
+    assert ci.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    assert ci.name == "eks-access-webplatform-deploy-admin"  # same URN whatever the scope
+
+
+def test_the_preview_role_gets_a_group_and_no_access_policy():
+    preview = f"arn:aws:iam::{ACCOUNT}:role/webplatform-preview"
+    rec = build(access={**ACCESS, "preview_role_arn": preview})
+    entry = rec.one("aws:eks/accessEntry:AccessEntry", "eks-access-webplatform-preview")
+    assert entry.inputs["principalArn"] == preview
+    assert entry.inputs["kubernetesGroups"] == ["webplatform:preview"]
+    assert preview not in {
+        a.inputs["principalArn"]
+        for a in rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+
+
+def test_every_role_the_cluster_creates_carries_the_permissions_boundary():
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/webplatform-boundary"
+
+    def program():
+        cluster = EksCluster("eks", args(access={**ACCESS, "permissions_boundary_arn": boundary}))
+        cluster.pod_identity(
+            "app", "web", "web", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]
         )
-        assert association.inputs["accessScope"] == {"type": "cluster"}
+
+    rec = testing.run(program, stack="test")
+    roles = rec.by_type("aws:iam/role:Role")
+    assert len(roles) == 3  # cluster, node, Pod Identity
+    assert {r.inputs.get("permissionsBoundary") for r in roles} == {boundary}
+
+
+@pytest.mark.parametrize(
+    ("access", "where", "message"),
+    [
+        ({"ciScope": "admin"}, "ciScope", "'namespaces' or 'cluster'"),
+        ({"previewGroup": "system:masters"}, "previewGroup", "reserved"),
+        (
+            {"permissionsBoundaryArn": "arn:aws:iam::123456789012:role/x"},
+            "permissions_boundary_arn",
+            "managed policy ARN",
+        ),
+        ({"previewRoleArn": ADMIN}, "admin_role_arns", "named twice"),
+    ],
+)
+def test_bad_access_settings_name_the_key(access, where, message):
+    with pytest.raises(ValidationError) as raised:
+        ClusterAccessArgs.model_validate(
+            {"ciRoleArn": DEPLOYER, "adminRoleArns": [ADMIN], **access}
+        )
+    (error,) = raised.value.errors()
+    located = getattr((error.get("ctx") or {}).get("error"), "loc", ())
+    assert where in (*error["loc"], *located)
+    assert message in str(raised.value)
+
+
+def test_namespace_scope_needs_namespaces():
+    with pytest.raises(ValidationError, match="no namespace is given"):
+        args(ci_namespaces=[])
 
 
 def test_endpoint_is_private_only_by_default(rec):
@@ -129,7 +208,10 @@ def test_secrets_key_rotates_and_is_usable_only_through_eks(rec):
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
     policy = json.loads(key.inputs["policy"])
-    assert policy == secrets_key_policy(ACCOUNT, "aws", "us-west-2")
+    assert policy == secrets_key_policy(ACCOUNT, "aws", "us-west-2", [DEPLOYER, ADMIN])
+    # Named administrators, not the account root (whose IAM could grant kms:PutKeyPolicy).
+    admin = next(s for s in policy["Statement"] if s["Sid"] == "AdministerKey")
+    assert admin["Principal"] == {"AWS": sorted([ADMIN, DEPLOYER])}
     statements = {s["Sid"]: s for s in policy["Statement"]}
     assert set(statements) == {"AdministerKey", "UseKeyOnlyThroughEks"}
     every_action = [a for s in policy["Statement"] for a in s["Action"]]

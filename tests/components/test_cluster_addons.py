@@ -152,7 +152,8 @@ def test_metrics_server_chart_only_when_asked_for(rec):
 
 def test_argo_rollouts_only_when_asked_for_with_the_gateway_api_plugin(rec):
     assert "argo-rollouts" not in releases(rec)
-    with_argo = build(argo_rollouts={"enabled": True, "version": "2.41.0"})
+    digest = "ab" * 32  # a test value: the real one comes from the plugin's release
+    with_argo = build(argo_rollouts={"enabled": True, "version": "2.41.0", "plugin_sha256": digest})
     argo = releases(with_argo)["argo-rollouts"]
     assert (argo.inputs["chart"], argo.inputs["version"]) == ("argo-rollouts", "2.41.0")
     assert argo.inputs["namespace"] == "argo-rollouts"
@@ -160,6 +161,7 @@ def test_argo_rollouts_only_when_asked_for_with_the_gateway_api_plugin(rec):
     (plugin,) = values["controller"]["trafficRouterPlugins"]
     assert plugin["name"] == "argoproj-labs/gatewayAPI"
     assert f"/download/{GATEWAY_API_PLUGIN_VERSION}/" in plugin["location"]
+    assert plugin["sha256"] == digest  # the controller refuses any other binary
     assert values["providerRBAC"]["providers"] == {"gatewayAPI": True}
     assert releases(with_argo)["cert-manager"].urn in argo.dependencies
 
@@ -212,6 +214,16 @@ def located(raised) -> tuple[tuple, str]:
             {"argo_rollouts": {"enabled": True}},
             ("argo_rollouts", "version"),
             "required when enabled is true",
+        ),
+        (
+            {"argo_rollouts": {"enabled": True, "version": "2.41.0"}},
+            ("argo_rollouts", "plugin_sha256"),
+            "without a checksum any binary is run",
+        ),
+        (
+            {"argo_rollouts": {"enabled": True, "version": "2.41.0", "plugin_sha256": "abc"}},
+            ("argo_rollouts", "plugin_sha256"),
+            "should match pattern",
         ),
         (
             {"argo_rollouts": {"enabled": "yes", "version": "2.41.0"}},

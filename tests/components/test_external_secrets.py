@@ -150,8 +150,22 @@ def test_operator_chart_is_pinned_and_scoped_to_the_app_namespace():
         "processClusterStore": False,
         "processClusterExternalSecret": False,
         "serviceAccount": {"create": True, "name": "external-secrets"},
+        # The cert-controller's ClusterRole reads and updates Secrets cluster-wide: off,
+        # with the webhook it serves.
+        "webhook": {"create": False},
+        "certController": {"create": False},
     }
     assert release["atomic"] is True
+
+
+@pytest.mark.parametrize("key", ["webhook", "certController"])
+def test_the_webhook_and_its_cert_controller_cannot_be_turned_back_on(key):
+    with pytest.raises(ValidationError, match=f"'{key}'.*set by the component"):
+        ExternalSecretsOperatorArgs(
+            chart_version="2.8.0",
+            watch_namespace="web-prod",
+            values={key: {"create": True}},
+        )
 
 
 def test_operator_namespace_is_restricted():

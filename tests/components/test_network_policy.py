@@ -68,9 +68,67 @@ def test_egress_dns_goes_to_the_dns_pods_only_then_443():
         "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
     }
     assert https == {
-        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        # Anywhere on 443 but metadata/Pod Identity, the VPC, Services and pods.
+        "to": [
+            {
+                "ipBlock": {
+                    "cidr": "0.0.0.0/0",
+                    "except": [
+                        "169.254.0.0/16",
+                        "10.0.0.0/8",
+                        "172.16.0.0/12",
+                        "192.168.0.0/16",
+                        "100.64.0.0/10",
+                    ],
+                }
+            }
+        ],
         "ports": [{"port": 443, "protocol": "TCP"}],
     }
+
+
+def test_the_443_rule_never_reaches_metadata_the_api_server_or_pods():
+    import ipaddress
+
+    (block,) = [p["ipBlock"] for p in policy()["egress"][1]["to"]]
+
+    def allowed(address):
+        ip = ipaddress.ip_address(address)
+        return ip in ipaddress.ip_network(block["cidr"]) and not any(
+            ip in ipaddress.ip_network(e) for e in block["except"]
+        )
+
+    # IMDS, the Pod Identity agent, a VPC endpoint / API server ENI, EKS Service IPs, a pod.
+    for address in (
+        "169.254.169.254",
+        "169.254.170.23",
+        "10.30.4.17",
+        "172.20.0.1",
+        "10.100.0.1",
+        "100.64.3.9",
+        "192.168.1.10",
+    ):
+        assert not allowed(address), address
+    assert allowed("203.0.113.10") and allowed("52.94.236.248")
+
+
+def test_a_named_backend_in_an_excluded_range_stays_reachable():
+    access = NetworkAccess(backends=(Backend(cidr="10.30.8.0/24", port=443),))
+    *_, backend = policy(access)["egress"]
+    assert backend == {
+        "to": [{"ipBlock": {"cidr": "10.30.8.0/24"}}],
+        "ports": [{"port": 443, "protocol": "TCP"}],
+    }
+
+
+def test_only_exclusions_inside_each_cidr_are_carved_out():
+    from webplatform.guardrails.network_policy import carve_out
+
+    assert carve_out("10.0.0.0/8", ("10.30.0.0/16", "10.0.0.0/8", "169.254.0.0/16")) == [
+        "10.30.0.0/16"
+    ]
+    # a range covered by a wider exclusion is not listed twice
+    assert carve_out("0.0.0.0/0", ("10.0.0.0/8", "10.30.0.0/16")) == ["10.0.0.0/8"]
 
 
 def test_named_backends_and_narrowed_https():

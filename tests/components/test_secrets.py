@@ -12,19 +12,28 @@ VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 ACCOUNT = testing.MOCK_ACCOUNT_ID
 LAMBDA = f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:rotate-postgres"
+ROTATOR = f"arn:aws:iam::{ACCOUNT}:role/rotate-postgres"
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/webplatform-deploy-prod"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/break-glass"
+CONSUMER = f"arn:aws:iam::{ACCOUNT}:role/external-secrets-role-1234567"
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 
 
-def build(**overrides):
+def build(readers=False, **overrides):
     holder = {}
     args = {
         "app": "web",
         "secret_name": "web-prod/web",
         "keys": ["DATABASE_URL", "API_TOKEN"],
+        "key_admin_arns": [DEPLOYER, ADMIN],
         **overrides,
     }
 
     def program():
         holder["secrets"] = AppSecrets("web-secrets", AppSecretsArgs(**args))
+        if readers:
+            holder["secrets"].limit_readers(CONSUMER)
 
     rec = testing.run(program, config={"aws:region": "us-west-2"})
     return rec, holder["secrets"]
@@ -41,13 +50,16 @@ def test_key_rotates_and_waits_before_deletion():
     assert inputs["deletionWindowInDays"] == 30
 
 
-def test_key_policy_names_the_account_and_allows_use_only_through_secrets_manager():
+def test_key_policy_names_its_admins_and_allows_use_only_through_secrets_manager():
     statements = {s["Sid"]: s for s in key_policy(build()[0])["Statement"]}
     assert set(statements) == {"AdministerKey", "UseKeyOnlyThroughSecretsManager"}
     root = f"arn:aws:iam::{ACCOUNT}:root"
-    for statement in statements.values():
-        assert statement["Effect"] == "Allow"
-        assert statement["Principal"] == {"AWS": root}  # never "*"
+    assert all(s["Effect"] == "Allow" for s in statements.values())
+    # Administration (kms:Put* included) by named roles only: not the root, whose IAM
+    # policies could grant PutKeyPolicy to anyone and so Decrypt.
+    assert statements["AdministerKey"]["Principal"] == {"AWS": sorted([ADMIN, DEPLOYER])}
+    # Use: the account, only through Secrets Manager (never "*").
+    assert statements["UseKeyOnlyThroughSecretsManager"]["Principal"] == {"AWS": root}
     admin, use = statements["AdministerKey"], statements["UseKeyOnlyThroughSecretsManager"]
     # No data access, and no grants (a grant would bypass the Secrets-Manager-only condition).
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:*", "kms:Create*", "kms:CreateGrant"} & set(
@@ -106,7 +118,11 @@ def test_out_of_band_registers_no_value_at_all():
 
 def test_rotation_only_when_a_function_is_configured():
     assert build()[0].by_type(ROTATION) == []
-    rec, _ = build(rotation=SecretRotation(lambda_arn=LAMBDA, schedule_expression="rate(30 days)"))
+    rec, _ = build(
+        rotation=SecretRotation(
+            lambda_arn=LAMBDA, schedule_expression="rate(30 days)", role_arn=ROTATOR
+        )
+    )
     rotation = rec.one(ROTATION).inputs
     assert rotation["rotationLambdaArn"] == LAMBDA
     assert rotation["rotationRules"] == {"scheduleExpression": "rate(30 days)"}
@@ -173,10 +189,19 @@ def test_every_child_is_parented_to_the_component():
         ({"app": "Web"}, "app", "must be a DNS label"),
         ({"protect": "off"}, "protect", "valid boolean"),
         ({"rotation": {"lambda_arn": LAMBDA}}, "rotation", "Field required"),
+        ({"key_admin_arns": []}, "key_admin_arns", "name the deployer and the admin roles"),
+        ({"key_admin_arns": ["platform-admin"]}, "key_admin_arns", "must be an IAM role ARN"),
+        ({"break_glass_role_arn": "arn:aws:iam::1:root"}, "break_glass_role_arn", "role ARN"),
     ],
 )
 def test_bad_args_name_field_and_rule(overrides, where, message):
-    args = {"app": "web", "secret_name": "s", "keys": ["DATABASE_URL", "API_TOKEN"], **overrides}
+    args = {
+        "app": "web",
+        "secret_name": "s",
+        "keys": ["DATABASE_URL", "API_TOKEN"],
+        "key_admin_arns": [ADMIN],
+        **overrides,
+    }
     with pytest.raises(ValidationError) as raised:
         AppSecretsArgs(**args)
     error = raised.value.errors()[0]
@@ -192,6 +217,7 @@ def test_a_bad_value_is_never_echoed():
             app="web",
             secret_name="s",
             keys=["DATABASE_URL"],
+            key_admin_arns=[ADMIN],
             values={"DATABASE_URL": "postgres://u:hunter2@db", "EXTRA": "hunter2"},
         )
     assert "hunter2" not in str(raised.value)
@@ -207,7 +233,7 @@ def test_a_bad_value_is_never_echoed():
 )
 def test_bad_rotation(lambda_arn, schedule, where, message):
     with pytest.raises(ValidationError) as raised:
-        SecretRotation(lambda_arn=lambda_arn, schedule_expression=schedule)
+        SecretRotation(lambda_arn=lambda_arn, schedule_expression=schedule, role_arn=ROTATOR)
     error = raised.value.errors()[0]
     assert error["loc"][0] == where and message in error["msg"]
 
@@ -223,5 +249,43 @@ def test_protect_covers_the_key_and_the_secret():
 
 
 def test_cron_schedules_are_accepted():
-    rotation = SecretRotation(lambda_arn=LAMBDA, schedule_expression="cron(0 4 1 * ? *)")
+    rotation = SecretRotation(
+        lambda_arn=LAMBDA, schedule_expression="cron(0 4 1 * ? *)", role_arn=ROTATOR
+    )
     assert rotation.schedule_expression == "cron(0 4 1 * ? *)"
+
+
+def _secret_policy(**overrides):
+    rec, _ = build(readers=True, **overrides)
+    policy = rec.one(SECRET_POLICY)
+    assert policy.parent == rec.one("webplatform:secrets:AppSecrets").urn
+    assert policy.inputs["blockPublicPolicy"] is True
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def test_only_the_consumer_and_break_glass_roles_read_the_secret():
+    statements = _secret_policy(break_glass_role_arn=BREAK_GLASS)
+    readers = sorted([CONSUMER, BREAK_GLASS])
+    assert statements["ReadOnlyByNamedRoles"]["Principal"] == {"AWS": readers}
+    deny = statements["DenyReadsByAnyoneElse"]
+    # A Deny: an IAM policy with GetSecretValue on * in the same account cannot override it.
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert deny["Action"] == ["secretsmanager:GetSecretValue"]
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": readers}}
+    guard = statements["DenyPolicyChangesByAnyoneElse"]
+    assert guard["Effect"] == "Deny"
+    assert "secretsmanager:PutResourcePolicy" in guard["Action"]
+    assert guard["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted([ADMIN, DEPLOYER])}}
+
+
+def test_the_rotation_role_reads_the_secret_too():
+    rotation = SecretRotation(
+        lambda_arn=LAMBDA, schedule_expression="rate(30 days)", role_arn=ROTATOR
+    )
+    statements = _secret_policy(rotation=rotation)
+    assert statements["ReadOnlyByNamedRoles"]["Principal"] == {"AWS": sorted([CONSUMER, ROTATOR])}
+
+
+def test_no_secret_policy_until_the_consumer_is_known():
+    rec, _ = build()
+    assert rec.by_type(SECRET_POLICY) == []

@@ -231,15 +231,22 @@ def test_release_procedure(engine: Engine, kube: Kube) -> None:
     )
     assert selector_color(kube, "web") == "blue"
 
-    # 2./3. Flip: only the two Services' selectors change; no pod restarts or replacements.
+    # 2./3. Flip: the two Services' selectors and the two Deployments' role annotation (the
+    # readiness gate's trigger) change; no pod restarts or replacements.
     before = pods(kube)
     engine.set_path(STACK, "webplatform:apps.web.blueGreen.activeColor", "green")
     preview = engine.preview(STACK, diff=True)
     changes = changed_resources(preview.stdout)
-    assert len(changes) == 2 and all("Service" in c for c in changes), changes
-    assert preview.change_summary.get("update") == 2, preview.change_summary
-    keys = set().union(*(k for _, _, k in diff_blocks(preview.stdout)))
-    assert keys == {"spec", "selector", "webplatform.io/color"}, keys
+    assert sorted(c.split("::")[0].rsplit(":", 1)[-1] for c in changes) == [
+        "Deployment", "Deployment", "Service", "Service",
+    ], changes  # fmt: skip
+    assert all(c.startswith("update ") for c in changes), changes
+    assert preview.change_summary.get("update") == 4, preview.change_summary
+    blocks = diff_blocks(preview.stdout)
+    service_keys = set().union(*(k for _, what, k in blocks if ":Service::" in what))
+    assert service_keys == {"spec", "selector", "webplatform.io/color"}, service_keys
+    deployment_keys = set().union(*(k for _, what, k in blocks if ":Deployment::" in what))
+    assert deployment_keys == {"metadata", "annotations", "webplatform.io/role"}, deployment_keys
     engine.up(STACK)
     assert selector_color(kube, "web") == "green" and selector_color(kube, "web-preview") == "blue"
     green = {name for name, _ in pods(kube, "green").values()}

@@ -200,7 +200,10 @@ CASES = {
     ),
     "admin-is-the-ci-role": (
         "prod",
-        set_([C, "access", "adminRoleArns"], ["arn:aws:iam::111122223333:role/webplatform-deploy"]),
+        set_(
+            [C, "access", "adminRoleArns"],
+            ["arn:aws:iam::111122223333:role/webplatform-deploy-prod"],
+        ),
         "webplatform:cluster.access.adminRoleArns",
         "are named twice",
     ),
@@ -439,6 +442,7 @@ def test_an_argo_app_counts_both_replica_sets_during_a_rollout():
         web["argo"] = {"analysis": {"prometheusAddress": "http://prometheus.monitoring:9090"}}
         web["autoscaling"]["maxReplicas"] = 29  # 2 x 29 x 250m = 14.5 > 14
         config[C]["addons"]["argoRollouts"]["enabled"] = True
+        config[C]["addons"]["argoRollouts"]["pluginSha256"] = "ab" * 32
 
     ((key, message),) = capacity_problem("prod", argo)
     assert key == "webplatform:cluster.nodePool.cpuLimit"

@@ -22,7 +22,7 @@ from infra import synth
 from infra.config import StackConfigError
 from infra.config._source import SourceError, from_file
 from tests._edit import delete, set_
-from tests.conftest import ROOT, load_stack_file
+from tests.conftest import ROOT, load_stack_file, synth_process
 from webplatform import testing
 
 #: What every ``secure:`` value of a case decrypts to in the program run: must never be printed.
@@ -1422,6 +1422,18 @@ def test_bad_stack_file_is_refused_before_anything_is_registered(case, tmp_path,
     assert f"  {key_path}:" in message, message
     assert CANARY not in message and PLAIN_CREDENTIAL not in message, message
     assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("case", sorted(VALID))
+def test_valid_cases_exit_cleanly_as_real_processes(case, tmp_path):
+    """The corpus's valid files as a user runs them: exit 0, and no traceback on stderr,
+    not even one printed at interpreter exit (issue 25), which capsys cannot see."""
+    stack, mutate, _key_path, _fragment = CASES[case]
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(_stack_text(stack, mutate))
+    result = synth_process(stack, path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
 
 
 def test_enough_cases_across_every_class():

@@ -2,8 +2,6 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -11,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from infra import synth
 from infra.config import Cdn, CloudflareEdgeSpec, CloudFrontCdnSpec, NoCdn, StackConfigError, parse
 from tests._edit import delete, set_
-from tests.conftest import ROOT, load_stack_file
+from tests.conftest import ROOT, load_stack_file, synthesized
 from webplatform.edge import _checks as _edge
 from webplatform.edge.cloudfront import FAILOVER_ORIGIN_ID, ORIGIN_ID
 
@@ -24,7 +22,7 @@ APPS = "webplatform:apps"
 
 @pytest.fixture(scope="module")
 def synths():
-    return {stack: synth.synthesize(stack) for stack in ("dev", "staging", "prod")}
+    return {stack: synthesized(stack) for stack in ("dev", "staging", "prod")}
 
 
 def cdn_config(stack):
@@ -129,7 +127,7 @@ def test_every_cdn_stack_is_checked():
 
 @pytest.mark.parametrize("stack", CDN_STACKS)
 def test_the_cdn_origin_is_a_route_host_its_certificate_covers(stack, synths):
-    rec = synths[stack].recording if stack in synths else synth.synthesize(stack).recording
+    rec = synths[stack].recording if stack in synths else synthesized(stack).recording
     names = names_sent_to_the_origin(rec)
     assert names, "the CDN sends at least one name"
     assert public_routes(rec), f"{stack} has a public route"
@@ -785,34 +783,13 @@ def test_bad_cdn_config_exits_2_naming_file_and_key(case, write_stack, tmp_path,
 
 # --- import cost, exports, the provider token ---------------------------------------------
 
-SCRIPT = r"""
-import json, sys
-SDKS = ("pulumi_aws", "pulumi_cloudflare")
-def loaded():
-    return [m for m in SDKS if m in sys.modules]
-import webplatform
-report = {"import webplatform": loaded()}
-from infra import config
-report["import infra.config"] = loaded()
-from infra import synth
-for stack in ("dev", "prod"):  # the stacks without Cloudflare
-    rec = synth.synthesize(stack).recording
-    assert "kubernetes:apps/v1:Deployment" in {r.type for r in rec.resources}  # it really ran
-    report[stack] = loaded()
-print(json.dumps(report))
-"""
 
-
-def test_only_a_stack_that_uses_cloudflare_imports_pulumi_cloudflare():
-    """One fresh process for both Cloudflare-free stacks (the suite must stay fast).
+def test_only_a_stack_that_uses_cloudflare_imports_pulumi_cloudflare(sdk_imports):
+    """In one fresh process (tests/conftest.py), dev then prod: neither loads Cloudflare.
 
     That the Cloudflare stack does load it is shown by its resources (test above).
     """
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = sdk_imports
     assert report["import webplatform"] == []  # the CDN classes are lazy re-exports
     assert report["import infra.config"] == []  # the CDN models import no SDK
     assert "pulumi_cloudflare" not in report["dev"]

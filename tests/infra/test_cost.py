@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from infra import cost
+from tests.conftest import synthesized
 
 PRICES = cost.Prices.load()
 BEFORE = date(2026, 7, 29)  # 1.33's last day of standard support
@@ -217,11 +218,10 @@ def test_the_readme_shows_prods_cost_table_and_the_arithmetic_of_its_total():
     import os
     import re
 
-    from infra import synth
     from tests.conftest import ROOT
 
     on = date.fromisoformat(PRICES.as_of)
-    table = cost.markdown(cost.estimate("prod", synth.synthesize("prod").resources(), PRICES, on))
+    table = cost.markdown(cost.estimate("prod", synthesized("prod").resources(), PRICES, on))
     readme = ROOT / "README.md"
     text = readme.read_text()
     block = re.compile(r"(<!-- cost:prod -->\n)(.*?)(<!-- /cost:prod -->)", re.S)

@@ -8,14 +8,14 @@ import yaml
 
 from infra import synth
 from tests import crds
-from tests.conftest import STACKS
+from tests.conftest import STACKS, synthesized
 
 
 @pytest.fixture(scope="module")
 def custom_objects(tmp_path_factory):
     found = {}
     for stack in STACKS:
-        manifests, _ = synth.write(synth.synthesize(stack), tmp_path_factory.mktemp(stack))
+        manifests, _ = synth.write(synthesized(stack), tmp_path_factory.mktemp(stack))
         found[stack] = [
             o
             for o in yaml.safe_load_all(manifests.read_text())

@@ -3,26 +3,28 @@
 import pytest
 import yaml
 
-from infra import synth
 from infra.config import KubernetesSpec
 from infra.stack import FORCE_APPLY, SKIP_AWAIT, kubernetes_rules
-from tests.conftest import ROOT, STACKS
+from tests.conftest import ROOT, STACKS, synthesized
 
 
 @pytest.fixture(scope="module")
 def local():
-    return synth.synthesize("local").recording
+    return synthesized("local").recording
 
 
-def test_only_the_gateway_objects_skip_the_wait_on_local(local):
+def test_only_the_gateway_objects_and_the_services_skip_the_wait_on_local(local):
     # No gateway controller on the local control plane: without the annotation the provider
     # waits 10 minutes for the Gateway to be programmed and the routes accepted, then fails.
+    # Services never wait, in every stack (webplatform.workloads.service: the wait guards nothing).
     skipping = sorted(
         r.type
         for r in local.resources
         if r.custom and (r.get("metadata.annotations") or {}).get(SKIP_AWAIT) == "true"
     )
     assert skipping == [
+        "kubernetes:core/v1:Service",
+        "kubernetes:core/v1:Service",
         "kubernetes:gateway.networking.k8s.io/v1:Gateway",
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
         "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
@@ -30,11 +32,10 @@ def test_only_the_gateway_objects_skip_the_wait_on_local(local):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_real_clusters_keep_every_wait(stack):
-    rec = synth.synthesize(stack).recording
-    assert not [
-        r.urn for r in rec.resources if (r.get("metadata.annotations") or {}).get(SKIP_AWAIT)
-    ]
+def test_real_clusters_keep_every_wait_but_the_services(stack):
+    rec = synthesized(stack).recording
+    skipping = [r for r in rec.resources if (r.get("metadata.annotations") or {}).get(SKIP_AWAIT)]
+    assert skipping and {r.type for r in skipping} == {"kubernetes:core/v1:Service"}
 
 
 @pytest.mark.parametrize("stack", [*STACKS, "local"])
@@ -42,7 +43,7 @@ def test_every_object_is_applied_with_force(stack):
     # Server-side apply: without force, a field someone changed with `kubectl patch` (say the
     # Service selector, the switch blue-green replaces) is a conflict that fails `pulumi up`,
     # instead of drift that `up` undoes. Mocks have no field managers; the real engine did.
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     objects = [r for r in rec.resources if r.custom and "metadata" in r.inputs]
     assert objects
     unforced = [
@@ -74,7 +75,7 @@ def test_local_rollout_waits_are_bounded(local):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_real_clusters_keep_the_provider_timeouts(stack):
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     assert not [r.urn for r in rec.resources if r.custom_timeouts]
 
 
@@ -82,7 +83,7 @@ def test_real_clusters_keep_the_provider_timeouts(stack):
 def test_settings_are_updated_in_place(stack):
     # Immutable (the provider's default), a changed ConfigMap is replaced under its fixed
     # name, delete-before-replace, and the engine replaces every Deployment reading it.
-    rec = synth.synthesize(stack).recording
+    rec = synthesized(stack).recording
     provider = rec.one("pulumi:providers:kubernetes")
     assert str(provider.inputs.get("enableConfigMapMutable")).lower() == "true"
     assert str(provider.inputs.get("enableSecretMutable")).lower() == "true"

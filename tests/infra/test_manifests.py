@@ -10,12 +10,12 @@ import yaml
 
 from infra import synth
 from tests import crds
-from tests.conftest import STACKS, load_stack_file
+from tests.conftest import STACKS, load_stack_file, synthesized
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_object_is_valid_for_the_stack_cluster_version(stack, tmp_path):
-    manifests, _ = synth.write(synth.synthesize(stack), tmp_path)
+    manifests, _ = synth.write(synthesized(stack), tmp_path)
     version = load_stack_file(stack)["config"]["webplatform:kubernetes"]["version"]
     objects = list(yaml.safe_load_all(manifests.read_text()))
     # dev's Secret comes from Pulumi; elsewhere External Secrets Operator writes it in the cluster.

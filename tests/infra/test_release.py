@@ -67,7 +67,7 @@ def test_prod_runs_both_colours_and_the_active_service_selects_the_configured_co
     assert services["web-preview"]["spec"]["selector"]["webplatform.io/color"] == idle
 
 
-def test_flipping_the_active_colour_changes_only_the_service_selectors(
+def test_flipping_the_active_colour_changes_the_selectors_and_the_roles_only(
     tmp_path, capsys, write_stack
 ):
     def flip(app):
@@ -79,10 +79,19 @@ def test_flipping_the_active_colour_changes_only_the_service_selectors(
         f"{BG}$webplatform:service:Service$kubernetes:core/v1:Service::web-blue-green-{role}-service"
         for role in ("active", "preview")
     }
-    assert set(diff) - {"outputs"} == services
+    deployments = {
+        f"{BG}$webplatform:workload:Workload$kubernetes:apps/v1:Deployment::"
+        f"web-blue-green-{color}-deployment"
+        for color in ("blue", "green")
+    }
+    assert set(diff) - {"outputs"} == services | deployments
     for urn in services:
         assert len(diff[urn]) == 1 and diff[urn][0].startswith(
             "inputs.spec.selector.webplatform.io/color: "
+        ), diff[urn]
+    for urn in deployments:  # the readiness gate's trigger; nothing under spec (no restarts)
+        assert len(diff[urn]) == 1 and diff[urn][0].startswith(
+            "inputs.metadata.annotations.webplatform.io/role: "
         ), diff[urn]
 
 
@@ -123,6 +132,7 @@ def test_argo_strategies_render_valid_objects(strategy, write_stack, tmp_path):
     app["argo"] = {"analysis": {"prometheusAddress": "http://prometheus.monitoring.svc:9090"}}
     argo = document["config"]["webplatform:cluster"]["addons"]["argoRollouts"]
     argo["enabled"] = True  # the controller must be installed (validated)
+    argo["pluginSha256"] = "ab" * 32  # and its plugin pinned by digest (validated)
     manifests, _ = synth.write(
         synth.synthesize("staging", write_stack("staging", document)), tmp_path
     )

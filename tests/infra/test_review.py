@@ -91,15 +91,15 @@ def test_the_stack_name_of_a_pull_request():
 @pytest.mark.parametrize(
     ("host", "derived"),
     [
-        ("dev.example.com", "dev-pr-7.example.com"),
-        ("DEV.Example.com.", "dev-pr-7.example.com"),
-        ("api.dev.example.com", "api.dev-pr-7.example.com"),
-        ("web.example.com", "dev-pr-7-web.example.com"),
-        ("developer.example.com", "dev-pr-7-developer.example.com"),
+        ("dev.example.com", "dev-pr-7.review.example.net"),
+        ("DEV.Example.com.", "dev-pr-7.review.example.net"),
+        ("api.dev.example.com", "api.dev-pr-7.review.example.net"),
+        ("web.example.com", "dev-pr-7-web.review.example.net"),
+        ("developer.example.com", "dev-pr-7-developer.review.example.net"),
     ],
 )
-def test_a_host_takes_the_stack_name_in_place_of_its_dev_label(host, derived):
-    assert review.derive_host(host, "dev-pr-7") == derived
+def test_a_host_moves_under_the_review_domain_with_the_stack_name(host, derived):
+    assert review.derive_host(host, "dev-pr-7", "review.example.net") == derived
 
 
 def test_a_review_stack_from_devs_file_unchanged_gets_its_own_namespace_host_and_cluster(
@@ -111,16 +111,20 @@ def test_a_review_stack_from_devs_file_unchanged_gets_its_own_namespace_host_and
     code, err = synthesize("dev-pr-7", copy, tmp_path / "out", capsys)
     assert code == 0, err
     rendered = objects(tmp_path / "out")
-    namespaced = [o for o in rendered if o["kind"] != "Namespace"]
-    assert [o["metadata"]["name"] for o in rendered if o["kind"] == "Namespace"] == ["dev-pr-7"]
-    # Everything in the review namespace, but the stack's own Gateway, which lives in the
-    # gateway implementation's namespace under a name derived from the stack's namespace.
-    elsewhere = [o for o in namespaced if o["metadata"]["namespace"] != "dev-pr-7"]
-    assert len(elsewhere) < len(namespaced)
-    assert all(o["kind"] == "Gateway" and "dev-pr-7" in o["metadata"]["name"] for o in elsewhere)
-    assert public_hosts(rendered) == {"dev-pr-7.example.com"}
+    # A sandbox: no Namespace (a trusted job made it, with restricted Pod Security the PR
+    # cannot change), nothing cluster-scoped, nothing in another namespace, the Gateway
+    # included: every object lies in dev-pr-7, where alone the review identity may write.
+    assert rendered
+    assert [o["kind"] for o in rendered if o["metadata"].get("namespace") != "dev-pr-7"] == []
+    # The routes attach to the Gateway the trusted job makes (test_review_sandbox.py).
+    routes = [o for o in rendered if o["kind"] == "HTTPRoute"]
+    assert routes and not [o for o in rendered if o["kind"] == "Gateway"]
+    assert {(p["namespace"], p["name"]) for r in routes for p in r["spec"]["parentRefs"]} == {
+        ("envoy-gateway-system", "dev-pr-7")
+    }
+    assert public_hosts(rendered) == {"dev-pr-7.review.example.net"}
     text = (tmp_path / "out" / "kubernetes.yaml").read_text()
-    assert "web-dev" not in text and "dev.example.com" not in text.replace("dev-pr-7.", "")
+    assert "web-dev" not in text and "example.com" not in text
     resources = json.loads((tmp_path / "out" / "resources.json").read_text())["resources"]
     (provider,) = [r for r in resources if r["type"] == "pulumi:providers:kubernetes"]
     assert provider["inputs"]["context"] == "webplatform-dev"
@@ -132,18 +136,22 @@ def test_two_review_stacks_share_no_namespace_and_no_host():
     a = review.footprint("dev-pr-7", review.apply("dev-pr-7", raw))
     b = review.footprint("dev-pr-8", review.apply("dev-pr-8", raw))
     assert (a.namespace, b.namespace) == ("dev-pr-7", "dev-pr-8")
-    assert set(a.hosts) == {"dev-pr-7.example.com"} and set(b.hosts) == {"dev-pr-8.example.com"}
+    assert set(a.hosts) == {"dev-pr-7.review.example.net"}
+    assert set(b.hosts) == {"dev-pr-8.review.example.net"}
 
 
 def test_the_dev_stack_itself_is_unchanged():
     raw = flat(load_stack_file("dev"))
     assert review.apply("dev", raw) == raw
-    assert json.loads(raw[review.REVIEW_KEY]) == {"context": "webplatform-dev"}
+    assert json.loads(raw[review.REVIEW_KEY]) == {
+        "context": "webplatform-dev",
+        "domain": "review.example.net",
+    }
 
 
 def test_the_workflow_reads_the_url_to_comment(capsys):
     assert review.main(["url", "31"]) == 0
-    assert capsys.readouterr().out.strip() == "https://dev-pr-31.example.com"
+    assert capsys.readouterr().out.strip() == "https://dev-pr-31.review.example.net"
     assert review.main(["stack", "31"]) == 0
     assert capsys.readouterr().out.strip() == "dev-pr-31"
 
@@ -194,16 +202,16 @@ def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> N
         # another stack's route serves the review host
         (
             "demo",
-            ["dev-pr-7.example.com", "b.example.org"],
+            ["dev-pr-7.review.example.net", "b.example.org"],
             "APP_HOST",
-            ["host 'dev-pr-7.example.com'", "stack 'demo'", "dev-pr-7.example.com"],
+            ["host 'dev-pr-7.review.example.net'", "stack 'demo'", "dev-pr-7.review.example.net"],
         ),
         # another stack's CDN serves a wildcard that covers the review host
         (
             "demo",
-            ["a.example.org", "*.example.com"],
+            ["a.example.org", "*.review.example.net"],
             "APP_HOST",
-            ["host 'dev-pr-7.example.com'", "*.example.com"],
+            ["host 'dev-pr-7.review.example.net'", "*.review.example.net"],
         ),
     ],
 )
@@ -240,8 +248,10 @@ def test_a_review_stack_made_from_another_stacks_file_is_refused(tmp_path, capsy
 @pytest.mark.parametrize(
     "value",
     [
-        {"context": "bad context with spaces"},
-        {"context": "ok", "namespace": "web-prod"},
+        {"context": "bad context with spaces", "domain": "review.example.net"},
+        {"context": "ok", "domain": "review.example.net", "namespace": "web-prod"},
+        {"context": "ok"},
+        {"context": "ok", "domain": "Review.Example.net"},
         "webplatform-dev",
         {},
     ],
@@ -257,7 +267,10 @@ def test_a_bad_review_block_is_refused(value):
 
 def test_only_devs_file_may_say_how_review_stacks_are_made(write_stack, tmp_path, capsys):
     document = load_stack_file("staging")
-    document["config"]["webplatform:review"] = {"context": "webplatform-dev"}
+    document["config"]["webplatform:review"] = {
+        "context": "webplatform-dev",
+        "domain": "review.example.net",
+    }
     path = write_stack("staging", document)
     code, err = synthesize("staging", path, tmp_path / "out", capsys)
     assert code == synth.EXIT_INVALID
@@ -294,6 +307,7 @@ DR_IDENTITY = {
     "webplatform:cluster.name",
     "webplatform:cluster.vpc.cidr",
     "webplatform:apps.web.route.hosts",
+    "webplatform:cluster.access.ciRoleArn",  # one CI role per environment and cluster
 }
 
 
@@ -367,17 +381,17 @@ def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
     apps["api"] = {"route": {"hosts": ["api.example.com"]}}
     raw["webplatform:apps"] = json.dumps(apps)
     raw["webplatform:cdn"] = json.dumps(
-        {"provider": "cloudfront", "host": "cdn.dev.example.com", "aliases": ["dev.example.org"]}
+        {"provider": "cloudfront", "host": "cdn.dev.example.com", "aliases": ["www.example.org"]}
     )
     mine = review.footprint("dev-pr-9", review.derive("dev-pr-9", raw))
     assert mine.hosts == {
-        "dev-pr-9.example.com": "webplatform:apps.web.route.hosts.0",
-        "www.dev-pr-9.example.com": "webplatform:apps.web.route.hosts.1",
-        "dev-pr-9-api.example.com": "webplatform:apps.api.route.hosts.0",
-        "cdn.dev-pr-9.example.com": "webplatform:cdn.host",
-        "dev-pr-9.example.org": "webplatform:cdn.aliases.0",
+        "dev-pr-9.review.example.net": "webplatform:apps.web.route.hosts.0",
+        "www.dev-pr-9.review.example.net": "webplatform:apps.web.route.hosts.1",
+        "dev-pr-9-api.review.example.net": "webplatform:apps.api.route.hosts.0",
+        "cdn.dev-pr-9.review.example.net": "webplatform:cdn.host",
+        "dev-pr-9-www.review.example.net": "webplatform:cdn.aliases.0",
     }
-    assert review.primary_url("dev-pr-9", raw) == "https://cdn.dev-pr-9.example.com"
+    assert review.primary_url("dev-pr-9", raw) == "https://cdn.dev-pr-9.review.example.net"
 
 
 def test_other_review_stacks_files_are_not_committed_stacks(committed):
@@ -390,3 +404,18 @@ def test_the_review_module_spells_the_config_namespace_as_the_stack_model_does()
     from infra.config._base import NAMESPACE
 
     assert review.NAMESPACE == NAMESPACE
+
+
+@pytest.mark.parametrize("domain", ["review.example.com", "example.com", "pr.dev.example.com"])
+def test_a_review_domain_sharing_cookies_with_a_committed_stack_is_refused(
+    domain, tmp_path, capsys
+):
+    document = load_stack_file("dev")
+    document["config"]["webplatform:review"]["domain"] = domain
+    path = tmp_path / "Pulumi.dev-pr-7.yaml"
+    path.write_text(yaml.safe_dump(document))
+    code, err = synthesize("dev-pr-7", path, tmp_path / "out", capsys)
+    assert code == synth.EXIT_INVALID
+    assert "  webplatform:review.domain: " in err
+    assert "shares a registrable domain (and so cookies)" in err and "example.com" in err
+    assert not (tmp_path / "out").exists()

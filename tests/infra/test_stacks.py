@@ -7,7 +7,7 @@ import yaml
 
 from infra import synth
 from infra.config import StackConfigError
-from tests.conftest import STACKS, load_stack_file
+from tests.conftest import STACKS, load_stack_file, synthesized
 from webplatform import testing
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
@@ -16,7 +16,7 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 @pytest.fixture(scope="module")
 def synths():
-    return {stack: synth.synthesize(stack) for stack in STACKS}
+    return {stack: synthesized(stack) for stack in STACKS}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -39,6 +39,7 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "webplatform:gateway:Gateway",
         "webplatform:vpc:Vpc",
         "webplatform:cluster:EksCluster",
+        "webplatform:dry_run_only:DryRunOnly",
         "webplatform:cluster_addons:ClusterAddons",
         "webplatform:secrets:AppSecrets",
         "webplatform:external_secrets:ExternalSecretsOperator",
@@ -76,10 +77,9 @@ def test_environment_numbers_come_from_the_stack_file(
     assert deployments
     for deployment in deployments:  # one, or one per colour
         spec = deployment.inputs["spec"]
-        if autoscaled:  # the HPA owns the count: replicas is its floor, the Deployment has none
-            assert "replicas" not in spec
-        else:
-            assert spec["replicas"] == replicas
+        # Created with the count; when autoscaled that is the HPA's floor, and the HPA's after.
+        assert spec["replicas"] == replicas
+        assert deployment.ignore_changes == (("spec.replicas",) if autoscaled else ())
         (container,) = spec["template"]["spec"]["containers"]
         assert container["resources"] == {"requests": requests, "limits": limits}
     hpas = rec.by_type(HPA)
@@ -124,6 +124,10 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     config["webplatform:environment"] = "uat"
     config["webplatform:namespace"] = "web-uat"
     config["webplatform:cluster"]["name"] = "webplatform-uat"
+    # each environment its own CI role (a shared one is refused)
+    config["webplatform:cluster"]["access"]["ciRoleArn"] = (
+        "arn:aws:iam::111122223333:role/webplatform-deploy-uat"
+    )
     config["webplatform:apps"]["web"]["replicas"] = 2
     path = write_stack("uat", document)
     result = synth.synthesize("uat", path)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra import synth
-from tests.conftest import STACKS, load_stack_file
+from tests.conftest import STACKS, load_stack_file, synthesized
 from tests.policy._load import load_checks
 
 checks = load_checks()
@@ -28,7 +27,7 @@ def stacks() -> dict[str, tuple[list[Any], Any]]:
     """Per stack: the rows of its ``resources.json`` as policy resources, and its context."""
     out = {}
     for stack in STACKS:
-        document = synth.synthesize(stack).resources()
+        document = synthesized(stack).resources()
         environment = load_stack_file(stack)["config"]["webplatform:environment"]
         resources = [checks.Resource.from_synth(row) for row in document["resources"]]
         out[stack] = (resources, checks.Context(environment=environment))

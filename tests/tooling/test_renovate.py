@@ -239,3 +239,14 @@ def test_the_python_locks_and_the_pinned_uv_are_covered():
     assert "enabledManagers" not in CONFIG
     for project in (ROOT, ROOT / "policy"):
         assert (project / "pyproject.toml").exists() and (project / "uv.lock").exists()
+
+
+def test_nothing_is_automerged_because_every_merge_to_main_deploys_with_credentials():
+    import json
+
+    from tests.conftest import ROOT
+
+    config = json.loads((ROOT / "renovate.json").read_text())
+    rules = [config, *config.get("packageRules", []), config.get("lockFileMaintenance", {})]
+    assert not [r.get("description", "top level") for r in rules if r.get("automerge")]
+    assert "automerge" not in json.dumps(config).replace("Never automerged", "")

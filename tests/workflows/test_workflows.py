@@ -57,6 +57,7 @@ def test_the_pipeline_files_exist():
         "drift.yml",
         "pull-request.yml",
         "pulumi-up.yml",
+        "review-sandbox.yml",
         "review.yml",
         "state-export.yml",
     ]
@@ -141,8 +142,10 @@ def test_the_scripts_pass_shellcheck_and_are_executable():
     assert [s.name for s in scripts] == [
         "drift.sh",
         "kubeconfig.sh",
+        "mask-json.sh",
         "pulumi-deploy.sh",
         "review-comment.sh",
+        "review-sandbox.sh",
         "review-stack.sh",
         "state-export.sh",
         "synth-diff.sh",
@@ -192,7 +195,7 @@ def _jobs() -> list[tuple[str, str, dict[str, Any]]]:
 def test_nothing_is_granted_by_default_and_each_job_asks_for_what_it_uses():
     for path in FILES:
         assert load(path.name)["permissions"] == {}, path.name
-    allowed = {"contents", "id-token", "pull-requests", "issues", "deployments"}
+    allowed = {"contents", "id-token", "pull-requests", "issues", "deployments", "actions"}
     for file, name, job in _jobs():
         permissions = job.get("permissions")
         assert isinstance(permissions, dict), f"{file}:{name} declares no permissions"
@@ -210,8 +213,9 @@ def test_nothing_is_granted_by_default_and_each_job_asks_for_what_it_uses():
         if "issues" in permissions:
             assert (file, permissions["issues"]) == ("drift.yml", "write")
             assert "drift.sh" in runs(job)
-        if "deployments" in permissions:
-            assert permissions["deployments"] == "read" and "uat-passed.sh" in runs(job)
+        for name in ("deployments", "actions"):
+            if name in permissions:
+                assert permissions[name] == "read" and "uat-passed.sh" in runs(job)
 
 
 def test_aws_credentials_come_only_from_role_assumption():
@@ -254,26 +258,13 @@ def test_the_synth_diff_needs_no_credentials_and_diffs_against_the_base():
     assert 'echo "### Monthly cost"' in script
 
 
-def test_preview_runs_every_stack_with_the_policy_pack_and_comments():
-    job = load("pull-request.yml")["jobs"]["preview"]
-    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    assert [m["stack"] for m in job["strategy"]["matrix"]["include"]] == list(STACKS)
-    # `local` targets the loopback cluster that tests/e2e starts (.ci/run), not a real one.
-    assert sorted(STACKS) == sorted(
-        p.name[len("Pulumi.") : -len(".yaml")]
-        for p in ROOT.glob("Pulumi.*.yaml")
-        if p.name != "Pulumi.local.yaml"
-    )
-    assert 'python3 dev.py synth --stack "$STACK"' in runs(job)
-    preview = [s for s in uses(job, "pulumi/actions") if s["with"].get("command") == "preview"]
-    assert len(preview) == 1
-    options = preview[0]["with"]
-    assert options["policyPacks"] == "policy"
-    assert options["comment-on-pr"] is True and options["comment-on-summary"] is True
-    assert "matrix.stack" in options["stack-name"]
-    assert "${{ matrix.stack }}" in job["concurrency"]["group"]
-    assert job["concurrency"]["cancel-in-progress"] is True
-    _policy_pack_installed_before(job, preview[0])
+def test_no_pull_request_job_holds_a_credential():
+    # Pull-request code is the branch author's: a preview of staging/UAT/prod would decrypt
+    # their config. The review stack (review.yml) is the one credentialed PR job.
+    workflow = load("pull-request.yml")
+    assert set(workflow["jobs"]) == {"test", "synth-diff"}
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    assert "secrets." not in text and "id-token" not in text and "environment:" not in text
 
 
 def _policy_pack_installed_before(job: dict[str, Any], pulumi_step: dict[str, Any]) -> None:
@@ -309,10 +300,15 @@ def test_main_deploys_staging_an_rc_tag_uat_and_a_release_tag_prod_after_uat():
         assert job["if"] == condition
         assert job["uses"] == "./.github/workflows/pulumi-up.yml"
         assert (job["with"]["stack"], job["with"]["environment"]) == (stack, environment)
-        assert set(job["secrets"]) == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
+        # The called job's environment supplies its own token and passphrase.
+        assert job["secrets"] == "inherit"
     gate = jobs["uat-passed"]
     assert gate["if"] == release and gate["needs"] == "test"
-    assert gate["permissions"] == {"contents": "read", "deployments": read_only()}
+    assert gate["permissions"] == {
+        "contents": "read",
+        "deployments": read_only(),
+        "actions": read_only(),
+    }
     assert '.github/scripts/uat-passed.sh "$GITHUB_REPOSITORY" "$GITHUB_SHA"' in runs(gate)
 
 
@@ -330,36 +326,130 @@ def _gh(tmp_path, script: str) -> dict[str, str]:
     return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GH_TOKEN": "x"}
 
 
+def _gh_api(tmp_path, responses: dict[str, Any]) -> dict[str, str]:
+    """PATH with a fake ``gh`` answering ``gh api PATH [--jq F]`` from ``responses`` (by path,
+    query string included), filtering with the real ``jq`` as gh does; every call logged.
+    An unknown path is a 404, as GitHub answers it."""
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.fail("jq is needed (GitHub's runners have it; apt-get install jq)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (tmp_path / "responses.json").write_text(json.dumps(responses))
+    fake = bin_dir / "gh"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, subprocess, sys\n"
+        f"log = open({str(tmp_path / 'gh.log')!r}, 'a')\n"
+        "log.write(' '.join(sys.argv[1:]) + '\\n')\n"
+        "args = sys.argv[1:]\n"
+        "assert args[0] == 'api', args\n"
+        "rest = iter(args[1:])\n"
+        "for a in rest:\n"
+        "    if a in ('--method', '-X', '-f', '-F', '--jq', '--field', '--raw-field'):\n"
+        "        next(rest)\n"
+        "    elif not a.startswith('-'):\n"
+        "        path = a\n"
+        "        break\n"
+        f"responses = json.load(open({str(tmp_path / 'responses.json')!r}))\n"
+        "if path not in responses:\n"
+        "    sys.stderr.write('gh: Not Found (HTTP 404)\\n'); sys.exit(1)\n"
+        "body = json.dumps(responses[path])\n"
+        "if '--jq' in args:\n"
+        "    jq = args[args.index('--jq') + 1]\n"
+        f"    body = subprocess.run([{jq!r}, '-r', jq], input=body, capture_output=True,\n"
+        "                          text=True, check=True).stdout\n"
+        "sys.stdout.write(body)\n"
+    )
+    fake.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GH_TOKEN": "x"}
+
+
+SHA = "abc123"
+RUN = 9001
+
+
+def _uat_record(**change: Any) -> dict[str, Any]:
+    """A deployment of SHA by the uat job of deploy.yml for tag v1.5.0-rc1, as GitHub holds it."""
+    facts = {
+        "creator": "github-actions[bot]",
+        "state": "success",
+        "path": ".github/workflows/deploy.yml",
+        "event": "push",
+        "head_sha": SHA,
+        "ref": "v1.5.0-rc1",
+        "tag_points_at": SHA,
+        **change,
+    }
+    repo = "repos/acme/web"
+    return {
+        f"{repo}/deployments?sha={SHA}&environment=uat&per_page=100": [
+            {"id": 42, "creator": {"login": facts["creator"]}}
+        ],
+        f"{repo}/deployments/42/statuses?per_page=100": [
+            {"state": "failure", "log_url": "https://github.com/acme/web/actions/runs/1/job/2"},
+            {
+                "state": facts["state"],
+                "log_url": f"https://github.com/acme/web/actions/runs/{RUN}/job/77",
+            },
+        ],
+        f"{repo}/actions/runs/{RUN}": {
+            "path": facts["path"],
+            "event": facts["event"],
+            "head_sha": facts["head_sha"],
+            "head_branch": facts["ref"],
+        },
+        f"{repo}/actions/runs/1": {
+            "path": ".github/workflows/deploy.yml",
+            "event": "push",
+            "head_sha": SHA,
+            "head_branch": "v1.5.0-rc1",
+        },
+        f"{repo}/commits/refs/tags/{facts['ref']}": {"sha": facts["tag_points_at"]},
+    }
+
+
 @pytest.mark.parametrize(
-    ("statuses", "code"),
+    ("change", "code"),
     [
-        ("success", 0),  # UAT deployed this commit
-        ("failure\nsuccess", 0),  # a later attempt succeeded
-        ("failure", 1),
-        ("in_progress", 1),
-        ("", 1),  # no deployment of this commit at all
+        ({}, 0),  # the uat job of deploy.yml deployed this commit for its rc tag
+        ({"state": "in_progress"}, 1),
+        ({"state": "failure"}, 1),
+        # Anyone with write can POST a deployment and a success status: not GitHub Actions.
+        ({"creator": "mallory"}, 1),
+        # A workflow of their own on a branch (github-actions[bot] too): not deploy.yml ...
+        ({"path": ".github/workflows/mine.yml"}, 1),
+        # ... not a push, another commit, a branch named like a tag, a tag elsewhere.
+        ({"event": "workflow_dispatch"}, 1),
+        ({"head_sha": "fff999"}, 1),
+        ({"ref": "feature/v1.5.0-rc1"}, 1),
+        ({"ref": "v1.5.0"}, 1),  # a release tag's run is not UAT's
+        ({"tag_points_at": "fff999"}, 1),
     ],
 )
-def test_prod_takes_only_a_commit_that_uat_deployed_successfully(tmp_path, statuses, code):
-    env = _gh(
-        tmp_path,
-        'case "$2" in\n'
-        '  *"/deployments?"*) [ -n "$STATUSES" ] && echo 42 ;;\n'
-        '  *"/statuses"*) printf "%b\\n" "$STATUSES" ;;\n'
-        "esac",
-    )
-    env["STATUSES"] = statuses
+def test_prod_takes_only_a_commit_that_the_uat_job_deployed(tmp_path, change, code):
+    env = _gh_api(tmp_path, _uat_record(**change))
     result = subprocess.run(
-        [str(SCRIPTS / "uat-passed.sh"), "acme/web", "abc123"],
+        [str(SCRIPTS / "uat-passed.sh"), "acme/web", SHA],
         capture_output=True,
         text=True,
         env=env,
     )
     assert result.returncode == code, result.stdout + result.stderr
-    log = (tmp_path / "gh.log").read_text()
-    assert "repos/acme/web/deployments?sha=abc123&environment=uat" in log
     if code:
-        assert "No successful deployment of abc123 to the uat environment" in result.stdout
+        assert f"No successful deployment of {SHA} by the uat job" in result.stdout
+    else:
+        assert f"run {RUN} of .github/workflows/deploy.yml for tag v1.5.0-rc1" in result.stdout
+
+
+def test_no_deployment_at_all_is_no_uat(tmp_path):
+    env = _gh_api(
+        tmp_path, {f"repos/acme/web/deployments?sha={SHA}&environment=uat&per_page=100": []}
+    )
+    result = subprocess.run(
+        [str(SCRIPTS / "uat-passed.sh"), "acme/web", SHA], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
 
 
 def test_an_update_runs_in_its_environment_one_per_stack_and_is_never_cancelled():
@@ -400,7 +490,7 @@ def test_every_workflow_installs_the_pulumi_cli_version_of_one_file():
             for step in uses(job, "pulumi/actions"):
                 assert step["with"]["pulumi-version-file"] == ".pulumi-version", path.name
                 steps_found += 1
-    assert steps_found >= 5
+    assert steps_found >= 3  # drift, pulumi-up, review: no pull-request job runs Pulumi
 
 
 def test_the_pulumi_cli_is_no_older_than_the_sdk_in_the_lock():
@@ -426,6 +516,7 @@ def test_a_same_repository_pull_request_gets_a_review_stack_and_closing_destroys
     (job,) = workflow["jobs"].values()
     assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert job["environment"] == "review"
+    assert "secrets." not in yaml.safe_dump(job.get("env", {}))  # only in the steps that use them
     assert job["concurrency"]["group"] == "review-pr-${{ github.event.pull_request.number }}"
     assert job["concurrency"]["cancel-in-progress"] is False
     by_run = {s.get("run", "").split("\n")[0]: s for s in steps(job) if "run" in s}
@@ -447,19 +538,47 @@ def test_a_same_repository_pull_request_gets_a_review_stack_and_closing_destroys
     assert ".venv/bin/python -m infra.review url" in script
 
 
-@pytest.mark.parametrize("existing", ["", "777"])
-def test_the_review_url_is_one_comment_updated_in_place(tmp_path, existing):
-    env = _gh(
+MARKER = "<!-- webplatform-review-environment -->"
+
+
+@pytest.mark.parametrize(
+    ("comments", "patched"),
+    [
+        ([], None),
+        (
+            [{"id": 777, "user": {"login": "github-actions[bot]", "type": "Bot"}, "body": MARKER}],
+            777,
+        ),
+        # Someone else's comment that starts with the marker is not ours to edit.
+        (
+            [
+                {"id": 5, "user": {"login": "mallory", "type": "User"}, "body": MARKER + " hi"},
+                {
+                    "id": 778,
+                    "user": {"login": "github-actions[bot]", "type": "Bot"},
+                    "body": MARKER,
+                },
+            ],
+            778,
+        ),
+        ([{"id": 6, "user": {"login": "mallory", "type": "User"}, "body": MARKER}], None),
+    ],
+)
+def test_the_review_url_is_one_comment_of_ours_updated_in_place(tmp_path, comments, patched):
+    env = _gh_api(
         tmp_path,
-        'if [[ "$*" == *"/comments --paginate"* ]]; then [ -n "$EXISTING" ] && echo "$EXISTING"; fi',
+        {
+            "repos/acme/web/issues/7/comments": comments,
+            "repos/acme/web/issues/comments/777": {},
+            "repos/acme/web/issues/comments/778": {},
+        },
     )
-    env["EXISTING"] = existing
     result = subprocess.run(
         [
             str(SCRIPTS / "review-comment.sh"),
             "acme/web",
             "7",
-            "https://dev-pr-7.example.com",
+            "https://dev-pr-7.review.example.net",
             "0123456789",
         ],
         capture_output=True,
@@ -468,12 +587,13 @@ def test_the_review_url_is_one_comment_updated_in_place(tmp_path, existing):
     )
     assert result.returncode == 0, result.stderr
     log = (tmp_path / "gh.log").read_text()
-    if existing:
-        assert "--method PATCH repos/acme/web/issues/comments/777" in log
+    if patched:
+        assert f"--method PATCH repos/acme/web/issues/comments/{patched}" in log
         assert "--method POST" not in log
     else:
         assert "--method POST repos/acme/web/issues/7/comments" in log
-    assert "https://dev-pr-7.example.com" in log and "dev-pr-7" in log
+        assert "--method PATCH" not in log
+    assert "https://dev-pr-7.review.example.net" in log
 
 
 # --- drift -----------------------------------------------------------------------------
@@ -488,8 +608,15 @@ def test_drift_runs_daily_on_every_long_lived_stack_and_files_one_issue_each():
     # not prod-dr: a cold standby is never applied, its "drift" would be everything missing
     assert stacks == [s for s in STACKS if s not in ("dev", "prod-dr")]
     assert job["strategy"]["fail-fast"] is False
-    # shares the deploy's lock: a half-applied update is not drift
-    assert job["concurrency"]["group"] == "pulumi-up-${{ matrix.stack }}"
+    # Its own group: in the deploys' a queued drift check could replace a queued prod deploy.
+    assert job["concurrency"]["group"] == "drift-${{ matrix.stack }}"
+    # Each stack's secrets come from an environment only main may use.
+    assert job["environment"] == "${{ matrix.environment }}"
+    assert [m["environment"] for m in job["strategy"]["matrix"]["include"]] == [
+        "staging-drift",
+        "uat-drift",
+        "production-drift",
+    ]
     (creds,) = uses(job, "aws-actions/configure-aws-credentials")
     assert creds["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
     assert '.github/scripts/drift.sh "$STACK" "$RUN_URL"' in runs(job)
@@ -657,3 +784,271 @@ def test_state_export_refuses_an_empty_or_interrupted_state(tmp_path, gpg_home, 
     )  # fmt: skip
     assert result.returncode != 0 and message in result.stderr
     assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
+# --- issue 20: credentials, sandboxes, hygiene ---------------------------------------------
+
+#: Secrets that deploy or decrypt a stack; GitHub's own token is not one.
+DEPLOY_SECRETS = ("PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "REVIEW_CONFIG_SECRETS")
+
+
+def test_no_job_outside_an_environment_reads_a_deploy_secret():
+    checked = 0
+    for file, name, job in _jobs():
+        text = yaml.safe_dump(job)
+        reads = [s for s in DEPLOY_SECRETS if f"secrets.{s}" in text]
+        if job.get("secrets") == "inherit":
+            # Only into the reusable workflow whose one job runs in the given environment.
+            assert job["uses"] == "./.github/workflows/pulumi-up.yml", f"{file}:{name}"
+            assert job["with"]["environment"] in ("staging", "uat", "production"), name
+            continue
+        if reads:
+            assert job.get("environment"), f"{file}:{name} reads {reads} outside an environment"
+            checked += 1
+    (up,) = load("pulumi-up.yml")["jobs"].values()
+    assert up["environment"] == "${{ inputs.environment }}"
+    assert checked >= 3  # pulumi-up, review, drift
+    # and no workflow passes a repository secret on by name
+    for path in FILES:
+        assert not re.search(r"^\s+PULUMI_\w+: \$\{\{ secrets\.", path.read_text(), re.M) or (
+            path.name in ("pulumi-up.yml", "review.yml", "drift.yml")
+        ), path.name
+
+
+def test_every_job_with_cloud_credentials_runs_without_the_dev_group():
+    for file, name, job in _jobs():
+        if job.get("permissions", {}).get("id-token") == "write" and "uses" not in job:
+            assert job["env"]["WEBPLATFORM_NO_DEV"] == "1", f"{file}:{name}"
+    dev = (ROOT / "dev.py").read_text()
+    assert 'no_dev = ["--no-dev"] if os.environ.get("WEBPLATFORM_NO_DEV") == "1" else []' in dev
+    assert '[exe, "sync", "--locked", *no_dev,' in dev
+
+
+def test_the_sandbox_job_runs_the_default_branchs_code_never_the_pull_requests():
+    workflow = load("review-sandbox.yml")
+    assert set(workflow["on"]) == {"pull_request_target"}
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "review-admin"  # main-only by its deployment branch policy
+    (checkout,) = uses(job, "actions/checkout")
+    assert checkout["with"]["ref"] == "${{ github.event.repository.default_branch }}"
+    text = (WORKFLOWS / "review-sandbox.yml").read_text()
+    # nothing of the pull request's but its number
+    assert "head.sha" not in text and "head.ref" not in text and "merge" not in text
+    assert ".github/scripts/review-sandbox.sh" in runs(job)
+    script = (SCRIPTS / "review-sandbox.sh").read_text()
+    assert ".venv/bin/python -m infra.review sandbox" in script
+    assert "--field-manager=webplatform-review-sandbox" in script
+    # and the review stack waits for it, then writes only in its namespace
+    assert (
+        'auth can-i create deployments.apps -n "$stack"'
+        in (SCRIPTS / "review-stack.sh").read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "masked"),
+    [
+        ({"webDatabaseUrl": "postgres://u:hunter2@db/app"}, ["postgres://u:hunter2@db/app"]),
+        ({"a": "line one\nline two", "b": ""}, ["line one", "line two"]),
+        ({"nested": {"token": "t0k3n"}, "n": 42}, ["t0k3n", "42"]),
+    ],
+)
+def test_each_value_inside_a_structured_secret_is_masked(document, masked):
+    env = {**os.environ, "REVIEW_CONFIG_SECRETS": json.dumps(document)}
+    result = subprocess.run(
+        [str(SCRIPTS / "mask-json.sh"), "REVIEW_CONFIG_SECRETS"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"::add-mask::{v}" for v in masked]
+    review = load("review.yml")["jobs"]["review"]
+    mask = next(s for s in steps(review) if "mask-json.sh" in s.get("run", ""))
+    first_use = next(
+        s for s in steps(review) if "REVIEW_CONFIG_SECRETS" in s.get("env", {}) and s is not mask
+    )
+    assert steps(review).index(mask) < steps(review).index(first_use)
+
+
+def test_a_structured_secret_that_is_not_an_object_is_refused():
+    env = {**os.environ, "X": '["a"]'}
+    result = subprocess.run(
+        [str(SCRIPTS / "mask-json.sh"), "X"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1 and "must be a JSON object" in result.stderr
+    assert "::add-mask::" not in result.stdout
+
+
+# --- the repository's settings, read through the API -----------------------------------
+
+SETTINGS = ROOT / ".github" / "scripts" / "check-repo-settings.py"
+R = "repos/acme/web"
+
+
+def _role(name: str) -> str:
+    return f"arn:aws:iam::111122223333:role/webplatform-{name}"
+
+
+def good_settings() -> dict[str, Any]:
+    """A repository set up as README "Threat model" says."""
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location("check_repo_settings", SETTINGS)
+    assert spec is not None and spec.loader is not None
+    module = module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    responses: dict[str, Any] = {
+        f"{R}/actions/secrets": {"secrets": [{"name": "RENOVATE_TOKEN"}]},
+        f"{R}/actions/organization-secrets": {"secrets": []},
+        f"{R}/actions/permissions/workflow": {
+            "default_workflow_permissions": "read",
+            "can_approve_pull_request_reviews": False,
+        },
+        f"{R}/rulesets?includes_parents=true": [{"id": 1}, {"id": 2}],
+        f"{R}/rulesets/1": {
+            "target": "tag",
+            "enforcement": "active",
+            "conditions": {"ref_name": {"include": ["refs/tags/v*"], "exclude": []}},
+            "rules": [{"type": "creation"}, {"type": "update"}, {"type": "deletion"}],
+            "bypass_actors": [{"actor_id": 7, "actor_type": "Team", "bypass_mode": "always"}],
+        },
+        f"{R}/rulesets/2": {
+            "target": "branch",
+            "enforcement": "active",
+            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+            "rules": [
+                {
+                    "type": "pull_request",
+                    "parameters": {
+                        "required_approving_review_count": 1,
+                        "require_last_push_approval": True,
+                    },
+                }
+            ],
+        },
+    }
+    environments = []
+    for name, (refs, variable, needs_secrets) in module.ENVIRONMENTS.items():
+        env: dict[str, Any] = {"name": name, "protection_rules": []}
+        if refs is not None:
+            env["deployment_branch_policy"] = {
+                "protected_branches": False,
+                "custom_branch_policies": True,
+            }
+            responses[f"{R}/environments/{name}/deployment-branch-policies"] = {
+                "branch_policies": [{"name": p, "type": t} for p, t in sorted(refs)]
+            }
+        if name == "production":
+            env["can_admins_bypass"] = False
+            env["protection_rules"] = [
+                {
+                    "type": "required_reviewers",
+                    "prevent_self_review": True,
+                    "reviewers": [{"type": "Team", "reviewer": {"slug": "release-approvers"}}],
+                }
+            ]
+        environments.append(env)
+        responses[f"{R}/environments/{name}/variables"] = {
+            "variables": [{"name": variable, "value": _role(name)}]
+        }
+        responses[f"{R}/environments/{name}/secrets"] = {
+            "secrets": [{"name": "PULUMI_CONFIG_PASSPHRASE"}] if needs_secrets else []
+        }
+    responses[f"{R}/environments"] = {"environments": environments}
+    return responses
+
+
+def _check_settings(tmp_path, responses):
+    return subprocess.run(
+        [sys.executable, str(SETTINGS), "acme/web"],
+        capture_output=True,
+        text=True,
+        env=_gh_api(tmp_path, responses),
+    )
+
+
+def test_a_repository_set_up_as_documented_passes(tmp_path):
+    result = _check_settings(tmp_path, good_settings())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout
+    assert result.stdout.count("\nok ") + result.stdout.startswith("ok ") >= 30
+
+
+def _without_self_review(r):
+    r[f"{R}/environments"]["environments"][4]["protection_rules"][0]["prevent_self_review"] = False
+
+
+def _admins_bypass(r):
+    r[f"{R}/environments"]["environments"][4]["can_admins_bypass"] = True
+
+
+def _repository_passphrase(r):
+    r[f"{R}/actions/secrets"]["secrets"].append({"name": "PULUMI_CONFIG_PASSPHRASE"})
+
+
+def _prod_from_any_branch(r):
+    r[f"{R}/environments/production/deployment-branch-policies"]["branch_policies"].append(
+        {"name": "*", "type": "branch"}
+    )
+
+
+def _no_tag_ruleset(r):
+    r[f"{R}/rulesets/1"]["enforcement"] = "evaluate"
+
+
+def _tags_movable(r):
+    r[f"{R}/rulesets/1"]["rules"] = [{"type": "creation"}]
+
+
+def _shared_role(r):
+    r[f"{R}/environments/staging/variables"] = r[f"{R}/environments/production/variables"]
+
+
+def _drift_without_passphrase(r):
+    r[f"{R}/environments/production-drift/secrets"] = {"secrets": []}
+
+
+def _token_writes(r):
+    r[f"{R}/actions/permissions/workflow"]["default_workflow_permissions"] = "write"
+
+
+def _workflows_approve(r):
+    r[f"{R}/actions/permissions/workflow"]["can_approve_pull_request_reviews"] = True
+
+
+def _self_approved_main(r):
+    rule = r[f"{R}/rulesets/2"]["rules"][0]["parameters"]
+    rule["require_last_push_approval"] = False
+
+
+def _no_uat_environment(r):
+    envs = r[f"{R}/environments"]["environments"]
+    r[f"{R}/environments"]["environments"] = [e for e in envs if e["name"] != "uat"]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "failure"),
+    [
+        (_without_self_review, "production's reviewer cannot be the person who pushed the tag"),
+        (_admins_bypass, "administrators cannot bypass production's rules"),
+        (_repository_passphrase, "PULUMI_CONFIG_PASSPHRASE is not a repository or organization"),
+        (_prod_from_any_branch, "environment production accepts only tag v*"),
+        (_no_tag_ruleset, "an active tag ruleset on refs/tags/v* restricts creation"),
+        (_tags_movable, "an active tag ruleset on refs/tags/v* restricts creation"),
+        (_shared_role, "review, staging, uat and production each have a different AWS role"),
+        (_drift_without_passphrase, "environment production-drift holds its own Pulumi"),
+        (_token_writes, "the default GITHUB_TOKEN is read-only"),
+        (_workflows_approve, "workflows cannot approve pull requests"),
+        (_self_approved_main, "main takes only pull requests approved by someone other"),
+        (_no_uat_environment, "environment uat exists"),
+    ],
+)
+def test_each_missing_setting_fails_the_check_by_name(tmp_path, break_it, failure):
+    responses = good_settings()
+    break_it(responses)
+    result = _check_settings(tmp_path, responses)
+    assert result.returncode == 1, result.stdout
+    assert f"FAIL  {failure}" in result.stdout, result.stdout
+    assert "fix: " in result.stdout
