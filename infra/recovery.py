@@ -243,6 +243,7 @@ _AWS_IDS: dict[str, Pattern] = {
     "aws:secretsmanager/secret:Secret": _lookup(
         "arn:aws:secretsmanager:REGION:ACCOUNT:secret:{name}-XXXXXX: aws secretsmanager describe-secret --secret-id <name>"
     ),
+    "aws:secretsmanager/secretPolicy:SecretPolicy": _lookup("the secret's ARN (as for its secret)"),
     "aws:eks/cluster:Cluster": lambda r, n: _input(r, "name", f"<cluster name of {n}>"),
     "aws:eks/addon:Addon": _lookup("CLUSTER:{addonName}"),
     "aws:eks/accessEntry:AccessEntry": _lookup("CLUSTER:{principalArn}"),
