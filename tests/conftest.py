@@ -39,7 +39,6 @@ def load_stack_file(stack: str) -> dict[str, Any]:
     return copy.deepcopy(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()))
 
 
-@pytest.fixture
 def synth_process(stack: str, config_file: Path, out: Path) -> subprocess.CompletedProcess[str]:
     """``python -m infra.synth`` as a user runs it: a real process, so that what it prints at
     interpreter exit (issue 25) is in its stderr too."""
@@ -53,6 +52,7 @@ def synth_process(stack: str, config_file: Path, out: Path) -> subprocess.Comple
     )
 
 
+@pytest.fixture
 def write_stack(tmp_path: Path):
     """Write a stack document to a temporary ``Pulumi.<stack>.yaml`` and return its path."""
 

@@ -15,10 +15,16 @@ KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
 DIST = "aws:cloudfront/distribution:Distribution"
 ACCOUNT = testing.MOCK_ACCOUNT_ID
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
 
 
 def secrets(**overrides):
-    args = {"app": "web", "secret_name": "web-production/web", "keys": ["DATABASE_URL"]}
+    args = {
+        "app": "web",
+        "secret_name": "web-production/web",
+        "keys": ["DATABASE_URL"],
+        "key_admin_arns": [ADMIN],
+    }
     args.update(overrides)
     return testing.run(
         lambda: AppSecrets("web-secrets", AppSecretsArgs(**args)),
@@ -38,7 +44,10 @@ def test_each_replica_region_gets_its_own_key_there_and_the_secret_a_replica_wit
         assert key.inputs["description"] == primary.inputs["description"]
         assert key.inputs["enableKeyRotation"] is True
         assert key.inputs.get("multiRegion") is not True  # per-region keys (see _replicas)
-        use = json.loads(key.inputs["policy"])["Statement"][1]
+        statements = {st["Sid"]: st for st in json.loads(key.inputs["policy"])["Statement"]}
+        primary_sids = {st["Sid"] for st in json.loads(primary.inputs["policy"])["Statement"]}
+        assert set(statements) == primary_sids  # the primary's policy, in its own region
+        use = statements["UseKeyOnlyThroughSecretsManager"]
         assert use["Condition"]["StringEquals"]["kms:ViaService"] == (
             f"secretsmanager.{region}.amazonaws.com"
         )
@@ -64,7 +73,13 @@ def test_without_replica_regions_nothing_changes():
 )
 def test_bad_replica_regions_are_refused(regions, message):
     with pytest.raises(ValidationError, match=message):
-        AppSecretsArgs(app="web", secret_name="a/b", keys=["A"], replica_regions=regions)
+        AppSecretsArgs(
+            app="web",
+            secret_name="a/b",
+            keys=["A"],
+            key_admin_arns=[ADMIN],
+            replica_regions=regions,
+        )
 
 
 def cdn(**overrides):

@@ -672,8 +672,11 @@ def test_state_export_runs_daily_on_every_long_lived_stack_and_keeps_30_days_at_
     workflow = load("state-export.yml")
     assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
     (job,) = workflow["jobs"].values()
-    assert job["strategy"]["matrix"]["stack"] == [s for s in STACKS if s not in ("dev", "prod-dr")]
-    assert job["concurrency"]["group"] == "pulumi-up-${{ matrix.stack }}"  # never mid-deploy
+    matrix = job["strategy"]["matrix"]["include"]
+    assert [m["stack"] for m in matrix] == [s for s in STACKS if s not in ("dev", "prod-dr")]
+    # the drift check's read-only environments, never a deploy's
+    assert [m["environment"] for m in matrix] == ["staging-drift", "uat-drift", "production-drift"]
+    assert job["environment"] == "${{ matrix.environment }}"
     (creds,) = uses(job, "aws-actions/configure-aws-credentials")
     assert creds["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"  # read-only
     assert '.github/scripts/state-export.sh "$STACK"' in runs(job)
@@ -811,7 +814,7 @@ def test_no_job_outside_an_environment_reads_a_deploy_secret():
     # and no workflow passes a repository secret on by name
     for path in FILES:
         assert not re.search(r"^\s+PULUMI_\w+: \$\{\{ secrets\.", path.read_text(), re.M) or (
-            path.name in ("pulumi-up.yml", "review.yml", "drift.yml")
+            path.name in ("pulumi-up.yml", "review.yml", "drift.yml", "state-export.yml")
         ), path.name
 
 
