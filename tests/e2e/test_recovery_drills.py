@@ -39,6 +39,7 @@ STACK = "drill"
 NS = "web-drill"
 GOOD = "ghcr.io/example/web:1.4.2"
 BAD = "ghcr.io/example/web:1.5.0-broken"  # starts and passes readiness, then fails it
+PREVIOUS = "ghcr.io/example/web:1.4.1"
 APP = "webplatform:apps.web"
 RESULTS = ROOT / "build" / "e2e" / "drills.json"
 PART_OF = "app.kubernetes.io/part-of=webplatform"
@@ -176,20 +177,36 @@ def test_rollback_a_bad_release_flipped_to_is_undone_by_one_config_change(
     break_readiness(kube, "green")  # the release fails in production
     kube.wait_for("web has no ready endpoint", lambda: endpoints(kube) == set())
 
+    # The rollback is one change of the stack file: the active colour back, and the broken
+    # colour's image back to the last good one. (Flipping alone moves traffic, but the idle
+    # colour's Deployment is updated too, its role annotation, and the provider waits for it:
+    # a broken idle colour fails that `up` after awaitTimeoutSeconds, traffic already moved.)
     started = time.monotonic()
-    drill.set_path(STACK, f"{APP}.blueGreen.activeColor", "blue")  # the one config change
-    drill.up(STACK)
+    restored: list[float] = []
+    stop = threading.Event()
     blue = {p["metadata"]["name"] for p in web_pods(kube, "blue")}
-    kube.wait_for("web's endpoints on blue", lambda: endpoints(kube) == blue)
-    record(
-        "rollback (a): flip back to the warm colour, up, endpoints on it",
-        time.monotonic() - started,
-    )
-    assert selector(kube) == "blue" and len(blue) == 3
 
-    # The bad image off the idle colour, as the runbook's next step says.
+    def watch() -> None:
+        while not stop.is_set() and not restored:
+            if endpoints(kube) == blue:
+                restored.append(time.monotonic() - started)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    drill.set_path(STACK, f"{APP}.blueGreen.activeColor", "blue")
     drill.set_path(STACK, f"{APP}.blueGreen.green.image", GOOD)
-    drill.up(STACK)
+    try:
+        drill.up(STACK)
+        kube.wait_for("web's endpoints on blue", lambda: endpoints(kube) == blue)
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    record(
+        "rollback (a): whole up (flip back + bad colour's image back)", time.monotonic() - started
+    )
+    assert restored, "traffic never returned to blue"
+    record("rollback (a): until web's endpoints were blue's again", restored[0])
+    assert selector(kube) == "blue" and len(blue) == 3
     kube.wait_for("green ready on the good image", lambda: ready_count(kube, "green") == 3, 180)
 
 
@@ -229,6 +246,7 @@ def test_rollback_b_idle_colour_at_zero_scales_back_and_flips_in_one_up(
     # count, and active), so the engine orders them: green ready, then the switch.
     drill.cli("config", "rm", "--stack", STACK, "--path", f"{APP}.blueGreen.green.replicas")
     drill.set_path(STACK, f"{APP}.blueGreen.activeColor", "green")
+    drill.set_path(STACK, f"{APP}.blueGreen.blue.image", PREVIOUS)  # the broken release out
     try:
         drill.up(STACK, on_event=on_event)
         green = {p["metadata"]["name"] for p in web_pods(kube, "green") if ready(p)}
@@ -264,7 +282,7 @@ def test_rollback_b_idle_colour_at_zero_scales_back_and_flips_in_one_up(
     assert deployment_done < service_start
     record("rollback (b): green pods ready when the switch happened", ready_before_switch)
 
-    heal(kube, "blue")  # fixed blue, for the next drill
+    kube.wait_for("blue ready on the previous image", lambda: ready_count(kube, "blue") == 3, 180)
 
 
 # --- 4. interrupted update ------------------------------------------------------------------
