@@ -129,12 +129,6 @@ def break_readiness(kube: Kube, color: str) -> None:
         )  # fmt: skip
 
 
-def heal(kube: Kube, color: str) -> None:
-    """New pods for the colour (its Deployment makes them; kwok readies them)."""
-    kube("delete", "pods", "-n", NS, "-l", f"webplatform.io/color={color}", "--wait=true")
-    kube.wait_for(f"{color} ready again", lambda: ready_count(kube, color) == 3, timeout=180)
-
-
 # --- 1. state -----------------------------------------------------------------------------
 
 
