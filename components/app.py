@@ -322,6 +322,8 @@ class WebApp(pulumi.ComponentResource):
     """``http://<service>.<namespace>.svc.cluster.local[:port]``, for other workloads."""
     public_url: str | None
     """``https://<primary host><path>`` when the app has a route, else ``None``."""
+    route_name: pulumi.Output[str] | None = None
+    """The HTTPS HTTPRoute's name when the app has a route (a CDN's origin guard targets it)."""
 
     def __init__(
         self, name: str, args: WebAppArgs, opts: pulumi.ResourceOptions | None = None
@@ -535,4 +537,5 @@ class WebApp(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.route_name = route.route_name
         return route.url

@@ -235,7 +235,22 @@ def _route53_record(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"fqdn": str(args.inputs.get("name", "")).rstrip(".")}
 
 
+def _gateway(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """What Envoy Gateway publishes once an NLB fronts the Gateway's proxies: its DNS name.
+
+    Only for a Gateway that names an ``EnvoyProxy`` (the EKS stacks): elsewhere nothing
+    provisions a load balancer and the Gateway gets no address (the local control plane).
+    """
+    spec = args.inputs.get("spec") or {}
+    if not (spec.get("infrastructure") or {}).get("parametersRef"):
+        return {}
+    digest = hashlib.sha256(args.name.encode()).hexdigest()
+    host = f"k8s-envoygat-{digest[:10]}-{digest[10:20]}.elb.us-west-2.amazonaws.com"
+    return {"status": {"addresses": [{"type": "Hostname", "value": host}]}}
+
+
 _CDN_COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = {
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": _gateway,
     "aws:acm/certificate:Certificate": _acm_certificate,
     "aws:acm/certificateValidation:CertificateValidation": lambda a: {
         "certificateArn": a.inputs.get("certificateArn")
@@ -251,6 +266,21 @@ _CDN_COMPUTED: dict[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, A
     },
     "aws:route53/record:Record": _route53_record,
     "cloudflare:index/dnsRecord:DnsRecord": lambda a: {"proxiable": True},
+    # Stand-ins, not keys or certificates: enough for wiring and for leak tests to look for.
+    "random:index/randomPassword:RandomPassword": lambda a: {
+        "result": f"mock-{hashlib.sha256(a.name.encode()).hexdigest()[:40]}"
+    },
+    "tls:index/privateKey:PrivateKey": lambda a: {
+        "privateKeyPem": f"-----BEGIN PRIVATE KEY-----\nmock-{a.name}\n-----END PRIVATE KEY-----\n",
+        "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\nmock-{a.name}\n-----END PUBLIC KEY-----\n",
+    },
+    "tls:index/certRequest:CertRequest": lambda a: {
+        "certRequestPem": "-----BEGIN CERTIFICATE REQUEST-----\nmock\n-----END CERTIFICATE REQUEST-----\n"
+    },
+    "cloudflare:index/originCaCertificate:OriginCaCertificate": lambda a: {
+        "certificate": f"-----BEGIN CERTIFICATE-----\nmock-{a.name}\n-----END CERTIFICATE-----\n",
+        "expiresOn": "2041-12-04 00:00:00 +0000 UTC",
+    },
     "cloudflare:index/ruleset:Ruleset": lambda a: {"version": "1"},
 }
 
@@ -407,6 +437,14 @@ AWS_CALLS: dict[str, Callable[[RecordingMocks, pulumi.runtime.MockCallArgs], dic
         "description": "mock region",
     },
     "aws:eks/getAddonVersion:getAddonVersion": lambda m, a: _addon_version(a.args),
+    # A few of Cloudflare's published ranges (the real list has ~15 IPv4 and 7 IPv6).
+    "cloudflare:index/getIpRanges:getIpRanges": lambda m, a: {
+        "id": "cloudflare-ip-ranges",
+        "etag": "mock",
+        "ipv4Cidrs": ["103.21.244.0/22", "104.16.0.0/13", "173.245.48.0/20"],
+        "ipv6Cidrs": ["2400:cb00::/32", "2606:4700::/32"],
+        "jdcloudCidrs": [],
+    },
     "aws:index/getPartition:getPartition": lambda m, a: {
         "id": "aws",
         "partition": "aws",

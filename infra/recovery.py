@@ -244,6 +244,9 @@ _AWS_IDS: dict[str, Pattern] = {
         "arn:aws:secretsmanager:REGION:ACCOUNT:secret:{name}-XXXXXX: aws secretsmanager describe-secret --secret-id <name>"
     ),
     "aws:secretsmanager/secretPolicy:SecretPolicy": _lookup("the secret's ARN (as for its secret)"),
+    # Imported by its value, a secret: never written here; read it where it is used (the
+    # CDN's origin header) and pass it on the command line, or let `up` make a new one.
+    "random:index/randomPassword:RandomPassword": _lookup("the current value of {name} (a secret)"),
     "aws:eks/cluster:Cluster": lambda r, n: _input(r, "name", f"<cluster name of {n}>"),
     "aws:eks/addon:Addon": _lookup("CLUSTER:{addonName}"),
     "aws:eks/accessEntry:AccessEntry": _lookup("CLUSTER:{principalArn}"),

@@ -40,6 +40,8 @@ from webplatform import (
     WebAppArgs,
 )
 from webplatform._model import Args
+from webplatform.edge.gateway import GivenCertificate
+from webplatform.edge.origin import OriginGuard, OriginGuardArgs, OriginHeader
 from webplatform.guardrails.dry_run_only import DryRunOnly, DryRunOnlyArgs
 from webplatform.guardrails.network_policy import GATEWAY_NAMESPACE
 from webplatform.secrets.external import (
@@ -192,6 +194,35 @@ def _app_args(
     )
 
 
+class EdgeWiring:
+    """What the Gateway needs from the CDN before either exists: for Cloudflare, the origin's
+    certificate and the load balancer's source ranges (Cloudflare's published ranges)."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.certificates: dict[str, GivenCertificate] = {}
+        self.source_ranges: pulumi.Output[list[str]] | None = None
+        spec = config.cdn
+        if not isinstance(spec, CloudflareEdgeSpec):
+            return
+        from webplatform.edge.cloudflare import (
+            CloudflareOriginCertificate,
+            CloudflareOriginCertificateArgs,
+            published_ranges,
+        )
+
+        hosts = route_hosts(config.apps, spec.app)
+        origin = CloudflareOriginCertificate(
+            "cdn-origin-certificate",
+            CloudflareOriginCertificateArgs(
+                hostnames=hosts, validity_days=spec.origin_certificate_days
+            ),
+        )
+        self.certificates[spec.app] = GivenCertificate(
+            certificate=origin.certificate, private_key=origin.private_key
+        )
+        self.source_ranges = published_ranges()
+
+
 #: What EKS picks for Services when the cluster does not say (one of the two, by VPC range).
 EKS_SERVICE_RANGES = ("10.100.0.0/16", "172.20.0.0/16")
 
@@ -219,9 +250,16 @@ def gateway_name(config: StackConfig) -> str:
 
 
 def gateway(
-    config: StackConfig, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    config: StackConfig,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    wiring: EdgeWiring | None = None,
 ) -> Gateway | None:
     """The stack's one Gateway, with listeners for every public app's hosts; None without any.
+
+    On a cluster this stack builds (EKS, where the stack installs Envoy Gateway), the
+    Gateway's proxies get their ``EnvoyProxy``: an internet-facing NLB, ``gateway.replicas``
+    spread over zones, a disruption budget (webplatform.edge.proxy).
 
     A review stack's Gateway is made by the trusted review job from the default branch
     (``python -m infra.review sandbox``, which calls this function), not by the stack.
@@ -240,16 +278,31 @@ def gateway(
             issuer_kind=first.issuer_kind,
             # Behind the stack's CDN the client is the address the CDN appended to
             # X-Forwarded-For, not the CDN's edge (the per-client rate limit needs the client).
+            # Forging it needs the origin header (webplatform.edge.origin), which only the CDN has.
             trusted_proxy_hops=config.cdn.trusted_proxy_hops
             if isinstance(config.cdn, NoCdn)
             else 1,
+            proxy=config.gateway if config.cluster.mode == "eks" else None,
+            source_ranges=wiring.source_ranges
+            if wiring is not None and config.cluster.mode == "eks"
+            else None,
+            certificates=wiring.certificates if wiring is not None else {},
         ),
         opts=opts,
     )
 
 
-def cdn(config: StackConfig) -> dict[str, Any] | None:
+def cdn(
+    config: StackConfig,
+    edge_gateway: Gateway | None = None,
+    app: WebApp | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+) -> dict[str, Any] | None:
     """The CDN the stack file chose, in front of ``cdn.app``'s route; its outputs, or None.
+
+    The origin's DNS record (CloudFront) or the proxied records (Cloudflare) point at the
+    Gateway's load balancer, ``edge_gateway.address``; the route of ``app`` then requires
+    the CDN's secret header (:class:`OriginGuard`).
 
     Each provider SDK is imported only when chosen: ``pulumi_cloudflare`` alone
     takes about a second to import, which a stack without Cloudflare must not pay.
@@ -258,9 +311,18 @@ def cdn(config: StackConfig) -> dict[str, Any] | None:
     if isinstance(spec, NoCdn):
         return None
     hosts = route_hosts(config.apps, spec.app)  # validated: the app has a route
+    address = edge_gateway.address if edge_gateway is not None else None
+    header = None
+    if app is not None and app.route_name is not None:
+        # The route answers only the CDN, which sends the guard's generated secret header.
+        header = OriginGuard(
+            f"{spec.app}-cdn-origin",
+            OriginGuardArgs(app=spec.app, namespace=config.namespace, route_name=app.route_name),
+            opts=opts,
+        ).header
     if isinstance(spec, CloudFrontCdnSpec):
-        return _cloudfront(spec, hosts, config.environment)
-    return _cloudflare(spec, hosts)
+        return _cloudfront(spec, hosts, config.environment, address, header)
+    return _cloudflare(spec, hosts, address, header)
 
 
 def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
@@ -270,7 +332,11 @@ def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
 
 
 def _cloudfront(
-    spec: CloudFrontCdnSpec, hosts: tuple[str, ...], environment: str
+    spec: CloudFrontCdnSpec,
+    hosts: tuple[str, ...],
+    environment: str,
+    address: pulumi.Output[str | None] | None = None,
+    header: OriginHeader | None = None,
 ) -> dict[str, Any]:
     import pulumi_aws as aws
 
@@ -286,6 +352,8 @@ def _cloudfront(
             # The route's primary host: CloudFront sends it as SNI and Host, and the route
             # matches it and its certificate covers it.
             origin_host=hosts[0],
+            origin_address=_required(address, "the origin host's record"),
+            origin_header=header,
             us_east_1_provider=us_east_1,
             tags={"webplatform.io/environment": environment},
         ),
@@ -302,7 +370,30 @@ def _cloudfront(
     return outputs
 
 
-def _cloudflare(spec: CloudflareEdgeSpec, hosts: tuple[str, ...]) -> dict[str, Any]:
+def _required(address: pulumi.Output[str | None] | None, what: str) -> pulumi.Output[str] | None:
+    """The Gateway's address, failing the deploy (not silently skipping a record) when the
+    controller published none."""
+    if address is None:
+        return None
+
+    def check(value: str | None) -> str:
+        if not value:
+            raise ValueError(
+                f"the Gateway has no address for {what}: is Envoy Gateway running, and did "
+                "EKS Auto Mode provision its load balancer? (kubectl -n envoy-gateway-system "
+                "describe gateway)"
+            )
+        return value
+
+    return address.apply(check)
+
+
+def _cloudflare(
+    spec: CloudflareEdgeSpec,
+    hosts: tuple[str, ...],
+    address: pulumi.Output[str | None] | None = None,
+    header: OriginHeader | None = None,
+) -> dict[str, Any]:
     from webplatform.edge.cloudflare import CloudflareEdge, CloudflareEdgeArgs, CloudflareSettings
 
     # The default Cloudflare provider reads cloudflare:apiToken (a secret) or
@@ -315,6 +406,9 @@ def _cloudflare(spec: CloudflareEdgeSpec, hosts: tuple[str, ...]) -> dict[str, A
             # the route's certificate covers exactly these.
             host=hosts[0],
             aliases=hosts[1:],
+            origin_address=_required(address, "the proxied records")
+            or "gateway.invalid",  # no Gateway: validated away (cdn.app has a route)
+            origin_header=header,
         ),
     )
     return {"provider": "cloudflare", "host": hosts[0], "domainName": edge.domain_name}
@@ -429,11 +523,12 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         assert cluster is not None  # validated: external-secrets needs cluster.mode eks
         external = external_secrets(config, cluster, namespace_name, provider, secret)
     edge_gateway: GatewayRef | None = None
+    made: Gateway | None = None
     if sandboxed:
         if any(app.route is not None for app in config.apps.values()):
             edge_gateway = GatewayRef(name=gateway_name(config), namespace=GATEWAY_NAMESPACE)
     else:
-        made = gateway(config, namespace_name, opts)
+        made = gateway(config, namespace_name, opts, EdgeWiring(config))
         if made is not None:
             edge_gateway = GatewayRef(name=made.gateway_name, namespace=made.namespace)
     apps = {
@@ -444,7 +539,8 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         )
         for name, spec in config.apps.items()
     }
-    edge = cdn(config)
+    fronted = apps.get(config.cdn.app) if not isinstance(config.cdn, NoCdn) else None
+    edge = cdn(config, made, fronted, opts)
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
         "environment": config.environment,
@@ -464,6 +560,9 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
             "endpoint": cluster.endpoint,
             "oidcIssuerUrl": cluster.oidc_issuer_url,
         }
+        if made is not None:
+            # The Gateway's load balancer (an NLB's DNS name), which the CDN's origin uses.
+            outputs["gateway"] = {"address": made.address}
         outputs["kubeconfig"] = cluster.kubeconfig  # a secret: `pulumi stack output --show-secrets`
     return outputs
 

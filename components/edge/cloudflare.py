@@ -4,7 +4,8 @@ Reference 004 does this with a Worker and a rules file; here it is all
 declarative, in pulumi-cloudflare v6 resources:
 
 - a **proxied** ``DnsRecord`` per host name, a CNAME to ``origin_address``
-  (the load balancer in front of the cluster's Gateway), so traffic goes
+  (the load balancer in front of the cluster's Gateway: the stack wires the
+  Gateway's published address, never a name typed into the stack file), so traffic goes
   through Cloudflare's edge and the origin's address is not published. The
   host names are the app's own route hosts: Cloudflare sends the proxied name
   as SNI and ``Host`` to the origin, so with SSL *strict* the origin presents
@@ -29,8 +30,34 @@ declarative, in pulumi-cloudflare v6 resources:
   ``X-XSS-Protection`` (reference 004) is left out: browsers have removed the
   XSS auditor it controlled; the CSP is what protects against XSS now.
 
-Both rules only match this component's host names, so other hosts in the zone
+- with ``origin_header``, one **request header transform rule** (phase
+  ``http_request_late_transform``) that sets a secret header on every request
+  Cloudflare sends to the origin; the Gateway's route refuses requests without it
+  (:mod:`webplatform.edge.origin`). Why a secret header, and not only Cloudflare's
+  published IP ranges or zone-level Authenticated Origin Pulls: both of those prove
+  "came through Cloudflare", not "came through *our* zone", and any Cloudflare customer
+  can point a record of theirs at our load balancer; the header's value is known only
+  to our zone and the cluster. The stack adds the published ranges as well
+  (:func:`published_ranges`, the load balancer's source ranges), so a direct client
+  does not even reach Envoy; transform rules exist on every plan.
+
+The rules only match this component's host names, so other hosts in the zone
 are not affected.
+
+**The origin's certificate** (:class:`CloudflareOriginCertificate`): a Cloudflare
+Origin CA certificate for the route's hosts, its key made by the ``tls`` provider and
+kept as a Pulumi secret, given to the Gateway as its TLS Secret. Why not Let's Encrypt
+through cert-manager, as the CloudFront stacks do: Cloudflare proxies the hosts with
+"always use HTTPS", so an HTTP-01 challenge is redirected at the edge and SSL strict
+needs a valid origin certificate before anything can answer (a first issuance never
+succeeds); a DNS-01 solver would work, but needs a zone-wide DNS-edit token inside the
+cluster (whoever reads it can re-point every name of the zone) and a renewal loop that
+can fail silently; and Let's Encrypt's *staging* CA, which the staging stack uses, is not
+trusted by SSL strict at all. The Origin CA certificate is trusted by Cloudflare's strict
+mode only (browsers reject it: one more reason the origin is useless without the edge),
+needs no credential in the cluster, and is valid for ``origin_certificate_days``
+(default 15 years, Cloudflare's default): rotate it with ``pulumi up --replace`` on the
+key. The API token then also needs "SSL and Certificates: Edit" on the zone.
 
 **One entry-point ruleset per phase per zone.** Cloudflare keeps a single
 zone entry-point ruleset for each phase; a second ``Ruleset`` of the same
@@ -64,25 +91,30 @@ the resource; then run ``pulumi up``.
 The API token is provider configuration, not an argument: set
 ``cloudflare:apiToken`` as a Pulumi secret (or ``CLOUDFLARE_API_TOKEN``), or
 pass your own ``cloudflare.Provider`` through ``opts``. The token needs Zone
-DNS Edit, Zone Settings Edit, Cache Rules Edit and Transform Rules Edit.
+DNS Edit, Zone Settings Edit, Cache Rules Edit, Transform Rules Edit and SSL and
+Certificates Edit.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pulumi
 from pydantic import Field, field_validator, model_validator
 
-from webplatform._model import Input, Items, at
+from webplatform._model import Args, Input, Items, at
 from webplatform.edge import _checks as _edge
 from webplatform.edge._checks import EdgeHeaders, Hostname
+from webplatform.edge.origin import OriginHeader
 
 if TYPE_CHECKING:  # the SDK is imported when the edge is built, not when args are checked
     import pulumi_cloudflare as cloudflare
 
 CACHE_PHASE = "http_request_cache_settings"
 HEADERS_PHASE = "http_response_headers_transform"
+REQUEST_HEADERS_PHASE = "http_request_late_transform"
+#: Validity periods Cloudflare's Origin CA issues, in days.
+OriginCertificateDays = Literal[7, 30, 90, 365, 730, 1095, 5475]
 
 
 class CloudflareSettings(EdgeHeaders):
@@ -91,8 +123,6 @@ class CloudflareSettings(EdgeHeaders):
 
     zone_id: Input[str] = Field(json_schema_extra={"pattern": "^[0-9a-f]{32}$"})
     """The Cloudflare zone (32 hex characters) holding the host names; required."""
-    origin_address: Input[str]
-    """CNAME target of the proxied records (the Gateway's load balancer); required; never SNI."""
     min_tls_version: Literal["1.2", "1.3"] = "1.2"
     """Zone minimum TLS version for viewers; default 1.2 (1.0 and 1.1 are deprecated)."""
     assets_path_prefix: str = "/assets/"
@@ -103,10 +133,9 @@ class CloudflareSettings(EdgeHeaders):
     def _zone(cls, value: Any) -> Any:
         return _edge.zone_id(value) if isinstance(value, str) else value
 
-    @field_validator("origin_address")
-    @classmethod
-    def _origin(cls, value: Any) -> Any:
-        return _edge.hostname(value) if isinstance(value, str) else value
+    origin_certificate_days: OriginCertificateDays = 5475
+    """Validity of the origin's Cloudflare Origin CA certificate; default 5475 (15 years,
+    Cloudflare's default: nothing renews it; rotate with ``pulumi up --replace``)."""
 
     @field_validator("assets_path_prefix")
     @classmethod
@@ -126,7 +155,19 @@ class CloudflareSettings(EdgeHeaders):
 
 
 class CloudflareEdgeArgs(CloudflareSettings):
-    """The settings plus the host names to proxy."""
+    """The settings plus the host names to proxy and where they point."""
+
+    origin_address: Input[str]
+    """CNAME target of the proxied records: the Gateway's load balancer (``Gateway.address``);
+    required; only an address, never sent as SNI or Host."""
+    origin_header: OriginHeader | None = None
+    """A secret header Cloudflare adds to every request to the origin, which the Gateway
+    requires; default none (the origin is then reachable without Cloudflare)."""
+
+    @field_validator("origin_address")
+    @classmethod
+    def _origin(cls, value: Any) -> Any:
+        return _edge.hostname(value) if isinstance(value, str) else value
 
     host: Hostname
     """The main proxied host name (e.g. ``web.staging.example.com``), inside the zone."""
@@ -207,6 +248,9 @@ class CloudflareEdge(pulumi.ComponentResource):
             )
         cache = self._cache_ruleset(name, args, child)
         headers = self._headers_ruleset(name, args, child)
+
+        if args.origin_header is not None:
+            self._request_headers_ruleset(name, args, args.origin_header, child)
 
         self.domain_name = records[0].name
         self.cache_ruleset_id = cache.id
@@ -305,3 +349,104 @@ class CloudflareEdge(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+    @staticmethod
+    def _request_headers_ruleset(
+        name: str, args: CloudflareEdgeArgs, header: OriginHeader, child: pulumi.ResourceOptions
+    ) -> cloudflare.Ruleset:
+        """The zone's one entry-point ruleset of the late request-header phase: the secret
+        header the origin requires (set last, so no earlier rule or client value survives)."""
+        import pulumi_cloudflare as cloudflare
+
+        return cloudflare.Ruleset(
+            f"{name}-origin-header",
+            cloudflare.RulesetArgs(
+                zone_id=args.zone_id,
+                kind="zone",
+                phase=REQUEST_HEADERS_PHASE,
+                name="webplatform origin header",
+                description=f"Origin verification header for {', '.join(args.hostnames)}",
+                rules=[
+                    cloudflare.RulesetRuleArgs(
+                        description="Prove to the origin that the request came through this zone",
+                        expression=args.host_expression,
+                        action="rewrite",
+                        action_parameters=cloudflare.RulesetRuleActionParametersArgs(
+                            headers={
+                                header.name: cloudflare.RulesetRuleActionParametersHeadersArgs(
+                                    operation="set", value=pulumi.Output.secret(header.value)
+                                )
+                            }
+                        ),
+                        enabled=True,
+                    )
+                ],
+            ),
+            opts=child,
+        )
+
+
+def published_ranges() -> pulumi.Output[list[str]]:
+    """Cloudflare's published IPv4 and IPv6 ranges, read at every deploy (they change rarely;
+    a change shows in the preview as a change of the load balancer's source ranges)."""
+    import pulumi_cloudflare as cloudflare
+
+    found = cloudflare.get_ip_ranges_output()
+    return pulumi.Output.all(found.ipv4_cidrs, found.ipv6_cidrs).apply(
+        lambda both: sorted({*(both[0] or []), *(both[1] or [])})
+    )
+
+
+class CloudflareOriginCertificateArgs(Args):
+    """The origin's Cloudflare Origin CA certificate (why: see the module docstring)."""
+
+    hostnames: Annotated[Items[Hostname], Field(min_length=1)]
+    """The names it covers: the app's route hosts; required."""
+    validity_days: OriginCertificateDays = 5475
+    """Validity; default 5475 days (Cloudflare's default)."""
+
+
+class CloudflareOriginCertificate(pulumi.ComponentResource):
+    """An ECDSA P-256 key, its CSR and the Origin CA certificate Cloudflare signs for it."""
+
+    certificate: pulumi.Output[str]
+    """The certificate, PEM."""
+    private_key: pulumi.Output[str]
+    """Its private key, PEM; a Pulumi secret."""
+
+    def __init__(
+        self,
+        name: str,
+        args: CloudflareOriginCertificateArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        import pulumi_cloudflare as cloudflare
+        import pulumi_tls as tls
+
+        super().__init__("webplatform:cdn_cloudflare:CloudflareOriginCertificate", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = tls.PrivateKey(
+            f"{name}-key", tls.PrivateKeyArgs(algorithm="ECDSA", ecdsa_curve="P256"), opts=child
+        )
+        request = tls.CertRequest(
+            f"{name}-csr",
+            tls.CertRequestArgs(
+                private_key_pem=key.private_key_pem,
+                dns_names=list(args.hostnames),
+                subject=tls.CertRequestSubjectArgs(common_name=args.hostnames[0]),
+            ),
+            opts=child,
+        )
+        certificate = cloudflare.OriginCaCertificate(
+            f"{name}-certificate",
+            cloudflare.OriginCaCertificateArgs(
+                csr=request.cert_request_pem,
+                hostnames=list(args.hostnames),
+                request_type="origin-ecc",
+                requested_validity=args.validity_days,
+            ),
+            opts=child,
+        )
+        self.certificate = certificate.certificate
+        self.private_key = pulumi.Output.secret(key.private_key_pem)
+        self.register_outputs({"certificate": self.certificate, "private_key": self.private_key})

@@ -15,6 +15,13 @@ What references 000 and 003 build by hand, with these choices:
   app's own public route (the stack passes the route's primary host), never
   one of the viewer names: CloudFront sends ``origin_host`` as SNI and as the
   ``Host`` header, which the route matches and its certificate covers.
+  With ``origin_address`` (the Gateway's load balancer, ``Gateway.address``), the
+  origin host's own DNS record is made here too: a CNAME in Route 53
+  (``origin_zone_id``, default the viewer names' ``hosted_zone_id``) to the load
+  balancer, so the name CloudFront connects to, and Let's Encrypt's HTTP-01 check of
+  the route's certificate, reach the Gateway. With ``origin_header``, CloudFront adds a
+  secret header to every origin request, which the Gateway requires
+  (:mod:`webplatform.edge.origin`: why a header rather than the origin-facing prefix list).
 - **Caching** (default behaviour): reference 000 uses the managed
   CachingDisabled policy, which turns the CDN into a TLS proxy: every request,
   cacheable pages and assets included, goes to the origin. Here:
@@ -69,8 +76,10 @@ import pulumi
 from pydantic import AfterValidator, Field, InstanceOf, field_validator, model_validator
 
 from webplatform._model import Args, Input, Items, at
+from webplatform._types import Wired
 from webplatform.edge import _checks as _edge
 from webplatform.edge._checks import CertificateDomain, EdgeHeaders, Hostname
+from webplatform.edge.origin import OriginHeader
 
 if TYPE_CHECKING:  # the SDK is imported when a distribution is built, not when args are checked
     import pulumi_aws as aws
@@ -160,6 +169,11 @@ class CloudFrontSettings(EdgeHeaders):
         default=None, json_schema_extra={"type": "string", "pattern": "^Z[A-Z0-9]{1,31}$"}
     )
     """Route 53 zone of the host names; default none: validation records become an output."""
+    origin_zone_id: Input[str | None] = Field(
+        default=None, json_schema_extra={"type": "string", "pattern": "^Z[A-Z0-9]{1,31}$"}
+    )
+    """Route 53 zone of the origin host (the route's primary host), where its record pointing
+    at the Gateway's load balancer is made; default ``hostedZoneId``."""
     price_class: PriceClass = "PriceClass_100"
     """Edge locations used; default PriceClass_100 (North America and Europe, the cheapest)."""
     minimum_protocol_version: MinimumProtocolVersion = "TLSv1.2_2021"
@@ -180,7 +194,7 @@ class CloudFrontSettings(EdgeHeaders):
     app's route host) or ``failover`` (``failover_origin_host``): region loss is this one
     config change and ``pulumi up``, no code change (README runbook)."""
 
-    @field_validator("hosted_zone_id")
+    @field_validator("hosted_zone_id", "origin_zone_id")
     @classmethod
     def _zone(cls, value: Any) -> Any:
         return _edge.hosted_zone_id(value) if isinstance(value, str) else value
@@ -243,6 +257,13 @@ class CloudFrontCdnArgs(CloudFrontSettings):
     """An ``aws.Provider`` for us-east-1 (certificate, web ACL); required: we build none."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags on the certificate, web ACL and distribution; default none."""
+    origin_address: Wired[str] | None = None
+    """The Gateway's load balancer (``Gateway.address``): the origin host's DNS record points
+    at it; default none (the record is made elsewhere). Needs a zone (``origin_zone_id`` or
+    ``hosted_zone_id``)."""
+    origin_header: OriginHeader | None = None
+    """The secret header CloudFront sends to the origin, which the Gateway requires; default
+    none (the origin is then reachable without CloudFront)."""
 
     @field_validator("us_east_1_provider")
     @classmethod
@@ -261,7 +282,19 @@ class CloudFrontCdnArgs(CloudFrontSettings):
                 "failover_origin_host",
                 message="is the primary origin; use the recovery region's route host",
             )
+        if self.origin_address is not None and self.origin_zone is None:
+            raise at(
+                "origin_zone_id",
+                message="required with origin_address: the Route 53 zone of the origin host "
+                f"{self.origin_host} (or set hosted_zone_id)",
+            )
         return self
+
+    @property
+    def origin_zone(self) -> pulumi.Input[str] | None:
+        """Where the origin host's record goes: ``origin_zone_id``, else ``hosted_zone_id``."""
+        zone = self.origin_zone_id if self.origin_zone_id is not None else self.hosted_zone_id
+        return cast("pulumi.Input[str] | None", zone)
 
 
 class CloudFrontCdn(pulumi.ComponentResource):
@@ -291,6 +324,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
 
         certificate_arn = self._certificate(east)
         web_acl = self._web_acl(east)
+        origin_record = self._origin_record(child)
         distribution = aws.cloudfront.Distribution(
             f"{name}-distribution",
             aws.cloudfront.DistributionArgs(
@@ -329,7 +363,8 @@ class CloudFrontCdn(pulumi.ComponentResource):
                 web_acl_id=web_acl.arn,
                 tags=dict(args.tags) or None,
             ),
-            opts=child,
+            # CloudFront resolves the origin host: its record first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=origin_record),
         )
         if args.hosted_zone_id is not None:
             self._alias_records(distribution, self._zone, child)
@@ -486,11 +521,40 @@ class CloudFrontCdn(pulumi.ComponentResource):
             opts=east,
         )
 
+    def _origin_record(self, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """The origin host's CNAME to the Gateway's load balancer (an NLB's DNS name)."""
+        import pulumi_aws as aws
+
+        args = self._args
+        if args.origin_address is None or args.origin_zone is None:
+            return []
+        return [
+            aws.route53.Record(
+                f"{self._name}-origin-record",
+                aws.route53.RecordArgs(
+                    zone_id=args.origin_zone,
+                    name=args.origin_host,
+                    type="CNAME",
+                    records=[args.origin_address],
+                    ttl=300,
+                ),
+                opts=child,
+            )
+        ]
+
     def _origin(self) -> aws.cloudfront.DistributionOriginArgs:
         import pulumi_aws as aws
 
+        header = self._args.origin_header
         return aws.cloudfront.DistributionOriginArgs(
             origin_id=ORIGIN_ID,
+            custom_headers=None
+            if header is None
+            else [
+                aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                    name=header.name, value=pulumi.Output.secret(header.value)
+                )
+            ],
             domain_name=self._args.origin_host,
             custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                 http_port=80,

@@ -20,11 +20,11 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, Field, ValidationError, WrapValidator
+from pydantic import AfterValidator, Field, ValidationError, WrapValidator, model_validator
 from pydantic_core import InitErrorDetails
 
 from infra.config._base import _DNS_LABEL, _LocatedError
-from webplatform._model import Args
+from webplatform._model import Args, at
 from webplatform.edge.cloudflare import CloudflareSettings
 from webplatform.edge.cloudfront import CloudFrontSettings
 
@@ -54,6 +54,18 @@ class CloudFrontCdnSpec(CloudFrontSettings, _Fronts):
     #: The key to fix when the origin is one of the public names: the route's host is the origin.
     origin_key: ClassVar[str] = "app"
 
+    @model_validator(mode="after")
+    def _origin_zone(self) -> CloudFrontCdnSpec:
+        """The origin host's record (to the Gateway's load balancer) needs a Route 53 zone."""
+        if self.origin_zone_id is None and self.hosted_zone_id is None:
+            raise at(
+                "origin_zone_id",
+                message="required without hostedZoneId: the Route 53 zone (an ID like "
+                "Z0123456789ABCDEFGHIJ) in which the stack points the origin host (the route's "
+                "primary host) at the Gateway's load balancer",
+            )
+        return self
+
     def public_names(self, route_hosts: tuple[str, ...]) -> list[str]:
         """The names viewers use: the host and its aliases (the origin is the route's host)."""
         return self.hostnames
@@ -69,15 +81,16 @@ class CloudflareEdgeSpec(CloudflareSettings, _Fronts):
     provider: Literal["cloudflare"]
     """Cloudflare's proxy in front of the app's route hosts."""
 
-    origin_key: ClassVar[str] = "origin_address"
+    origin_key: ClassVar[str] = "app"
 
     def public_names(self, route_hosts: tuple[str, ...]) -> list[str]:
         """The proxied names: the route's hosts, which its certificate covers."""
         return list(route_hosts)
 
     def origin(self, route_hosts: tuple[str, ...]) -> Any:
-        """Where the proxied records point: the Gateway's load balancer."""
-        return self.origin_address
+        """None: the proxied records point at the Gateway's load balancer, an address the
+        stack reads from the Gateway (no name in the stack file to check)."""
+        return None
 
 
 class NoCdn(Args):

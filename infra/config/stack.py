@@ -63,6 +63,7 @@ from infra.config.edge import Cdn, NoCdn, route_hosts
 from infra.config.secrets import SecretsSpec
 from webplatform._model import FieldError, camel
 from webplatform.edge import _checks as _edge
+from webplatform.edge.proxy import ProxySettings
 
 
 class StackConfig(_Model):
@@ -82,6 +83,10 @@ class StackConfig(_Model):
     cdn: Cdn = Field(
         default_factory=lambda: NoCdn(provider="none"),
         description="The CDN in front of one app; default none.",
+    )
+    gateway: ProxySettings = Field(
+        default_factory=ProxySettings,
+        description="The Gateway's Envoy proxies on an EKS cluster (replicas, size); default 2.",
     )
     review: _review.ReviewSpec | None = Field(
         default=None,
@@ -152,10 +157,32 @@ class StackConfig(_Model):
                 f"app {cdn.app!r} has no public route; the CDN's origin is its route's host: "
                 f"set apps.{cdn.app}.route.hosts, or front another app",
             )
-        problem = _edge.origin_problem(cdn.origin(hosts), cdn.public_names(hosts))
+        if cdn.provider == "cloudflare":
+            for name, app in self.apps.items():
+                if name != cdn.app and app.route is not None:
+                    raise _at(
+                        ("apps", name, "route"),
+                        f"on a stack whose edge is Cloudflare only cdn.app ({cdn.app}) may have "
+                        "a route: the Gateway serves Cloudflare Origin CA certificates, which "
+                        "only Cloudflare trusts, and the stack proxies cdn.app's hosts alone; "
+                        "remove this route, or serve the app from another stack",
+                    )
+        origin = cdn.origin(hosts)
+        problem = None if origin is None else _edge.origin_problem(origin, cdn.public_names(hosts))
         if problem is not None:
             key = type(cdn).model_fields.get(cdn.origin_key)
             raise _at(("cdn", (key.alias if key else None) or cdn.origin_key), problem)
+        return self
+
+    @model_validator(mode="after")
+    def _proxy_replicas(self) -> StackConfig:
+        """Production and UAT keep serving through a drain: at least two Envoy proxies."""
+        if self.environment in ("production", "uat") and self.gateway.replicas < 2:
+            raise _at(
+                ("gateway", "replicas"),
+                f"must be at least 2 in {self.environment} (one proxy pod is the whole data "
+                "plane: a drain or a node's loss drops all traffic); allowed: 2 to 20",
+            )
         return self
 
     @model_validator(mode="after")

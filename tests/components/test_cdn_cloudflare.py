@@ -223,10 +223,10 @@ def test_the_settings_model_holds_no_host_names():
     assert set(CloudflareEdgeArgs.model_fields) - set(CloudflareSettings.model_fields) == {
         "host",
         "aliases",
+        "origin_address",  # the Gateway's address, wired by the stack (issue 19)
+        "origin_header",
     }
-    defaults = CloudflareSettings(
-        zone_id=ZONE, origin_address="lb.example.com", content_security_policy=CSP
-    )
+    defaults = CloudflareSettings(zone_id=ZONE, content_security_policy=CSP)
     assert (defaults.min_tls_version, defaults.assets_path_prefix) == ("1.2", "/assets/")
     assert all(f.description for f in CloudflareEdgeArgs.model_fields.values())
 
@@ -239,3 +239,61 @@ def test_the_docstring_says_how_to_adopt_an_existing_entry_point_ruleset():
     # pulumi-cloudflare v6's import ID (its docs: '<{accounts|zones}/{account_id|zone_id}>/<id>').
     assert "pulumi import cloudflare:index/ruleset:Ruleset" in doc
     assert "zones/<zone_id>/<ruleset_id>" in doc
+
+
+# --- issue 19: the secret origin header and the origin's certificate --------------------------
+
+
+def test_the_origin_header_is_set_late_on_the_proxied_hosts_only_as_a_secret():
+    import pulumi
+
+    from webplatform.edge.origin import OriginHeader
+
+    rec = build(origin_header=OriginHeader(value=pulumi.Output.secret("origin-secret-value")))
+    [late] = [r for r in rec.by_type(RULESET) if r.inputs["phase"] == "http_request_late_transform"]
+    [rule] = late.inputs["rules"]
+    assert rule["expression"] == 'http.host in {"staging.example.com"}'
+    assert rule["action"] == "rewrite"
+    header = rule["actionParameters"]["headers"]["x-origin-verify"]
+    assert header == {"operation": "set", "value": "origin-secret-value"}
+    assert late.is_secret("rules[0].actionParameters.headers.x-origin-verify.value")
+    assert late.inputs["zoneId"] == ZONE
+
+
+def test_without_an_origin_header_there_is_no_request_ruleset():
+    phases = {r.inputs["phase"] for r in build().by_type(RULESET)}
+    assert "http_request_late_transform" not in phases
+
+
+def test_the_origin_certificate_is_an_origin_ca_certificate_for_the_route_hosts():
+    from webplatform.edge.cloudflare import (
+        CloudflareOriginCertificate,
+        CloudflareOriginCertificateArgs,
+    )
+
+    holder = {}
+
+    def program():
+        holder["c"] = CloudflareOriginCertificate(
+            "origin",
+            CloudflareOriginCertificateArgs(hostnames=("staging.example.com",)),
+        )
+
+    rec = testing.run(program)
+    key = rec.one("tls:index/privateKey:PrivateKey").inputs
+    assert key == {"algorithm": "ECDSA", "ecdsaCurve": "P256"}
+    csr = rec.one("tls:index/certRequest:CertRequest")
+    assert csr.inputs["dnsNames"] == ["staging.example.com"]
+    assert csr.is_secret("privateKeyPem")
+    cert = rec.one("cloudflare:index/originCaCertificate:OriginCaCertificate").inputs
+    assert (cert["hostnames"], cert["requestType"], cert["requestedValidity"]) == (
+        ["staging.example.com"],
+        "origin-ecc",
+        5475,
+    )
+    component = rec.one("webplatform:cdn_cloudflare:CloudflareOriginCertificate")
+    assert {r.name for r in rec.children(component)} == {
+        "origin-key",
+        "origin-csr",
+        "origin-certificate",
+    }

@@ -438,6 +438,8 @@ def test_the_settings_model_holds_no_wiring():
         "origin_host",
         "us_east_1_provider",
         "tags",
+        "origin_address",  # the Gateway's address, wired by the stack (issue 19)
+        "origin_header",
     }
 
 
@@ -482,3 +484,51 @@ def test_the_provider_must_be_a_provider_resource():
             us_east_1_provider="us-east-1",
         )
     assert error.value.errors()[0]["loc"] == ("us_east_1_provider",)
+
+
+# --- issue 19: the origin host's record and the secret origin header ------------------------
+
+
+def test_the_origin_hosts_record_points_at_the_gateways_load_balancer():
+    from webplatform.edge.origin import OriginHeader
+
+    lb = "k8s-envoy-0123.elb.us-west-2.amazonaws.com"
+    secret = pulumi.Output.secret("origin-secret-value")
+    rec = build(
+        hosted_zone_id="Z0VIEWERZONE",
+        origin_zone_id="Z0ORIGINZONE",
+        origin_address=lb,
+        origin_header=OriginHeader(value=secret),
+    )
+    [record] = [r for r in rec.by_type(RECORD) if r.name == "cdn-origin-record"]
+    assert record.inputs == {
+        "zoneId": "Z0ORIGINZONE",
+        "name": "origin.example.com",
+        "type": "CNAME",
+        "records": [lb],
+        "ttl": 300,
+    }
+    dist = rec.one(DIST)
+    assert record.urn in dist.dependencies  # CloudFront resolves the origin host
+    [origin] = dist.inputs["origins"]
+    assert origin["domainName"] == "origin.example.com"  # SNI and Host: the route's name
+    assert origin["customHeaders"] == [{"name": "x-origin-verify", "value": "origin-secret-value"}]
+    assert dist.is_secret("origins[0].customHeaders[0].value")
+
+
+def test_the_origin_record_goes_to_the_hosted_zone_by_default():
+    rec = build(hosted_zone_id="Z0VIEWERZONE", origin_address="lb.example.net")
+    [record] = [r for r in rec.by_type(RECORD) if r.name == "cdn-origin-record"]
+    assert record.inputs["zoneId"] == "Z0VIEWERZONE"
+    assert "customHeaders" not in rec.one(DIST).inputs["origins"][0]
+
+
+def test_an_origin_address_without_any_zone_is_refused():
+    with pytest.raises(ValidationError, match="required with origin_address"):
+        CloudFrontCdnArgs(
+            host="www.example.com",
+            origin_host="origin.example.com",
+            content_security_policy=CSP,
+            us_east_1_provider=aws.Provider("east", region="us-east-1"),
+            origin_address="lb.example.net",
+        )

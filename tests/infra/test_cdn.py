@@ -226,7 +226,9 @@ def test_prod_cloudfront_resources_all_use_the_programs_us_east_1_provider(synth
     assert provider.inputs["region"] == "us-east-1"
     aws = [r for r in rec.resources if r.custom and r.type.startswith("aws:")]
     edge = [r for r in aws if "CloudFrontCdn$" in r.urn]
-    assert len(edge) == 14  # 13 before issue 15 added the default behaviour's cache policy
+    # 13 before issue 15 added the default behaviour's cache policy, 14 before issue 19 added
+    # the origin host's record (to the Gateway's load balancer)
+    assert len(edge) == 15
     for resource in edge:
         assert resource.provider.startswith(provider.urn + "::"), resource.urn
     # and nothing else does: the cluster stays in the stack's own region
@@ -246,20 +248,31 @@ def test_prod_exports_the_distribution_domain_name_and_origin(synths):
     assert "validationRecords" not in outputs  # the hosted zone holds them
 
 
-def test_staging_cloudflare_takes_its_zone_and_target_from_the_stack_file(synths):
+def test_staging_cloudflare_takes_its_zone_from_the_stack_file_and_target_from_the_gateway(
+    synths,
+):
     config = cdn_config("staging")
+    assert "originAddress" not in config  # issue 19: the placeholder key is gone
     rec = synths["staging"].recording
     record = rec.one(DNS_RECORD).inputs
+    address = rec.stack_outputs["gateway"]["address"]
+    assert address.endswith(".elb.us-west-2.amazonaws.com")
     assert (record["name"], record["content"], record["proxied"]) == (
         primary("staging"),
-        config["originAddress"],
+        address,
         True,
     )
-    cloudflare = [r for r in rec.resources if r.type.startswith("cloudflare:")]
-    assert len(cloudflare) == 7 and {r.inputs["zoneId"] for r in cloudflare} == {config["zoneId"]}
+    zoned = [r for r in rec.resources if r.type.startswith("cloudflare:") and "zoneId" in r.inputs]
+    assert len(zoned) == 8 and {r.inputs["zoneId"] for r in zoned} == {config["zoneId"]}
     phases = sorted(r.inputs["phase"] for r in rec.by_type(RULESET))
-    assert phases == ["http_request_cache_settings", "http_response_headers_transform"]
+    assert phases == [
+        "http_request_cache_settings",
+        "http_request_late_transform",
+        "http_response_headers_transform",
+    ]
     for ruleset in rec.by_type(RULESET):
+        if ruleset.inputs["phase"] == "http_request_late_transform":
+            continue  # its rule holds the secret header: the whole rule is secret
         assert ruleset.inputs["rules"][0]["expression"].startswith(
             f'http.host in {{"{primary("staging")}"}}'
         )
@@ -276,13 +289,16 @@ def test_staging_cloudflare_takes_its_zone_and_target_from_the_stack_file(synths
 def test_a_cloudfront_stack_without_hosted_zone_exports_the_validation_records(write_stack):
     document = load_stack_file("prod")
     del document["config"][CDN]["hostedZoneId"]
+    document["config"][CDN]["originZoneId"] = "Z0ORIGINZONE"
     result = synth.synthesize("prod", write_stack("prod", document))
     records = result.recording.stack_outputs["cdn"]["validationRecords"]
     assert {r["name"] for r in records} == {
         "_0123456789abcdef.www.example.com.",
         "_0123456789abcdef.example.com.",
     }
-    assert result.recording.by_type("aws:route53/record:Record") == []
+    # Only the origin host's record, in its own zone: the viewer names' zone is elsewhere.
+    [origin] = result.recording.by_type("aws:route53/record:Record")
+    assert (origin.name, origin.inputs["zoneId"]) == ("cdn-origin-record", "Z0ORIGINZONE")
 
 
 def test_unset_keys_keep_the_component_defaults(write_stack):
@@ -290,6 +306,7 @@ def test_unset_keys_keep_the_component_defaults(write_stack):
     cdn = document["config"][CDN]
     for key in ("hostedZoneId", "priceClass", "wafRateLimit", "accessLogs"):
         cdn.pop(key)
+    cdn["originZoneId"] = "Z0ORIGINZONE"  # the origin record needs a zone (no default)
     rec = synth.synthesize("prod", write_stack("prod", document)).recording
     dist = rec.one(DIST).inputs
     assert dist["priceClass"] == "PriceClass_100"
@@ -339,6 +356,7 @@ CLOUDFRONT = {
     "provider": "cloudfront",
     "app": "web",
     "host": "www.example.com",
+    "hostedZoneId": "Z0123456789EXAMPLEPRD",
     "contentSecurityPolicy": "default-src 'self'",
 }
 
@@ -418,7 +436,6 @@ def test_an_input_field_reports_one_plain_error_not_the_output_member():
                 "provider": "cloudflare",
                 "app": "web",
                 "zoneId": 5,
-                "originAddress": "lb.example.com",
                 "contentSecurityPolicy": "default-src 'self'",
             }
         )
@@ -471,23 +488,66 @@ BAD_STACKS = {
         "cdn.app",
         "is also one of the CDN's public names",
     ),
-    "cloudflare-target-is-the-route-host": (
+    # Issue 19: the records' target is the Gateway's load balancer, read from the Gateway;
+    # the placeholder key is refused, with the keys that remain.
+    "cloudflare-origin-address-key-is-gone": (
         "staging",
-        lambda c: c[CDN].update(originAddress=route_hosts_of(c)[0]),
+        set_([CDN, "originAddress"], "gateway.staging.example.com"),
         "cdn.originAddress",
-        "the CDN would be its own origin",
+        "unknown key for provider cloudflare; allowed: app, provider",
     ),
-    "cloudflare-target-missing": (
+    "cloudflare-origin-certificate-days-not-offered": (
         "staging",
-        delete([CDN, "originAddress"]),
-        "cdn.originAddress",
-        "Field required",
+        set_([CDN, "originCertificateDays"], 100),
+        "cdn.originCertificateDays",
+        "5475",
     ),
-    "cloudflare-target-is-a-url": (
+    "cloudfront-origin-zone-missing": (
+        "prod",
+        delete([CDN, "hostedZoneId"]),
+        "cdn.originZoneId",
+        "required without hostedZoneId",
+    ),
+    "cloudfront-origin-zone-not-an-id": (
+        "prod",
+        set_([CDN, "originZoneId"], "example.com"),
+        "cdn.originZoneId",
+        "not a Route 53 hosted zone ID",
+    ),
+    "cloudflare-second-public-app": (
         "staging",
-        set_([CDN, "originAddress"], "https://lb.example.com"),
-        "cdn.originAddress",
-        "fully qualified host name",
+        lambda c: c["webplatform:apps"].update(
+            api={
+                **c["webplatform:apps"]["web"],
+                "route": {**c["webplatform:apps"]["web"]["route"], "hosts": ["api.example.com"]},
+            }
+        ),
+        "apps.api.route",
+        "only cdn.app (web) may have a route",
+    ),
+    "gateway-one-proxy-in-production": (
+        "prod",
+        set_(["webplatform:gateway", "replicas"], 1),
+        "gateway.replicas",
+        "must be at least 2 in production",
+    ),
+    "gateway-one-proxy-in-uat": (
+        "uat",
+        set_(["webplatform:gateway", "replicas"], 1),
+        "gateway.replicas",
+        "must be at least 2 in uat",
+    ),
+    "gateway-proxy-cpu-not-a-quantity": (
+        "prod",
+        set_(["webplatform:gateway", "cpu"], "lots"),
+        "gateway.cpu",
+        "not a CPU quantity",
+    ),
+    "gateway-unknown-key": (
+        "prod",
+        set_(["webplatform:gateway", "scheme"], "internal"),
+        "gateway.scheme",
+        "unknown key; allowed: replicas, cpu, memory",
     ),
     "cloudflare-host-key": (
         "staging",

@@ -36,6 +36,7 @@ def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
             "BackendTrafficPolicy",
             "ClientTrafficPolicy",
             "ClusterIssuer",
+            "EnvoyProxy",
             "ExternalSecret",
             "Gateway",
             "GatewayClass",
@@ -44,6 +45,7 @@ def test_monitored_stacks_render_both_kinds_and_dev_none(custom_objects):
             "NodePool",
             "PrometheusRule",
             "SecretStore",
+            "SecurityPolicy",
             "ServiceMonitor",
         ]
     assert sorted(o["kind"] for o in custom_objects["dev"]) == [
@@ -68,6 +70,8 @@ def test_schema_set_covers_the_kinds_we_render():
         ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
         ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"),
         ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"),
+        ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
+        ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"),
         ("karpenter.sh/v1", "NodePool"),
         ("gateway.networking.k8s.io/v1", "GatewayClass"),
         ("gateway.networking.k8s.io/v1beta1", "GatewayClass"),

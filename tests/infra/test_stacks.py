@@ -49,6 +49,8 @@ def test_every_resource_but_roots_has_a_component_parent(synths, stack):
         "pulumi:providers:aws",
         "webplatform:cdn_cloudfront:CloudFrontCdn",
         "webplatform:cdn_cloudflare:CloudflareEdge",
+        "webplatform:cdn_cloudflare:CloudflareOriginCertificate",
+        "webplatform:origin:OriginGuard",
     }
     for r in rec.resources:
         if r.type not in roots:
