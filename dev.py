@@ -10,8 +10,11 @@ Python 3.11+ needs nothing else:
     python3 dev.py snapshots             # regenerate the URN snapshots, on purpose
     python3 dev.py schema                # regenerate schema/stack.schema.json from the models
     python3 dev.py bench [--runs N]      # benchmark: synth vs the SDK's own floor
-    python3 dev.py wheel                 # build the wheel into dist/ and check what it holds
+    python3 dev.py wheel [--sdist]       # build the wheel (and sdist) into dist/, check what it holds
+    python3 dev.py compat [--update]     # importers' promise: API and URNs against the last release
     python3 dev.py lock [uv lock args]   # re-lock uv.lock (and policy/uv.lock) after a pyproject change
+    python3 dev.py lowest [pytest args]  # the tests against the ranges' floors (requirements-lowest.txt)
+    python3 dev.py consumer [pytest args]  # examples/consumer's tests against the built wheel
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
     python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
     python3 dev.py rto --stack prod      # critical path of a from-scratch up against RTO 4 h
@@ -212,7 +215,16 @@ def lock(args: list[str]) -> int:
     ).returncode  # fmt: skip
     if code == 0:
         UV_REQUIREMENTS.write_text("\n".join(header) + "\n" + UV_REQUIREMENTS.read_text())
+        code = _tool("lowest", "lock")  # the ranges' floors: requirements-lowest.txt
+    if code == 0:
+        code = _tool("consumer", "lock")  # examples/consumer/requirements.lock
     return code
+
+
+def _tool(name: str, *args: str) -> int:
+    """tools/<name>.py (stdlib only) with the pinned uv: lowest (the ranges' floors), consumer."""
+    command = [sys.executable, f"tools/{name}.py", "--uv", uv(), *args]
+    return subprocess.run(command, cwd=ROOT, env=_uv_env()).returncode
 
 
 #: actionlint for the workflow tests, built from its Go module: its PyPI wrapper
@@ -261,6 +273,8 @@ def main(argv: list[str]) -> int:
         return scan_lock()
     if task == "lock":
         return lock(rest)
+    if task in {"lowest", "consumer"}:
+        return _tool(task, "test", *rest)
     # The engine and the cluster need only the standard library and Go (tools/engine/).
     if task == "engine":
         return subprocess.run([sys.executable, "tools/engine/build.py", *rest], cwd=ROOT).returncode
@@ -303,7 +317,9 @@ def main(argv: list[str]) -> int:
     if task == "schema":
         return run("-m", "infra.config.schema", *rest)
     if task == "wheel":
-        return run("tools/check_wheel.py")
+        return run("tools/check_wheel.py", *rest)
+    if task == "compat":
+        return run("-m", "tools.compat", *rest)
     if task == "bench":
         return run("bench/run.py", *rest)
     if task == "cost":
@@ -323,7 +339,8 @@ def main(argv: list[str]) -> int:
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "lock, scan, scan-lock, cost, rto, import-file, engine, cluster, e2e, bench-e2e, "
+        "compat, lock, lowest, consumer, scan, scan-lock, cost, rto, import-file, engine, cluster, "
+        "e2e, bench-e2e, "
         "stress-synth"
     )
     return 2

@@ -30,6 +30,7 @@ import argparse
 import copy
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--apps", type=int, default=50, help="apps in the generated stack; 0: none")
     parser.add_argument("--large-runs", type=int, default=1, help="runs of the generated stack")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the `finally` below stops the cluster's processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bindir = engine_build.ensure()
     with tempfile.TemporaryDirectory(prefix="webplatform-bench-") as tmp_name:
         tmp = Path(tmp_name)

@@ -5,6 +5,9 @@ Fails (exit 1) when the wheel lacks the ``webplatform`` package (built from
 metadata (version, dependencies), or when it ships tests, or a top-level
 package other than ``webplatform`` (``components`` or ``infra`` would collide
 with a team's own packages of those names). Run by ``python3 dev.py wheel`` and CI.
+
+``--sdist`` builds the sdist too and the wheel from it (what a release publishes,
+and what an index's users build from when no wheel fits).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ REQUIRED = (
 )
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     shutil.rmtree(DIST, ignore_errors=True)
+    kinds = [] if "--sdist" in argv else ["--wheel"]  # no flag: the sdist, then its wheel
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(DIST), str(ROOT)],
+        [sys.executable, "-m", "build", *kinds, "--outdir", str(DIST), str(ROOT)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -59,4 +63,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

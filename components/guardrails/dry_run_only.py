@@ -99,7 +99,9 @@ def dry_run_policy(group: str) -> dict[str, Any]:
                     "apiGroups": ["*"],
                     "apiVersions": ["*"],
                     "operations": ["CREATE", "UPDATE", "DELETE", "CONNECT"],
-                    "resources": ["*", "*/*"],
+                    # Every resource and every subresource (exec, scale, status...). The API
+                    # server refuses "*" next to "*/*" (seen on the local control plane).
+                    "resources": ["*/*"],
                     "scope": "*",
                 }
             ]

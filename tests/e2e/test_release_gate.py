@@ -124,9 +124,10 @@ def test_later_updates_leave_replicas_to_the_autoscaler(gate: Engine, kube: Kube
         "patch", "deployment", "web-green", "-n", NS, "--subresource=scale", "--type=merge",
         "-p", json.dumps({"spec": {"replicas": 5}}), "--field-manager=kube-controller-manager",
     )  # fmt: skip
+    live = kube.json("get", "deployment", "web-green", "-n", NS, "--show-managed-fields")
     owners = {
         f["manager"]
-        for f in deployment(kube, "web-green")["metadata"]["managedFields"]
+        for f in live["metadata"]["managedFields"]
         if "f:replicas" in json.dumps(f.get("fieldsV1", {}))
     }
     assert owners == {"kube-controller-manager"}, owners

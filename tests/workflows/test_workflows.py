@@ -57,6 +57,7 @@ def test_the_pipeline_files_exist():
         "drift.yml",
         "pull-request.yml",
         "pulumi-up.yml",
+        "release-library.yml",
         "review-sandbox.yml",
         "review.yml",
         "state-export.yml",
@@ -141,6 +142,7 @@ def test_the_scripts_pass_shellcheck_and_are_executable():
     scripts = sorted(SCRIPTS.glob("*.sh"))
     assert [s.name for s in scripts] == [
         "drift.sh",
+        "github-release.sh",
         "kubeconfig.sh",
         "mask-json.sh",
         "pulumi-deploy.sh",
@@ -178,6 +180,10 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_alongside():
         "actions/upload-artifact",
         "aws-actions/configure-aws-credentials",
         "pulumi/actions",
+        # release-library.yml
+        "actions/download-artifact",
+        "actions/attest-build-provenance",
+        "pypa/gh-action-pypi-publish",
     }
     assert all(len(shas) == 1 for shas in pins.values()), pins
 
@@ -196,14 +202,23 @@ def test_nothing_is_granted_by_default_and_each_job_asks_for_what_it_uses():
     for path in FILES:
         assert load(path.name)["permissions"] == {}, path.name
     allowed = {"contents", "id-token", "pull-requests", "issues", "deployments", "actions"}
+    allowed |= {"attestations"}  # release-library.yml's attest job
     for file, name, job in _jobs():
         permissions = job.get("permissions")
         assert isinstance(permissions, dict), f"{file}:{name} declares no permissions"
-        assert permissions.get("contents") == "read", f"{file}:{name}"
+        # the one writer of contents: the library's GitHub release (test_release_library.py)
+        writes = (file, name) == ("release-library.yml", "github-release")
+        assert permissions.get("contents") == ("write" if writes else "read"), f"{file}:{name}"
         assert set(permissions) <= allowed, f"{file}:{name}"
-        needs_oidc = bool(uses(job, "aws-actions/configure-aws-credentials")) or job.get(
-            "uses", ""
-        ).endswith("pulumi-up.yml")
+        needs_oidc = (
+            bool(uses(job, "aws-actions/configure-aws-credentials"))
+            or job.get("uses", "").endswith("pulumi-up.yml")
+            or bool(uses(job, "actions/attest-build-provenance"))  # signs with OIDC (Sigstore)
+            or bool(uses(job, "pypa/gh-action-pypi-publish"))  # trusted publishing
+        )
+        assert (permissions.get("attestations") == "write") == bool(
+            uses(job, "actions/attest-build-provenance")
+        ), f"{file}:{name}"
         assert (permissions.get("id-token") == "write") == needs_oidc, f"{file}:{name}"
         if permissions.get("pull-requests") == "write":
             assert any(
@@ -820,6 +835,8 @@ def test_no_job_outside_an_environment_reads_a_deploy_secret():
 
 def test_every_job_with_cloud_credentials_runs_without_the_dev_group():
     for file, name, job in _jobs():
+        if uses(job, "actions/attest-build-provenance") or uses(job, "pypa/gh-action-pypi-publish"):
+            continue  # OIDC for Sigstore or PyPI, no cloud credentials, no Python run at all
         if job.get("permissions", {}).get("id-token") == "write" and "uses" not in job:
             assert job["env"]["WEBPLATFORM_NO_DEV"] == "1", f"{file}:{name}"
     dev = (ROOT / "dev.py").read_text()

@@ -62,3 +62,25 @@ def test_everything_uses_the_teams_provider_and_namespace(rec):
             assert r.provider.startswith(provider.urn)
             if r.type != "kubernetes:core/v1:Namespace":
                 assert r.inputs["metadata"]["namespace"] == "shop", r.urn
+
+
+def test_the_library_is_the_pinned_release_installed_from_its_wheel():
+    """What this project tests is what it pins: the release, installed, not a source tree."""
+    import importlib.metadata
+    import json
+    import re
+    from pathlib import Path
+
+    import webplatform
+
+    pin = re.search(
+        r"^webplatform-components==(\S+)$",
+        (Path(__file__).resolve().parent.parent / "requirements.txt").read_text(),
+        re.M,
+    )
+    assert pin, "requirements.txt pins no release of webplatform-components"
+    dist = importlib.metadata.distribution("webplatform-components")
+    assert dist.version == pin[1]
+    direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    assert not direct.get("dir_info", {}).get("editable"), "an editable install of the source"
+    assert "site-packages" in Path(webplatform.__file__).parts
