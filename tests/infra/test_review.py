@@ -360,7 +360,11 @@ def test_the_recovery_stack_is_prod_elsewhere_each_difference_explained():
 
 def test_the_explanation_rule_catches_an_unmarked_difference(tmp_path, monkeypatch):
     """The rule is not vacuous: a recovery file with one unexplained change fails it."""
-    text = (ROOT / "Pulumi.prod-dr.yaml").read_text().replace("replicas: 3", "replicas: 2", 1)
+    text = (
+        (ROOT / "Pulumi.prod-dr.yaml")
+        .read_text()
+        .replace("      replicas: 3\n      resources:", "      replicas: 2\n      resources:", 1)
+    )
     (tmp_path / "Pulumi.prod-dr.yaml").write_text(text)
     (tmp_path / "Pulumi.prod.yaml").write_text((ROOT / "Pulumi.prod.yaml").read_text())
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
