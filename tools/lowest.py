@@ -82,7 +82,8 @@ def test(uv: str, args: list[str]) -> int:
     install(uv)
     versions = subprocess.run(
         [str(PY), "-c", "import importlib.metadata as m; print(', '.join(f'{n} {m.version(n)}' "
-         "for n in ('pulumi', 'pulumi-aws', 'pulumi-kubernetes', 'pulumi-cloudflare', 'pydantic')))"],
+         "for n in ('pulumi', 'pulumi-aws', 'pulumi-kubernetes', 'pulumi-cloudflare', "
+         "'pulumi-random', 'pulumi-tls', 'pydantic')))"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     print(f"lowest: {versions}", flush=True)
