@@ -17,6 +17,8 @@ Python 3.11+ needs nothing else:
     python3 dev.py consumer [pytest args]  # examples/consumer's tests against the built wheel
     python3 dev.py scan [--stack prod]   # checkov over each stack's synthesized manifests
     python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
+    python3 dev.py rto --stack prod      # critical path of a from-scratch up against RTO 4 h
+    python3 dev.py import-file --stack prod --out FILE  # `pulumi import --file` for a lost state
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
     python3 dev.py engine                # build or find the real engine; last line: its bin dir
     python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
@@ -322,6 +324,8 @@ def main(argv: list[str]) -> int:
         return run("bench/run.py", *rest)
     if task == "cost":
         return run("-m", "infra.cost", *rest)
+    if task in ("rto", "import-file"):
+        return run("-m", "infra.recovery", task, *rest)
     if task == "e2e":
         # tests/e2e starts (and stops) its own cluster; `dev.py test` never collects it.
         os.environ["WEBPLATFORM_E2E"] = "1"
@@ -335,7 +339,8 @@ def main(argv: list[str]) -> int:
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "compat, lock, lowest, consumer, scan, scan-lock, cost, engine, cluster, e2e, bench-e2e, "
+        "compat, lock, lowest, consumer, scan, scan-lock, cost, rto, import-file, engine, cluster, "
+        "e2e, bench-e2e, "
         "stress-synth"
     )
     return 2

@@ -395,12 +395,18 @@ def _edge_and_keys(resources: list[dict[str, Any]], p: Prices) -> Iterable[Line]
     secrets = _of_type(resources, "aws:secretsmanager/secret:Secret")
     if secrets:
         fee = p("secretsmanager", "secret_per_month")
+        # A replica region's copy is billed as a secret of its own.
+        replicas = sum(len(s["inputs"].get("replicas") or ()) for s in secrets)
+        count = len(secrets) + replicas
         yield Line(
             "Secrets Manager secrets",
-            str(len(secrets)),
+            str(count),
             rate(fee, "month"),
-            fee * len(secrets),
-            fee * len(secrets),
+            fee * count,
+            fee * count,
+            f"{replicas} of them replicas in another region (each billed as a secret)"
+            if replicas
+            else "",
         )
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from infra import synth
 from infra.config import StackConfigError
 
-STACKS = ("dev", "staging", "uat", "prod")
+STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
 
 #: Checks we accept failing, and why. The only list of skips; keep each reason current.
 CHECKOV_SKIPS: dict[str, str] = {

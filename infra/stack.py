@@ -320,7 +320,9 @@ def gateway(
             # Behind the stack's CDN the client is the address the CDN appended to
             # X-Forwarded-For, not the CDN's edge (the per-client rate limit needs the client).
             # Forging it needs the origin header (webplatform.edge.origin), which only the CDN has.
-            trusted_proxy_hops=0 if config.cdn.provider == "none" else 1,
+            trusted_proxy_hops=config.cdn.trusted_proxy_hops
+            if isinstance(config.cdn, NoCdn)
+            else 1,
             proxy=config.gateway if config.cluster.mode == "eks" else None,
             source_ranges=wiring.source_ranges
             if wiring is not None and config.cluster.mode == "eks"

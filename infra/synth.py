@@ -65,6 +65,13 @@ class Synth:
                 "parent": r.parent,
                 "inputs": _clean(r.inputs, r.secret_paths),
                 "protect": r.protect,
+                # What the engine waits for before creating it (explicit depends_on and the
+                # resources its inputs come from): the graph `dev.py rto` walks.
+                "dependencies": sorted(
+                    {*r.dependencies, *(u for us in r.property_dependencies.values() for u in us)}
+                    - {r.urn}
+                ),
+                "provider": r.provider.rsplit("::", 1)[0] if r.provider else "",
             }
             for r in sorted(self.recording.resources, key=lambda r: r.urn)
         ]

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "staging", "uat", "prod")
+STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
 
 # tests/e2e needs the real engine and a cluster (minutes): only `python3 dev.py e2e`
 # (which sets WEBPLATFORM_E2E) collects it, never a plain `dev.py test`.

@@ -66,6 +66,7 @@ What references 000 and 003 build by hand, with these choices:
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Sequence
@@ -107,6 +108,13 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
 )
 ORIGIN_ID = "origin"
+#: The recovery region's origin, and the group that fails over to it (``failover_origin_host``).
+FAILOVER_ORIGIN_ID = "origin-failover"
+ORIGIN_GROUP_ID = "origin-group"
+#: What the primary origin answers when CloudFront should ask the failover origin instead
+#: (CloudFront also fails over when it cannot connect or times out).
+FAILOVER_STATUS_CODES = (500, 502, 503, 504)
+ActiveOrigin = Literal["primary", "failover"]
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 _READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 _CACHED_METHODS = ["GET", "HEAD"]
@@ -176,6 +184,15 @@ class CloudFrontSettings(EdgeHeaders):
     """Standard access logs to an S3 bucket; default none: no access logs."""
     assets_path_pattern: str = "/assets/*"
     """Path of fingerprinted files, cached for the assets TTL; default ``/assets/*``."""
+    failover_origin_host: Hostname | None = None
+    """The recovery region's origin (its stack's route host, e.g. ``origin-dr.example.com``);
+    default none. With it, reads (GET/HEAD/OPTIONS, the only methods CloudFront fails over)
+    of the assets behaviour go through an origin group that retries there when the primary
+    answers 500/502/503/504 or cannot be reached; ``active_origin`` moves everything else."""
+    active_origin: ActiveOrigin = "primary"
+    """Where the default behaviour (every method) sends requests: ``primary`` (default, the
+    app's route host) or ``failover`` (``failover_origin_host``): region loss is this one
+    config change and ``pulumi up``, no code change (README runbook)."""
 
     @field_validator("hosted_zone_id", "origin_zone_id")
     @classmethod
@@ -199,6 +216,17 @@ class CloudFrontSettings(EdgeHeaders):
             raise at(
                 "aliases",
                 message=f"{repeated!r} is listed twice or equals the host; list each name once",
+            )
+        if self.active_origin == "failover" and self.failover_origin_host is None:
+            raise at(
+                "active_origin",
+                message="'failover' needs failover_origin_host (the recovery region's origin)",
+            )
+        failover = self.failover_origin_host
+        problem = None if failover is None else _edge.origin_problem(failover, self.hostnames)
+        if problem is not None:
+            raise at(
+                "failover_origin_host", message=problem + "; use the recovery stack's route host"
             )
         domain = self.certificate_domain
         if domain is not None and not _edge.covers(domain, self.host):
@@ -249,6 +277,11 @@ class CloudFrontCdnArgs(CloudFrontSettings):
         problem = _edge.origin_problem(self.origin_host, self.hostnames)
         if problem is not None:
             raise at("origin_host", message=problem + "; use the app's own route host")
+        if self.failover_origin_host == self.origin_host:
+            raise at(
+                "failover_origin_host",
+                message="is the primary origin; use the recovery region's route host",
+            )
         if self.origin_address is not None and self.origin_zone is None:
             raise at(
                 "origin_zone_id",
@@ -298,9 +331,12 @@ class CloudFrontCdn(pulumi.ComponentResource):
                 enabled=True,
                 comment=_comment(f"webplatform: {args.host}"),
                 aliases=args.hostnames,
-                origins=[self._origin()],
+                origins=[self._origin(), *self._failover_origins()],
+                origin_groups=self._origin_groups(),
                 default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                    target_origin_id=ORIGIN_ID,
+                    target_origin_id=FAILOVER_ORIGIN_ID
+                    if args.active_origin == "failover"
+                    else ORIGIN_ID,
                     viewer_protocol_policy="redirect-to-https",
                     allowed_methods=_ALL_METHODS,
                     cached_methods=_CACHED_METHODS,
@@ -528,6 +564,37 @@ class CloudFrontCdn(pulumi.ComponentResource):
             ),
         )
 
+    def _failover_origins(self) -> list[aws.cloudfront.DistributionOriginArgs]:
+        """The recovery region's origin: the primary's settings (HTTPS only, TLS 1.2, and
+        whatever else the primary sends), another id and host; none without one."""
+        host = self._args.failover_origin_host
+        if host is None:
+            return []
+        origin = copy.copy(self._origin())
+        pulumi.set(origin, "origin_id", FAILOVER_ORIGIN_ID)
+        pulumi.set(origin, "domain_name", host)
+        return [origin]
+
+    def _origin_groups(self) -> list[aws.cloudfront.DistributionOriginGroupArgs] | None:
+        """Primary first, then the recovery region's origin; ``None`` (no change to existing
+        distributions) without a failover origin."""
+        import pulumi_aws as aws
+
+        if self._args.failover_origin_host is None:
+            return None
+        return [
+            aws.cloudfront.DistributionOriginGroupArgs(
+                origin_id=ORIGIN_GROUP_ID,
+                failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(
+                    status_codes=list(FAILOVER_STATUS_CODES)
+                ),
+                members=[
+                    aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id=ORIGIN_ID),
+                    aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id=FAILOVER_ORIGIN_ID),
+                ],
+            )
+        ]
+
     def _headers_policy(
         self, role: str, cache_control: str | None, child: pulumi.ResourceOptions
     ) -> aws.cloudfront.ResponseHeadersPolicy:
@@ -593,7 +660,7 @@ class CloudFrontCdn(pulumi.ComponentResource):
         headers = self._headers_policy("assets-headers", f"public, max-age={ttl}, immutable", child)
         return aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
             path_pattern=args.assets_path_pattern,
-            target_origin_id=ORIGIN_ID,
+            target_origin_id=ORIGIN_ID if args.failover_origin_host is None else ORIGIN_GROUP_ID,
             viewer_protocol_policy="redirect-to-https",
             allowed_methods=_READ_METHODS,
             cached_methods=_CACHED_METHODS,

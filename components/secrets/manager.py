@@ -21,6 +21,7 @@ args (which the program's config validation uses) and a stack without AWS never 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ __all__ = [
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (hour|hours|day|days)\)|cron\(.+\))$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[^:]+)?$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 #: What Secrets Manager does with the key on a caller's behalf (write, read, rotate).
 KEY_USE_ACTIONS = (
@@ -93,6 +95,15 @@ def _secret_name(value: str) -> str:
     return value
 
 
+def _regions(values: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [v for v in values if not _REGION.match(v)]
+    if bad:
+        raise ValueError(f"{bad} are not AWS region names (e.g. us-east-2)")
+    if len(set(values)) != len(values):
+        raise ValueError("a region is listed twice")
+    return values
+
+
 def _env_names(values: tuple[str, ...]) -> tuple[str, ...]:
     _validation.env_names("keys", values)
     return values
@@ -134,6 +145,11 @@ class SecretSettings(Args):
     break_glass_role_arn: RoleArn | None = None
     """A role that may read every app secret in an emergency, besides each secret's consumer;
     default none (required by the program in production). Its use shows in CloudTrail."""
+    replica_regions: Annotated[Items[str], AfterValidator(_regions)] = ()
+    """Regions where Secrets Manager keeps a read-only replica of every app's secret, each
+    encrypted with a key of its own region (see :class:`AppSecrets`); default none. A recovery
+    region needs the values before the disaster: a replica is promoted
+    (``stop-replication-to-replica``) when the primary region is lost."""
 
 
 class AppSecretsArgs(SecretSettings):
@@ -315,6 +331,7 @@ class AppSecrets(pulumi.ComponentResource):
                 f"{', '.join(sorted(args.keys))}",
                 kms_key_id=key.arn,
                 recovery_window_in_days=args.recovery_window_days,
+                replicas=_replicas(name, args, identity, tags, self) or None,
                 tags=tags,
             ),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
@@ -394,3 +411,49 @@ class AppSecrets(pulumi.ComponentResource):
             block_public_policy=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _replicas(
+    name: str,
+    args: AppSecretsArgs,
+    identity: Any,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> list[Any]:
+    """One key per replica region, and the secret's replica there encrypted with it.
+
+    Per-region keys rather than a multi-Region key: ``multi_region`` cannot be changed on an
+    existing key (the provider replaces it, and prod's key is protected), and a multi-Region
+    replica is administered from its primary's region, the one a disaster takes away. A key of
+    the replica's own region has the same policy as the primary's, scoped to Secrets Manager
+    *in that region*, and the same description: the recovery stack adopts both by
+    ``pulumi import`` with no change (README, runbook "Region loss"). pulumi-aws v7's
+    per-resource ``region`` places the key there with the caller's provider.
+    """
+    import pulumi_aws as aws
+
+    out = []
+    for region in args.replica_regions:
+        policy = pulumi.Output.all(identity.account_id, identity.arn).apply(
+            functools.partial(_replica_policy, region, tuple(args.key_admin_arns))
+        )
+        key = aws.kms.Key(
+            f"{name}-key-{region}",
+            aws.kms.KeyArgs(
+                description=f"Encrypts the Secrets Manager secret {args.secret_name} of app {args.app}",
+                enable_key_rotation=True,
+                rotation_period_in_days=args.key_rotation_period_days,
+                deletion_window_in_days=args.key_deletion_window_days,
+                policy=policy,
+                region=region,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent, protect=args.protect),
+        )
+        out.append(aws.secretsmanager.SecretReplicaArgs(region=region, kms_key_id=key.arn))
+    return out
+
+
+def _replica_policy(region: str, admins: tuple[str, ...], identity: list[str]) -> str:
+    """:func:`key_policy` for a key in ``region`` (``identity``: account id, caller ARN)."""
+    return json.dumps(key_policy(identity[0], identity[1].split(":")[1], region, admins))

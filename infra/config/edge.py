@@ -97,7 +97,12 @@ class NoCdn(Args):
     """``provider: none``: no CDN; the app's route is reached directly."""
 
     provider: Literal["none"]
-    """No CDN."""
+    """No CDN of this stack's own."""
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=2)
+    """Proxies in front of the Gateway that another stack manages, whose ``X-Forwarded-For``
+    entries the Gateway trusts to find the client (the per-client rate limit); default 0. A
+    recovery stack behind prod's CloudFront (Pulumi.prod-dr.yaml) sets 1, as a stack with its
+    own CDN does."""
 
 
 def _without_tag(value: Any, handler: Any) -> Any:

@@ -34,6 +34,7 @@ _EXTERNAL_ONLY = (
     "break_glass_role_arn",
     "operator",
     "refresh_interval",
+    "replica_regions",
 )
 
 
@@ -111,3 +112,21 @@ def check(config: StackConfig) -> None:
             "recovery_window_days",
             message="0 deletes a production secret at once, with no way back; use 7 to 30",
         )
+
+
+def replica_problems(config: StackConfig, region: str | None) -> list[tuple[str, str]]:
+    """``secrets.replicaRegions``: real regions, none of them the stack's own (``aws:region``)."""
+    from infra.config.stack import AWS_REGIONS
+
+    problems = []
+    for index, name in enumerate(config.secrets.replica_regions):
+        path = f"webplatform:secrets.replicaRegions[{index}]"
+        if name not in AWS_REGIONS:
+            problems.append(
+                (path, f"{name!r} is not an AWS region (infra/config/stack.py AWS_REGIONS)")
+            )
+        elif name == region:
+            problems.append(
+                (path, f"{name!r} is the stack's own aws:region; a replica must be elsewhere")
+            )
+    return problems

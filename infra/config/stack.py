@@ -588,6 +588,7 @@ def parse(
     problems += _secret_leaves(source)
     problems += _plain_credentials_in_env(config, source)
     problems += _derived_names(config)
+    problems += _secrets.replica_problems(config, values.get("aws:region"))
     if config.cluster.mode == "eks" and not values.get("aws:region"):
         problems.append(
             ("aws:region", "must be set when webplatform:cluster.mode is 'eks' (e.g. us-west-2)")

@@ -11,6 +11,7 @@ from infra.config import Cdn, CloudflareEdgeSpec, CloudFrontCdnSpec, NoCdn, Stac
 from tests._edit import delete, set_
 from tests.conftest import ROOT, load_stack_file, synthesized
 from webplatform.edge import _checks as _edge
+from webplatform.edge.cloudfront import FAILOVER_ORIGIN_ID, ORIGIN_ID
 
 DIST = "aws:cloudfront/distribution:Distribution"
 RULESET = "cloudflare:index/ruleset:Ruleset"
@@ -107,7 +108,12 @@ def names_sent_to_the_origin(rec):
     or each name Cloudflare proxies (SSL strict sends the proxied name)."""
     dists = rec.by_type(DIST)
     if dists:
-        return [o["domainName"] for d in dists for o in d.inputs["origins"]]
+        return [
+            o["domainName"]
+            for d in dists
+            for o in d.inputs["origins"]
+            if o["originId"] != FAILOVER_ORIGIN_ID  # another stack's route: checked below
+        ]
     return [r.inputs["name"] for r in rec.by_type(DNS_RECORD) if r.inputs["proxied"]]
 
 
@@ -129,10 +135,20 @@ def test_the_cdn_origin_is_a_route_host_its_certificate_covers(stack, synths):
         assert covered_by_a_route(rec, name), name
 
 
+def test_the_failover_origin_is_the_recovery_stacks_route_host_its_certificate_covers(synths):
+    """Issue 22: prod's CloudFront fails over to a name that the recovery stack's route
+    serves and its Gateway's certificate covers, so the failover answers over HTTPS."""
+    (dist,) = synths["prod"].recording.by_type(DIST)
+    (failover,) = [o for o in dist.inputs["origins"] if o["originId"] == FAILOVER_ORIGIN_ID]
+    recovery = synth.synthesize("prod-dr").recording
+    assert covered_by_a_route(recovery, failover["domainName"])
+    assert not covered_by_a_route(synths["prod"].recording, failover["domainName"])
+
+
 def test_cloudfront_viewer_names_are_not_the_origin(synths):
     dist = synths["prod"].recording.one(DIST).inputs
-    (origin,) = dist["origins"]
-    assert origin["domainName"] not in dist["aliases"]
+    for origin in dist["origins"]:  # the primary and the recovery region's
+        assert origin["domainName"] not in dist["aliases"]
 
 
 def test_the_route_check_fails_when_origin_and_route_disagree(synths):
@@ -147,7 +163,7 @@ def test_changing_the_route_host_moves_the_cdn_origin(write_stack):
     document = load_stack_file("prod")
     set_route_hosts(document["config"], ["app.example.com"])
     rec = synth.synthesize("prod", write_stack("prod", document)).recording
-    (origin,) = rec.one(DIST).inputs["origins"]
+    (origin,) = [o for o in rec.one(DIST).inputs["origins"] if o["originId"] == ORIGIN_ID]
     assert origin["domainName"] == "app.example.com"
     assert covered_by_a_route(rec, "app.example.com")
     assert rec.stack_outputs["cdn"]["origin"] == "app.example.com"
@@ -331,7 +347,8 @@ def test_the_stack_specs_are_the_component_settings_plus_provider_and_app():
         assert set(spec.model_fields) - set(settings.model_fields) == {"provider", "app"}
         for name, field in settings.model_fields.items():  # no second default
             assert spec.model_fields[name].default == field.default, name
-    assert set(NoCdn.model_fields) == {"provider"}
+    # and, without a CDN of its own, how many proxies another stack puts in front (prod-dr)
+    assert set(NoCdn.model_fields) == {"provider", "trusted_proxy_hops"}
 
 
 ADAPTER = TypeAdapter(Cdn)

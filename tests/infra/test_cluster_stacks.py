@@ -97,8 +97,9 @@ def test_prod_protects_every_stateful_resource_from_one_setting_and_staging_noth
     # Nothing else: node pools, add-ons, roles stay replaceable.
     assert {r.type for r in rec.resources if r.protect} == set(STATEFUL)
     assert rec.one("aws:eks/cluster:Cluster").inputs["deletionProtection"]
-    # Both app KMS keys and the EKS key: every key is protected, not only the cluster's.
-    assert len([r for r in stateful if r.type == "aws:kms/key:Key"]) == 2
+    # The app's KMS keys (its region's and its replica region's) and the EKS key: every key
+    # is protected, not only the cluster's.
+    assert len([r for r in stateful if r.type == "aws:kms/key:Key"]) == 3
     assert not [r.urn for r in synths["staging"].recording.resources if r.protect]
 
 

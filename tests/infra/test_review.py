@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,14 @@ def test_the_committed_stacks_claim_disjoint_namespaces_and_hosts():
     assert {f.stack for f in found} >= {"dev", "staging", "uat", "prod"}
     for i, a in enumerate(found):
         others = found[:i] + found[i + 1 :]
-        assert review.collisions(a, others) == [], a.stack
+        problems = review.collisions(a, others)
+        if a.stack in ("prod", "prod-dr"):
+            # The recovery stack is prod on its own cluster: the same namespace (so the same
+            # secret names, which its replicas keep), never the same hosts.
+            (problem,) = problems
+            assert problem[0] == "webplatform:namespace", a.stack
+            continue
+        assert problems == [], a.stack
 
 
 # --- refusal ----------------------------------------------------------------------------
@@ -293,26 +301,81 @@ def _leaves(value, prefix=""):
         yield prefix, value
 
 
+#: Where the recovery stack must differ from prod: its cluster's identity and its route host.
+#: Same environment, namespace and secret names: it *is* prod, elsewhere (issue 22).
+DR_IDENTITY = {
+    "webplatform:cluster.name",
+    "webplatform:cluster.vpc.cidr",
+    "webplatform:apps.web.route.hosts",
+    "webplatform:cluster.access.ciRoleArn",  # one CI role per environment and cluster
+}
+
+
+def _unexplained(stack: str, identity: set[str]) -> list[str]:
+    """Paths where ``stack``'s file differs from prod's outside ``identity`` and no line of it
+    (the key's own, or its parent's when the key itself differs) carries ``# prod: ...``."""
+    prod = dict(_leaves(load_stack_file("prod")["config"]))
+    other = dict(_leaves(load_stack_file(stack)["config"]))
+    lines = (ROOT / f"Pulumi.{stack}.yaml").read_text().splitlines()
+    differing = sorted(
+        p for p in prod.keys() | other.keys() if prod.get(p) != other.get(p) and p not in identity
+    )
+    assert differing, f"{stack} differs from prod somewhere"
+    prefixes = {".".join(q.split(".")[:i]) for q in other for i in range(1, q.count(".") + 2)}
+    missing = []
+    for path in differing:
+        # the deepest key of the path that the file has, e.g. disruptionBudget for
+        # prod's disruptionBudget.minAvailable; top-level keys keep their namespace
+        parts = path.split(".")
+        depth = max(i for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in prefixes)
+        keys = {parts[depth - 1], parts[max(depth - 2, 0)]}
+        keys |= {k.split(":")[-1] for k in keys}
+        explained = [
+            ln for ln in lines if ln.strip().split(": ")[0].rstrip(":") in keys and "# prod:" in ln
+        ]
+        if not explained:
+            missing.append(f"{path}: {stack} {other.get(path)!r} vs prod {prod.get(path)!r}")
+    return missing
+
+
 def test_every_way_uat_differs_from_prod_is_explained_on_its_line():
     """Issue 16: UAT is prod's shape, smaller where safe, each difference explained in the
     file: every value that differs carries a `# prod: ...` comment on its line (or on its
     parent's, when the key itself differs)."""
+    assert _unexplained("uat", IDENTITY) == []
+
+
+def test_the_recovery_stack_is_prod_elsewhere_each_difference_explained():
+    """Issue 22: Pulumi.prod-dr.yaml differs from prod only in its identity and in lines
+    marked `# prod:` (the region, no CDN of its own, no replica of its own)."""
+    assert _unexplained("prod-dr", DR_IDENTITY) == []
     prod = dict(_leaves(load_stack_file("prod")["config"]))
-    uat = dict(_leaves(load_stack_file("uat")["config"]))
-    lines = (ROOT / "Pulumi.uat.yaml").read_text().splitlines()
-    differing = sorted(
-        p for p in prod.keys() | uat.keys() if prod.get(p) != uat.get(p) and p not in IDENTITY
+    dr = dict(_leaves(load_stack_file("prod-dr")["config"]))
+    assert dr["aws:region"] != prod["aws:region"]
+    assert dr["aws:region"] in prod["webplatform:secrets.replicaRegions"]
+    # prod's CDN fails over to this stack's route host
+    assert prod["webplatform:cdn.failoverOriginHost"] == dr["webplatform:apps.web.route.hosts"][0]
+    assert dr["webplatform:cdn.trustedProxyHops"] == 1  # behind prod's CloudFront
+
+
+def test_the_explanation_rule_catches_an_unmarked_difference(tmp_path, monkeypatch):
+    """The rule is not vacuous: a recovery file with one unexplained change fails it."""
+    text = (
+        (ROOT / "Pulumi.prod-dr.yaml")
+        .read_text()
+        .replace("      replicas: 3\n      resources:", "      replicas: 2\n      resources:", 1)
     )
-    assert differing, "UAT is smaller than prod somewhere"
-    for path in differing:
-        # the deepest key of the path that UAT's file has, e.g. disruptionBudget for
-        # prod's disruptionBudget.minAvailable
-        parts = path.split(".")
-        prefixes = {".".join(q.split(".")[:i]) for q in uat for i in range(1, q.count(".") + 2)}
-        depth = max(i for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in prefixes)
-        keys = {parts[depth - 1].split(":")[-1], parts[max(depth - 2, 0)].split(":")[-1]}
-        explained = [ln for ln in lines if ln.strip().split(":")[0] in keys and "# prod:" in ln]
-        assert explained, f"{path}: UAT {uat.get(path)!r} vs prod {prod.get(path)!r}, no '# prod:'"
+    (tmp_path / "Pulumi.prod-dr.yaml").write_text(text)
+    (tmp_path / "Pulumi.prod.yaml").write_text((ROOT / "Pulumi.prod.yaml").read_text())
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(
+        sys.modules[__name__],
+        "load_stack_file",
+        lambda stack: yaml.safe_load((tmp_path / f"Pulumi.{stack}.yaml").read_text()),
+    )
+    assert _unexplained("prod-dr", DR_IDENTITY) == [
+        "webplatform:apps.web.replicas: prod-dr 2 vs prod 3"
+    ]
 
 
 def test_every_host_key_is_derived_route_lists_and_the_cdn_included():

@@ -21,7 +21,16 @@ def test_writes_both_files_and_one_count_line_per_type(tmp_path, capsys):
     assert code == 0
     document = json.loads((tmp_path / "resources.json").read_text())
     assert (document["project"], document["stack"]) == ("webplatform", "dev")
-    assert set(document["resources"][0]) == {"urn", "type", "name", "parent", "inputs", "protect"}
+    assert set(document["resources"][0]) == {
+        "urn",
+        "type",
+        "name",
+        "parent",
+        "inputs",
+        "protect",
+        "dependencies",
+        "provider",
+    }
     types = {r["type"] for r in document["resources"]}
     count_lines = [ln for ln in out.out.splitlines() if ln.split()[-1] in types]
     assert len(count_lines) == len(types)

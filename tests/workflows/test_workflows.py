@@ -60,6 +60,7 @@ def test_the_pipeline_files_exist():
         "release-library.yml",
         "review-sandbox.yml",
         "review.yml",
+        "state-export.yml",
     ]
 
 
@@ -148,6 +149,7 @@ def test_the_scripts_pass_shellcheck_and_are_executable():
         "review-comment.sh",
         "review-sandbox.sh",
         "review-stack.sh",
+        "state-export.sh",
         "synth-diff.sh",
         "uat-passed.sh",
     ]
@@ -175,10 +177,10 @@ def test_every_action_is_pinned_to_a_commit_with_its_version_alongside():
     assert set(pins) == {
         "actions/checkout",
         "actions/setup-python",
+        "actions/upload-artifact",
         "aws-actions/configure-aws-credentials",
         "pulumi/actions",
         # release-library.yml
-        "actions/upload-artifact",
         "actions/download-artifact",
         "actions/attest-build-provenance",
         "pypa/gh-action-pypi-publish",
@@ -618,7 +620,8 @@ def test_drift_runs_daily_on_every_long_lived_stack_and_files_one_issue_each():
     assert workflow["on"]["schedule"] == [{"cron": "17 5 * * *"}]
     (job,) = workflow["jobs"].values()
     stacks = [m["stack"] for m in job["strategy"]["matrix"]["include"]]
-    assert stacks == [s for s in STACKS if s != "dev"]
+    # not prod-dr: a cold standby is never applied, its "drift" would be everything missing
+    assert stacks == [s for s in STACKS if s not in ("dev", "prod-dr")]
     assert job["strategy"]["fail-fast"] is False
     # Its own group: in the deploys' a queued drift check could replace a queued prod deploy.
     assert job["concurrency"]["group"] == "drift-${{ matrix.stack }}"
@@ -677,6 +680,130 @@ def test_drift_opens_updates_or_closes_the_stacks_issue(tmp_path, drifted, exist
         assert "issue close 12" in log and "No drift any more" in log
 
 
+# --- state export (issue 22) ------------------------------------------------------------
+
+
+def test_state_export_runs_daily_on_every_long_lived_stack_and_keeps_30_days_at_least():
+    workflow = load("state-export.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    (job,) = workflow["jobs"].values()
+    matrix = job["strategy"]["matrix"]["include"]
+    assert [m["stack"] for m in matrix] == [s for s in STACKS if s not in ("dev", "prod-dr")]
+    # the drift check's read-only environments, never a deploy's
+    assert [m["environment"] for m in matrix] == ["staging-drift", "uat-drift", "production-drift"]
+    assert job["environment"] == "${{ matrix.environment }}"
+    (creds,) = uses(job, "aws-actions/configure-aws-credentials")
+    assert creds["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"  # read-only
+    assert '.github/scripts/state-export.sh "$STACK"' in runs(job)
+    (upload,) = uses(job, "actions/upload-artifact")
+    assert upload["with"]["retention-days"] >= 30
+    assert upload["with"]["if-no-files-found"] == "error"
+    assert upload["with"]["name"].startswith("state-${{ steps.export.outputs.name }}")
+    # the public key only: the runner can encrypt, never read an export back
+    env = next(s["env"] for s in steps(job) if s.get("id") == "export")
+    assert env["STATE_EXPORT_PUBLIC_KEY"] == "${{ vars.STATE_EXPORT_PUBLIC_KEY }}"
+
+
+EXPORT = {
+    "version": 3,
+    "deployment": {
+        "manifest": {},
+        "secrets_providers": {"type": "passphrase"},
+        "resources": [
+            {"urn": "urn:pulumi:prod::webplatform::pulumi:pulumi:Stack::webplatform-prod"}
+        ],
+    },
+}
+
+
+@pytest.fixture
+def gpg_home(tmp_path):
+    """A throwaway key pair: the public half for the script, the private half to check."""
+    home = tmp_path / "keys"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "e2e@example.com",
+         "default", "default", "never"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    public = subprocess.run(
+        ["gpg", "--armor", "--export", "e2e@example.com"], env=env, check=True,
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return env, public
+
+
+def _export_env(tmp_path, state, public):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "export.json").write_text(json.dumps(state))
+    pulumi = bin_dir / "pulumi"
+    pulumi.write_text(
+        '#!/usr/bin/env bash\necho "pulumi $*" >> "$LOG"\n'
+        'if [[ "$1 $2" == "stack export" ]]; then cp "$EXPORT" "${@: -2:1}"; fi\n'
+    )
+    pulumi.chmod(0o755)
+    return {
+        **{k: v for k, v in os.environ.items() if k != "GNUPGHOME"},
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "LOG": str(tmp_path / "pulumi.log"),
+        "EXPORT": str(tmp_path / "export.json"),
+        "STATE_EXPORT_PUBLIC_KEY": public,
+        "PULUMI_ORG": "acme",
+    }
+
+
+def test_state_export_writes_a_dated_encrypted_copy_only_the_key_holder_reads(tmp_path, gpg_home):
+    keys, public = gpg_home
+    env = _export_env(tmp_path, EXPORT, public)
+    result = subprocess.run(
+        [str(SCRIPTS / "state-export.sh"), "prod", str(tmp_path / "out")],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (written,) = (tmp_path / "out").glob("*.gpg")
+    assert result.stdout.strip() == str(written)
+    assert re.fullmatch(r"prod-\d{4}-\d{2}-\d{2}T\d{4}Z\.state\.json\.gpg", written.name)
+    assert b"webplatform-prod" not in written.read_bytes()  # encrypted
+    assert "stack export --stack acme/prod --file" in (tmp_path / "pulumi.log").read_text()
+    plain = subprocess.run(
+        ["gpg", "--batch", "--decrypt", str(written)], env=keys, capture_output=True, text=True
+    )
+    assert json.loads(plain.stdout) == EXPORT
+    digest = (tmp_path / "out" / f"{written.name}.sha256").read_text()
+    assert digest.split()[1] == written.name
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [written.name, f"{written.name}.sha256"]
+    )  # no plain-text copy left
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ({"version": 3, "deployment": {"resources": []}}, "not a stack export with resources"),
+        (
+            {
+                **EXPORT,
+                "deployment": {
+                    **EXPORT["deployment"],
+                    "pending_operations": [{"type": "creating"}],
+                },
+            },
+            "pending operations",
+        ),
+    ],
+)
+def test_state_export_refuses_an_empty_or_interrupted_state(tmp_path, gpg_home, state, message):
+    _keys, public = gpg_home
+    result = subprocess.run(
+        [str(SCRIPTS / "state-export.sh"), "prod", str(tmp_path / "out")],
+        capture_output=True, text=True, env=_export_env(tmp_path, state, public),
+    )  # fmt: skip
+    assert result.returncode != 0 and message in result.stderr
+    assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
 # --- issue 20: credentials, sandboxes, hygiene ---------------------------------------------
 
 #: Secrets that deploy or decrypt a stack; GitHub's own token is not one.
@@ -702,7 +829,7 @@ def test_no_job_outside_an_environment_reads_a_deploy_secret():
     # and no workflow passes a repository secret on by name
     for path in FILES:
         assert not re.search(r"^\s+PULUMI_\w+: \$\{\{ secrets\.", path.read_text(), re.M) or (
-            path.name in ("pulumi-up.yml", "review.yml", "drift.yml")
+            path.name in ("pulumi-up.yml", "review.yml", "drift.yml", "state-export.yml")
         ), path.name
 
 
