@@ -38,6 +38,8 @@ EXPECTED = {
     "prod": {
         HEADER_CANARY: [
             ("aws:cloudfront/distribution:Distribution", "origins[0].customHeaders[0].value"),
+            # the recovery region's failover origin: the same header, so the origin group works
+            ("aws:cloudfront/distribution:Distribution", "origins[1].customHeaders[0].value"),
             ("kubernetes:core/v1:Secret", "stringData.cdn"),
         ],
         KEY_CANARY: [],

@@ -94,7 +94,9 @@ def synths(tmp_path_factory) -> dict[str, Synth]:
 
 
 def test_the_public_stacks_are_the_eks_and_cdn_ones():
-    assert PUBLIC == ["staging", "uat", "prod"]  # dev and local: no load balancer, no CDN
+    # dev and local: no load balancer, no CDN; prod-dr: an internet-facing NLB, fronted by
+    # prod's CloudFront (its failover origin) once the recovery region is up.
+    assert sorted(PUBLIC) == ["prod", "prod-dr", "staging", "uat"]
 
 
 @dataclass
@@ -130,7 +132,13 @@ def _edge(s: Synth, viewer: str) -> Hop:
         for record in aliases:
             assert record["inputs"]["zoneId"] == cdn["hostedZoneId"]
             assert record["inputs"]["aliases"][0]["name"] == domain
-        [origin] = dist["inputs"]["origins"]
+        # The origin the default behaviour sends to; a failover origin (the recovery region's,
+        # in an origin group) must be guarded by the same header.
+        origins = {o["originId"]: o for o in dist["inputs"]["origins"]}
+        origin = origins[dist["inputs"]["defaultCacheBehavior"]["targetOriginId"]]
+        for i, other in enumerate(dist["inputs"]["origins"]):
+            assert other.get("customHeaders"), f"origin {other['originId']} takes any request"
+            assert dist["secret"](f"origins[{i}].customHeaders[0].value"), "a plain header value"
         origin_host = origin["domainName"]
         assert origin_host == route_hosts[0]
         custom = origin["customOriginConfig"]
@@ -145,7 +153,6 @@ def _edge(s: Synth, viewer: str) -> Hop:
         headers = origin.get("customHeaders")
         assert headers, "CloudFront sends no origin header: the origin cannot tell it apart"
         [header] = headers
-        assert dist["secret"]("origins[0].customHeaders[0].value"), "the header value is plain"
         return Hop(origin_host, header["name"])
     assert cdn["provider"] == "cloudflare"
     assert viewer in route_hosts  # Cloudflare proxies the route's own names
@@ -311,7 +318,19 @@ def _gateway_to_pods(s: Synth, hop: Hop) -> None:
     assert key_secret["stringData"] == SECRET or set(key_secret["stringData"].values()) == {SECRET}
 
 
-@pytest.mark.parametrize("stack", PUBLIC)
+#: A known gap, not a passing case (issue 22, open): the recovery stack has no CDN of its own;
+#: prod's CloudFront reaches it as a failover origin, but prod-dr creates no DNS record for that
+#: origin host and its Gateway requires no header shared with prod's distribution. Strict: the
+#: mark must go when the walk passes.
+RECOVERY_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="issue 22: prod-dr's origin has no DNS record and no origin header shared with prod",
+)
+
+
+@pytest.mark.parametrize(
+    "stack", [pytest.param(s, marks=RECOVERY_GAP) if s == "prod-dr" else s for s in PUBLIC]
+)
 def test_every_public_host_reaches_the_pods_only_through_the_cdn(synths, stack):
     s = synths[stack]
     viewers = _viewers(s)
