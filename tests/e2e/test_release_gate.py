@@ -92,12 +92,13 @@ class SelectorWatch:
 
 @pytest.fixture
 def cordoned(kube: Kube) -> Iterator[None]:
-    """No new pod can be scheduled while it is active (the one fake node is cordoned)."""
-    kube("cordon", engine_cluster.NODE_NAME)
+    """No new pod can be scheduled while it is active (every fake node is cordoned)."""
+    nodes = list(engine_cluster.NODES)
+    kube("cordon", *nodes)
     try:
         yield
     finally:
-        kube("uncordon", engine_cluster.NODE_NAME)
+        kube("uncordon", *nodes)
 
 
 def ready_replicas(kube: Kube, name: str) -> int:
