@@ -19,6 +19,7 @@ Python 3.11+ needs nothing else:
     python3 dev.py cost --stack prod     # monthly cost estimate from the stack's synth
     python3 dev.py rto --stack prod      # critical path of a from-scratch up against RTO 4 h
     python3 dev.py import-file --stack prod --out FILE  # `pulumi import --file` for a lost state
+    python3 dev.py repair-state --backend file:///DIR   # after a killed engine (runbook)
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
     python3 dev.py engine                # build or find the real engine; last line: its bin dir
     python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
@@ -324,7 +325,7 @@ def main(argv: list[str]) -> int:
         return run("bench/run.py", *rest)
     if task == "cost":
         return run("-m", "infra.cost", *rest)
-    if task in ("rto", "import-file"):
+    if task in ("rto", "import-file", "repair-state"):
         return run("-m", "infra.recovery", task, *rest)
     if task == "e2e":
         # tests/e2e starts (and stops) its own cluster; `dev.py test` never collects it.
@@ -339,7 +340,8 @@ def main(argv: list[str]) -> int:
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "compat, lock, lowest, consumer, scan, scan-lock, cost, rto, import-file, engine, cluster, "
+        "compat, lock, lowest, consumer, scan, scan-lock, cost, rto, import-file, repair-state, "
+        "engine, cluster, "
         "e2e, bench-e2e, "
         "stress-synth"
     )

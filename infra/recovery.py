@@ -20,6 +20,9 @@ a placeholder ``<...>`` that names the lookup (``aws ec2 describe-vpcs ...``) to
 before ``pulumi import --file``. Components become ``component: true`` entries, so the
 imported URNs are the program's. Resources that cannot be imported (an ACM certificate
 validation is a waiter, not a cloud object) are left out and listed.
+
+``repair-state``: what a killed engine leaves in a DIY backend on a local disk
+(``file://``), undone before the runbook's "Stuck update" steps (:func:`repair_file_backend`).
 """
 
 from __future__ import annotations
@@ -339,6 +342,54 @@ def placeholders(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [e for e in document["resources"] if str(e.get("id", "")).startswith("<")]
 
 
+# --- a DIY backend on a local disk, after a kill ---------------------------------------------
+
+
+def backend_root(backend: str) -> Path:
+    """The directory of a ``file://`` backend URL (or a plain path) that holds ``.pulumi``."""
+    if "://" in backend and not backend.startswith("file://"):
+        raise RecoveryError(
+            f"repair-state: {backend!r} is not a file:// backend (object stores such as s3:// "
+            "write each object whole; Pulumi Cloud keeps its own history): nothing to repair"
+        )
+    root = Path(backend.removeprefix("file://")).expanduser()
+    if not (root / ".pulumi").is_dir():
+        raise RecoveryError(f"repair-state: no .pulumi directory under {root}: not a DIY backend")
+    return root
+
+
+def repair_file_backend(root: Path) -> list[Path]:
+    """Remove the broken ``.attrs`` sidecars and unfinished temp files a kill left; say which.
+
+    The DIY backend writes through gocloud's fileblob (gocloud.dev v0.46, as built into
+    pulumi v3.274): the blob goes to a temp file renamed into place (atomic), but its
+    ``.attrs`` sidecar (content type and MD5) is written in place, after the temp file and
+    before the rename (``blob/fileblob/attrs.go``, ``setAttrs``: ``os.Create`` then encode).
+    An engine killed between the two leaves the sidecar empty, and from then on every
+    command on the stack fails with ``failed to load checkpoint: EOF`` although the
+    checkpoint itself is whole (the new one was never renamed in). The recovery drill hit
+    it. A missing sidecar reads as defaults, so a sidecar that is not JSON is removed, and
+    so are the ``*.tmp`` blobs that were never renamed. Run it only when no engine is
+    running against the backend (the runbook runs it first, before ``pulumi cancel``).
+    Checkpoints themselves are never touched: one that does not parse is restored from its
+    ``.bak`` or from an export (runbook), by a person who reads it first.
+    """
+    removed: list[Path] = []
+    for path in sorted((root / ".pulumi").rglob("*")):
+        if not path.is_file():
+            continue
+        if path.name.endswith(".tmp"):
+            removed.append(path)
+        elif path.name.endswith(".attrs"):
+            try:
+                json.loads(path.read_text())  # "" (the kill's leftover) raises too
+            except (ValueError, UnicodeDecodeError):
+                removed.append(path)
+    for path in removed:
+        path.unlink()
+    return removed
+
+
 # --- CLI ----------------------------------------------------------------------------------
 
 
@@ -362,7 +413,19 @@ def main(argv: list[str] | None = None) -> int:
     for command in (rto, imp):
         command.add_argument("--stack", required=True)
         command.add_argument("--resources", type=Path, help="a resources.json (default: synth now)")
+    rep = sub.add_parser("repair-state", help="undo what a killed engine left in a file:// backend")
+    rep.add_argument("--backend", required=True, help="file:///path (PULUMI_BACKEND_URL) or a path")
     args = parser.parse_args(argv)
+    if args.task == "repair-state":
+        try:
+            removed = repair_file_backend(backend_root(args.backend))
+        except RecoveryError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_INVALID
+        for path in removed:
+            print(f"removed {path}")
+        print(f"repair-state: {len(removed)} file(s) removed")
+        return 0
     from infra.config import StackConfigError
 
     try:

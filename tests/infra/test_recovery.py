@@ -206,3 +206,55 @@ def test_replica_regions_need_external_secrets(write_stack):
         StackConfigError, match="replicaRegions: only with delivery external-secrets"
     ):
         synth.synthesize("dev", write_stack("dev", document))
+
+
+# --- repair-state: a DIY backend after a killed engine ------------------------------------
+
+
+def _backend(tmp_path):
+    """A file:// backend as the DIY backend lays it out, after a kill between the sidecar's
+    create and its write (what the recovery drill met): an empty ``.attrs`` and the new
+    checkpoint still under its temp name."""
+    stacks = tmp_path / ".pulumi" / "stacks" / "webplatform"
+    stacks.mkdir(parents=True)
+    checkpoint = stacks / "drill.json"
+    checkpoint.write_text('{"version": 3, "checkpoint": {}}\n')
+    (stacks / "drill.json.attrs").write_text("")
+    (stacks / "drill.json.18ee2a1f269bd43c.tmp").write_text('{"version": 3')
+    (stacks / "drill.json.bak").write_text('{"version": 3, "checkpoint": {}}\n')
+    good = '{"user.cache_control":"","user.content_type":"application/octet-stream"}\n'
+    (stacks / "drill.json.bak.attrs").write_text(good)
+    history = tmp_path / ".pulumi" / "history" / "webplatform" / "drill"
+    history.mkdir(parents=True)
+    (history / "drill-1.history.json.attrs").write_text('{"user.content_type": "appl')
+    return checkpoint
+
+
+def test_repair_removes_broken_sidecars_and_temp_blobs_and_nothing_else(tmp_path, capsys):
+    checkpoint = _backend(tmp_path)
+    before = checkpoint.read_bytes()
+    code = recovery.main(["repair-state", "--backend", f"file://{tmp_path}"])
+    assert code == 0
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == [
+        ".pulumi/stacks/webplatform/drill.json",
+        ".pulumi/stacks/webplatform/drill.json.bak",
+        ".pulumi/stacks/webplatform/drill.json.bak.attrs",
+    ]
+    assert checkpoint.read_bytes() == before  # the checkpoint is never rewritten
+    assert "3 file(s) removed" in capsys.readouterr().out
+    # Run again: nothing left to do.
+    assert recovery.repair_file_backend(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("backend", "message"),
+    [
+        ("s3://state-bucket/web", "not a file:// backend"),
+        ("https://api.pulumi.com", "not a file:// backend"),
+        ("file:///nonexistent/backend", "no .pulumi directory under /nonexistent/backend"),
+    ],
+)
+def test_repair_refuses_what_is_not_a_local_diy_backend(backend, message, capsys):
+    assert recovery.main(["repair-state", "--backend", backend]) == recovery.EXIT_INVALID
+    assert message in capsys.readouterr().err
