@@ -52,6 +52,15 @@ be scaled down to 0 to save money, at the price of a slower rollback), so the co
 to take traffic carries the full load as soon as the switch happens. With an autoscaler,
 each colour is created with the autoscaler's floor and the count is the autoscaler's after
 that (:data:`webplatform.workloads.workload.ReplicasOwner`).
+
+**At 0.** An idle colour set to ``replicas: 0`` has no Deployment at all (it is deleted at
+the end of that ``up``, after the switch), rather than a Deployment at ``spec.replicas: 0``.
+With an autoscaler the count is the autoscaler's after creation (``ignoreChanges`` on
+``spec.replicas``), and Pulumi fills an ignored field from the *previous* inputs: a colour
+brought back from a Deployment at 0 kept 0 pods, which an HPA never scales, so a one-``up``
+rollback moved traffic to a colour with no pod (found by rollback drill (b)). Brought back
+from nothing, the colour's Deployment is *created*, with the floor, and the provider waits
+for it before the switch as in step 1 above: the rollback is one ``up``.
 """
 
 from __future__ import annotations
@@ -168,7 +177,8 @@ class BlueGreenService(pulumi.ComponentResource):
     active_service_name: pulumi.Output[str]
     preview_service_name: pulumi.Output[str]
     workloads: dict[Color, Workload]
-    """Each colour's workload (autoscalers target ``workloads[c].deployment_name``)."""
+    """Each running colour's workload (autoscalers target ``workloads[c].deployment_name``);
+    a colour at 0 replicas is absent."""
 
     def __init__(
         self, name: str, args: BlueGreenArgs, opts: pulumi.ResourceOptions | None = None
@@ -179,16 +189,16 @@ class BlueGreenService(pulumi.ComponentResource):
         release = args.release
         active, idle = release.active_color, other(release.active_color)
 
-        def colour(color: Color, depends_on: list[pulumi.Resource]) -> Workload:
+        def colour(color: Color, depends_on: list[pulumi.Resource]) -> Workload | None:
             replicas = release.replicas(color, base.replicas)
+            if replicas == 0:
+                return None  # a colour at 0 has no Deployment (module docstring: "At 0")
             return Workload(
                 f"{name}-{color}",
                 base.model_copy(
                     update={
                         "image": release.color(color).image,
                         "replicas": replicas,
-                        # A colour scaled to 0 has no autoscaler: 0 is this program's to keep.
-                        "replicas_owner": "workload" if replicas == 0 else base.replicas_owner,
                         "deployment_name": f"{base.app}-{color}",
                         "extra_selector": {**base.extra_selector, COLOR_LABEL: color},
                         "service_account_name": account,
@@ -222,12 +232,13 @@ class BlueGreenService(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             )
 
-        self.workloads = {}
-        self.workloads[active] = colour(active, [])
-        active_service = service(
-            "active", active, base.app, after=[self.workloads[active].deployment]
-        )
-        self.workloads[idle] = colour(idle, [active_service.service])
+        live = colour(active, [])
+        assert live is not None  # BlueGreenRelease.check_capacity: the active colour runs
+        self.workloads = {active: live}
+        active_service = service("active", active, base.app, after=[live.deployment])
+        standby = colour(idle, [active_service.service])
+        if standby is not None:
+            self.workloads[idle] = standby
         # After the switch, beside the idle colour's update rather than after its wait: the
         # preview address gates no traffic, and on a flip it moves to the colour that was
         # live until now.

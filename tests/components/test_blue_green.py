@@ -129,8 +129,11 @@ def test_services_are_not_waited_on_deployments_are():
 
 def test_idle_colour_can_be_scaled_down_and_the_active_one_cannot():
     rec = build(release("blue", green=ColorSpec(image=V2, replicas=0)))
-    assert deployment(rec, "green").inputs["spec"]["replicas"] == 0
+    # At 0 the idle colour has no Deployment (not one at spec.replicas 0): see the next test.
+    assert [d.inputs["metadata"]["name"] for d in rec.by_type(DEPLOY)] == ["web-blue"]
     assert deployment(rec, "blue").inputs["spec"]["replicas"] == 3
+    # The preview address stays (selecting nothing until the colour comes back).
+    assert service(rec, "web-preview").inputs["spec"]["selector"]["webplatform.io/color"] == "green"
     with pytest.raises(ValueError, match="green is the active colour and receives traffic"):
         WebAppArgs(
             namespace="p",
@@ -320,7 +323,9 @@ def test_each_running_colour_gets_its_own_autoscaler_and_a_scaled_down_one_none(
         )
 
 
-def test_autoscaled_colours_start_at_the_floor_and_a_colour_at_zero_stays_the_programs():
+def test_autoscaled_colours_start_at_the_floor_and_a_colour_at_zero_has_no_deployment():
+    """A Deployment at 0 with an autoscaler could never come back in one ``up``: the ignored
+    ``spec.replicas`` would be filled from the old inputs (0). Without one, it is created."""
     from webplatform import Autoscaling
 
     args = WebAppArgs(
@@ -333,8 +338,13 @@ def test_autoscaled_colours_start_at_the_floor_and_a_colour_at_zero_stays_the_pr
         autoscaling=Autoscaling(max_replicas=10),
     )
     rec = testing.run(lambda: WebApp("web", args))
-    blue, green = deployment(rec, "blue"), deployment(rec, "green")
+    blue = deployment(rec, "blue")
     assert (blue.inputs["spec"]["replicas"], blue.ignore_changes) == (3, ("spec.replicas",))
-    assert (green.inputs["spec"]["replicas"], green.ignore_changes) == (0, ())
+    assert [d.inputs["metadata"]["name"] for d in rec.by_type(DEPLOY)] == ["web-blue"]
+    back = testing.run(
+        lambda: WebApp("web", args.model_copy(update={"blue_green": release("green")}))
+    )
+    green = deployment(back, "green")  # brought back: created with the floor, HPA after
+    assert (green.inputs["spec"]["replicas"], green.ignore_changes) == (3, ("spec.replicas",))
     hpas = rec.by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert [h.inputs["spec"]["scaleTargetRef"]["name"] for h in hpas] == ["web-blue"]
