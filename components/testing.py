@@ -294,12 +294,26 @@ class RecordingMocks(pulumi.runtime.Mocks):
     the account ``account_id`` in ``region``, with ARNs in the real formats.
     """
 
-    def __init__(self, *, account_id: str = MOCK_ACCOUNT_ID, region: str = "us-west-2") -> None:
+    def __init__(
+        self,
+        *,
+        account_id: str = MOCK_ACCOUNT_ID,
+        region: str = "us-west-2",
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.account_id = account_id
         self.region = region
+        self.stack_outputs = dict(stack_outputs or {})
+        """What a ``pulumi.StackReference`` to each fully qualified stack name
+        (``organization/<project>/<stack>``) reads; every output is a secret, as the most
+        careful answer. A stack not listed has no outputs."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name") or args.name)
+            outputs = dict(self.stack_outputs.get(name, {}))
+            return name, {"name": name, "outputs": outputs, "secretOutputNames": sorted(outputs)}
         state = dict(args.inputs)
         state.update(self.computed_outputs(args))
         return f"{args.name}-id", state

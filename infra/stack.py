@@ -20,6 +20,7 @@ from infra.config import (
     CloudflareEdgeSpec,
     CloudFrontCdnSpec,
     ClusterSpec,
+    FailoverOrigin,
     KubernetesSpec,
     NoCdn,
     StackConfig,
@@ -349,10 +350,12 @@ def cdn(
     takes about a second to import, which a stack without Cloudflare must not pay.
     """
     spec = config.cdn
-    if isinstance(spec, NoCdn):
-        return None
-    hosts = route_hosts(config.apps, spec.app)  # validated: the app has a route
     address = edge_gateway.address if edge_gateway is not None else None
+    if isinstance(spec, NoCdn):
+        if spec.failover_for is None or app is None or app.route_name is None:
+            return None
+        return _failover_origin(config, spec.failover_for, app, address, opts)
+    hosts = route_hosts(config.apps, spec.app)  # validated: the app has a route
     header = None
     if app is not None and app.route_name is not None:
         # The route answers only the CDN, which sends the guard's generated secret header.
@@ -364,6 +367,68 @@ def cdn(
     if isinstance(spec, CloudFrontCdnSpec):
         return _cloudfront(spec, hosts, config.environment, address, header)
     return _cloudflare(spec, hosts, address, header)
+
+
+#: The stack output holding the origin header's value (a secret), for the stack whose route
+#: is this CDN's failover origin (:func:`_failover_origin`).
+ORIGIN_HEADER_OUTPUT = "originHeader"
+
+
+def _failover_origin(
+    config: StackConfig,
+    spec: FailoverOrigin,
+    app: WebApp,
+    address: pulumi.Output[str | None] | None,
+    opts: pulumi.ResourceOptions | None,
+) -> dict[str, Any]:
+    """The recovery stack's side of another stack's CDN failover (Pulumi.prod-dr.yaml).
+
+    The origin host's record points at this stack's load balancer, and the route requires
+    the header the other stack's distribution sends to both of its origins: its output
+    ``originHeader``, read through a stack reference (secret from end to end). Read when this
+    stack is brought up, so a rotation in the other stack is followed by re-running ``up``.
+    """
+    import pulumi_aws as aws
+
+    host = route_hosts(config.apps, spec.app)[0]  # validated: the app has a route
+    assert app.route_name is not None  # cdn() calls this only then
+    # A DIY backend (file://, s3://) names its one organization "organization".
+    organization = pulumi.get_organization() or "organization"
+    name = f"{organization}/{pulumi.get_project()}/{spec.stack}"
+    reference = pulumi.StackReference(f"{spec.stack}-stack", stack_name=name)
+
+    def required(value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise ValueError(
+                f"stack {name} has no output {ORIGIN_HEADER_OUTPUT!r} (cdn.failoverFor.stack): "
+                f"run `pulumi up -s {spec.stack}` with its CDN first, in this backend"
+            )
+        return value
+
+    guard = OriginGuard(
+        f"{spec.app}-cdn-origin",
+        OriginGuardArgs(
+            app=spec.app,
+            namespace=config.namespace,
+            route_name=app.route_name,
+            value=pulumi.Output.secret(reference.get_output(ORIGIN_HEADER_OUTPUT).apply(required)),
+        ),
+        opts=opts,
+    )
+    outputs: dict[str, Any] = {"provider": "none", "failoverFor": spec.stack, "origin": host}
+    target = _required(address, "the failover origin's record")
+    if target is not None:
+        record = aws.route53.Record(
+            f"{spec.app}-failover-origin-record",
+            aws.route53.RecordArgs(
+                zone_id=spec.origin_zone_id, name=host, type="CNAME", records=[target], ttl=300
+            ),
+            # Under the app whose route host it names; after the guard, so the host never
+            # reaches the route before the route requires the header.
+            opts=pulumi.ResourceOptions(parent=app, depends_on=[guard]),
+        )
+        outputs["originRecord"] = record.fqdn
+    return outputs
 
 
 def _settings(spec: Args, model: type[Args]) -> dict[str, Any]:
@@ -406,6 +471,9 @@ def _cloudfront(
         "origin": hosts[0],
         "domainName": distribution.domain_name,
     }
+    if header is not None and spec.failover_origin_host is not None:
+        # For the failover origin's stack (its cdn.failoverFor); a secret, as the value is.
+        outputs[ORIGIN_HEADER_OUTPUT] = header.value
     if spec.hosted_zone_id is None:
         outputs["validationRecords"] = distribution.validation_records
     return outputs
@@ -585,10 +653,17 @@ def build(config: StackConfig, secret: SecretLookup) -> dict[str, Any]:
         )
         for name, spec in config.apps.items()
     }
-    fronted = apps.get(config.cdn.app) if not isinstance(config.cdn, NoCdn) else None
+    if isinstance(config.cdn, NoCdn):
+        fronted = apps.get(config.cdn.failover_for.app) if config.cdn.failover_for else None
+    else:
+        fronted = apps.get(config.cdn.app)
     edge = cdn(config, made, fronted, opts)
+    # The origin header's value, a top-level secret output (a stack reference reads top-level
+    # outputs only), for the failover origin's stack.
+    header_output = edge.pop(ORIGIN_HEADER_OUTPUT, None) if edge is not None else None
     outputs: dict[str, Any] = {
         **({"cdn": edge} if edge is not None else {}),
+        **({ORIGIN_HEADER_OUTPUT: header_output} if header_output is not None else {}),
         "environment": config.environment,
         "namespace": namespace_name,
         "apps": {

@@ -121,6 +121,21 @@ def project_name() -> str:
     return str(document["name"])
 
 
+def referenced_stack_outputs(flat: dict[str, str], project: str) -> dict[str, dict[str, str]]:
+    """What the stacks this one references would answer (a placeholder secret): the failover
+    origin's stack reads the header of the stack whose CDN fails over to it."""
+    from infra.stack import ORIGIN_HEADER_OUTPUT
+
+    try:
+        failover = json.loads(flat.get(f"{NAMESPACE}:cdn", "{}")).get("failoverFor") or {}
+    except (ValueError, AttributeError):
+        return {}  # the program reports the bad value with its key path
+    stack = failover.get("stack") if isinstance(failover, dict) else None
+    if not isinstance(stack, str):
+        return {}
+    return {f"organization/{project}/{stack}": {ORIGIN_HEADER_OUTPUT: PLACEHOLDER}}
+
+
 def synthesize(stack: str, config_file: Path | None = None) -> Synth:
     """Run the program for ``stack``; raises :class:`StackConfigError` on invalid config.
 
@@ -140,7 +155,10 @@ def synthesize(stack: str, config_file: Path | None = None) -> Synth:
         secret.add(key)
     # AWS mocks answer in the stack's region, so ARNs and endpoints look like the real ones.
     region = flat.get("aws:region")
-    mocks = testing.RecordingMocks(region=region if region in AWS_REGIONS else "us-west-2")
+    mocks = testing.RecordingMocks(
+        region=region if region in AWS_REGIONS else "us-west-2",
+        stack_outputs=referenced_stack_outputs(flat, project),
+    )
     recording = testing.run(
         lambda: program(config_file=path, shown=shown),
         project=project,

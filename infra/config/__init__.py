@@ -21,6 +21,7 @@ from infra.config.edge import (
     CdnProvider,
     CloudflareEdgeSpec,
     CloudFrontCdnSpec,
+    FailoverOrigin,
     NoCdn,
     route_hosts,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ClusterSpec",
     "ConfigKey",
     "Environment",
+    "FailoverOrigin",
     "KubernetesSpec",
     "NoCdn",
     "SecretDelivery",

@@ -5,7 +5,8 @@
 - ``cloudfront``: :class:`~webplatform.edge.cloudfront.CloudFrontSettings` (every key of
   it: ``host``, ``aliases``, ``hostedZoneId``, ``wafRateLimit``...) plus ``app``;
 - ``cloudflare``: :class:`~webplatform.edge.cloudflare.CloudflareSettings` plus ``app``;
-- ``none``: no other key.
+- ``none``: no CDN of the stack's own (``trustedProxyHops`` for one that another stack
+  manages; ``failoverFor`` when that CDN fails over to this stack's route).
 
 Nothing here restates a component setting: the defaults, bounds and checks are the
 components'. This module adds only what is about the stack: which provider, and which app
@@ -93,11 +94,32 @@ class CloudflareEdgeSpec(CloudflareSettings, _Fronts):
         return None
 
 
+class FailoverOrigin(Args):
+    """This stack's route is the failover origin of another stack's CloudFront (prod-dr).
+
+    Without it the recovery region's origin would have no DNS record and would not require
+    the header the distribution sends, so a failover would reach nothing (or anything could
+    reach the origin). The header's value is the other stack's output ``originHeader`` (a
+    secret), read with a stack reference in the same backend, organization and project.
+    """
+
+    stack: Annotated[str, Field(pattern=_DNS_LABEL, max_length=63)]
+    """The stack whose CDN fails over to this one (``prod``); required."""
+    app: Annotated[str, AfterValidator(_app_name)]
+    """The app whose route's primary host is that CDN's ``failoverOriginHost``; required."""
+    origin_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")]
+    """The Route 53 zone of that host, where the stack points it at its own load balancer;
+    required."""
+
+
 class NoCdn(Args):
     """``provider: none``: no CDN; the app's route is reached directly."""
 
     provider: Literal["none"]
     """No CDN of this stack's own."""
+    failover_for: FailoverOrigin | None = None
+    """Another stack's CDN that fails over to this stack's route (Pulumi.prod-dr.yaml);
+    default none."""
     trusted_proxy_hops: int = Field(default=0, ge=0, le=2)
     """Proxies in front of the Gateway that another stack manages, whose ``X-Forwarded-For``
     entries the Gateway trusts to find the client (the per-client rate limit); default 0. A

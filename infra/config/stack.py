@@ -144,6 +144,14 @@ class StackConfig(_Model):
         the route's hosts, so it always names what the route serves and its certificate covers."""
         cdn = self.cdn
         if isinstance(cdn, NoCdn):
+            failover = cdn.failover_for
+            if failover is not None and not route_hosts(self.apps, failover.app):
+                raise _at(
+                    ("cdn", "failoverFor", "app"),
+                    f"{failover.app!r} is not an app of this stack with a public route; the "
+                    f"failover origin is its route's primary host: use one of "
+                    f"{sorted(n for n in self.apps if route_hosts(self.apps, n))}",
+                )
             return self
         if cdn.app not in self.apps:
             raise _at(

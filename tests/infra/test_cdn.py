@@ -347,8 +347,9 @@ def test_the_stack_specs_are_the_component_settings_plus_provider_and_app():
         assert set(spec.model_fields) - set(settings.model_fields) == {"provider", "app"}
         for name, field in settings.model_fields.items():  # no second default
             assert spec.model_fields[name].default == field.default, name
-    # and, without a CDN of its own, how many proxies another stack puts in front (prod-dr)
-    assert set(NoCdn.model_fields) == {"provider", "trusted_proxy_hops"}
+    # and, without a CDN of its own, how many proxies another stack puts in front and whose
+    # CDN fails over to this stack (prod-dr)
+    assert set(NoCdn.model_fields) == {"provider", "trusted_proxy_hops", "failover_for"}
 
 
 ADAPTER = TypeAdapter(Cdn)

@@ -108,7 +108,8 @@ class Hop:
 
 
 def _app(s: Synth) -> tuple[str, dict[str, Any]]:
-    name = s.config["cdn"]["app"]
+    cdn = s.config["cdn"]
+    name = cdn["app"] if "app" in cdn else cdn["failoverFor"]["app"]
     return name, s.config["apps"][name]
 
 
@@ -246,7 +247,7 @@ def _gateway_to_pods(s: Synth, hop: Hop) -> None:
         for ln in (http[0], listener):
             values = ln["allowedRoutes"]["namespaces"]["selector"]["matchExpressions"][0]
             assert gw_ns in values["values"]
-        assert s.config["cdn"]["provider"] == "cloudfront", (
+        assert s.config["cdn"]["provider"] != "cloudflare", (
             "Cloudflare always-use-HTTPS redirects the HTTP-01 challenge: no certificate"
         )
     else:
@@ -318,25 +319,37 @@ def _gateway_to_pods(s: Synth, hop: Hop) -> None:
     assert key_secret["stringData"] == SECRET or set(key_secret["stringData"].values()) == {SECRET}
 
 
-#: A known gap, not a passing case (issue 22, open): the recovery stack has no CDN of its own;
-#: prod's CloudFront reaches it as a failover origin, but prod-dr creates no DNS record for that
-#: origin host and its Gateway requires no header shared with prod's distribution. Strict: the
-#: mark must go when the walk passes.
-RECOVERY_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="issue 22: prod-dr's origin has no DNS record and no origin header shared with prod",
-)
-
-
-@pytest.mark.parametrize(
-    "stack", [pytest.param(s, marks=RECOVERY_GAP) if s == "prod-dr" else s for s in PUBLIC]
-)
+@pytest.mark.parametrize("stack", [s for s in PUBLIC if s != "prod-dr"])
 def test_every_public_host_reaches_the_pods_only_through_the_cdn(synths, stack):
     s = synths[stack]
     viewers = _viewers(s)
     assert viewers
     for viewer in viewers:
         _gateway_to_pods(s, _edge(s, viewer))
+
+
+def test_the_recovery_region_is_reached_through_prods_cdn_only(synths):
+    """prod's CloudFront -> its failover origin (prod-dr's route host) -> the record prod-dr
+    makes in prod's zone -> prod-dr's load balancer -> Gateway -> route guarded by the same
+    header prod's distribution sends -> pods."""
+    prod, dr = synths["prod"], synths["prod-dr"]
+    failover = prod.config["cdn"]["failoverOriginHost"]
+    [dist] = prod.of_type("aws:cloudfront/distribution:Distribution")
+    [origin] = [o for o in dist["inputs"]["origins"] if o["domainName"] == failover]
+    custom = origin["customOriginConfig"]
+    assert (custom["originProtocolPolicy"], custom["httpsPort"]) == ("https-only", 443)
+    [header] = origin["customHeaders"]
+    spec = dr.config["cdn"]["failoverFor"]
+    assert spec["stack"] == "prod"
+    assert dr.config["apps"][spec["app"]]["route"]["hosts"][0] == failover
+    [record] = [
+        r for r in dr.of_type("aws:route53/record:Record") if r["inputs"]["name"] == failover
+    ]
+    assert record["inputs"]["zoneId"] == spec["originZoneId"] == prod.config["cdn"]["hostedZoneId"]
+    address = dr.outputs["gateway"]["address"]
+    assert (record["inputs"]["type"], record["inputs"]["records"]) == ("CNAME", [address])
+    assert prod.outputs["originHeader"] == SECRET  # what prod-dr reads: exported, as a secret
+    _gateway_to_pods(dr, Hop(failover, header["name"]))
 
 
 def test_cloudflare_origin_admits_only_cloudflares_ranges(synths):

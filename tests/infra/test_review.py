@@ -356,6 +356,9 @@ def test_the_recovery_stack_is_prod_elsewhere_each_difference_explained():
     # prod's CDN fails over to this stack's route host
     assert prod["webplatform:cdn.failoverOriginHost"] == dr["webplatform:apps.web.route.hosts"][0]
     assert dr["webplatform:cdn.trustedProxyHops"] == 1  # behind prod's CloudFront
+    # ... whose origin header this stack requires, and whose zone holds the failover host
+    assert dr["webplatform:cdn.failoverFor.stack"] == "prod"
+    assert dr["webplatform:cdn.failoverFor.originZoneId"] == prod["webplatform:cdn.hostedZoneId"]
 
 
 def test_the_explanation_rule_catches_an_unmarked_difference(tmp_path, monkeypatch):
