@@ -40,7 +40,7 @@ import sys
 import time
 import types
 import typing
-from collections import Counter
+from collections import Counter, abc
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -184,11 +184,9 @@ def type_name(annotation: Any, link: Callable[[type[BaseModel]], str] | None = N
         if len(plain) < len(arguments):
             return "Input[" + bar.join(type_name(a, link) for a in plain) + "]"
         return bar.join(type_name(a, link) for a in arguments)
-    if origin is tuple:
+    if origin in (tuple, list, frozenset, set, abc.Sequence, abc.Set, abc.Iterable):
         return f"list of {type_name(arguments[0], link)}" if arguments else "list"
-    if origin in (list, frozenset, set):
-        return f"list of {type_name(arguments[0], link)}"
-    if origin is dict:
+    if origin in (dict, abc.Mapping):
         return f"map {type_name(arguments[0], link)} → {type_name(arguments[1], link)}"
     if _is_model(annotation):
         return link(annotation) if link else annotation.__name__
@@ -254,9 +252,9 @@ def default(field: FieldInfo) -> str:
     if value is PydanticUndefined:
         return "**required**"
     if isinstance(value, BaseModel):
-        value = (
-            value.model_dump(mode="json", by_alias=True, exclude_defaults=True) or "its defaults"
-        )
+        value = value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        if not value:
+            return "its defaults"
     if isinstance(value, tuple):
         value = list(value)
     try:
