@@ -231,7 +231,7 @@ def bounds(field: FieldInfo) -> str:
     while stack:
         annotation = stack.pop()
         if typing.get_origin(annotation) is typing.Annotated:
-            scan(annotation.__metadata__)
+            scan(typing.get_args(annotation)[1:])
         if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
             stack.extend(typing.get_args(annotation))
     return ", ".join(found).replace("|", "\\|")
