@@ -705,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         blocks = diagrams()
         if mermaid_available():
             problems += check_mermaid(blocks)
-            print(f"docs: {len(blocks)} Mermaid diagrams parsed", flush=True)
+            print(f"docs: {len(blocks)} Mermaid diagrams checked", flush=True)
         elif os.environ.get("WEBPLATFORM_REQUIRE_MERMAID") == "1":
             problems.append("mermaid: node and npm are required (WEBPLATFORM_REQUIRE_MERMAID=1)")
         else:
