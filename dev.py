@@ -21,6 +21,8 @@ Python 3.11+ needs nothing else:
     python3 dev.py import-file --stack prod --out FILE  # `pulumi import --file` for a lost state
     python3 dev.py repair-state --backend file:///DIR   # after a killed engine (runbook)
     python3 dev.py scan-lock             # re-pin requirements-scan.lock (checkov's own venv)
+    python3 dev.py docs [--serve]        # the documentation site into build/site (strict); --serve: 127.0.0.1:8000
+    python3 dev.py docs-lock             # re-pin requirements-docs.lock (the site generator's own venv)
     python3 dev.py engine                # build or find the real engine; last line: its bin dir
     python3 dev.py cluster up|down|status  # loopback control plane (etcd, apiserver, kwok ...)
     python3 dev.py e2e [pytest args]     # end-to-end: the real engine against that cluster
@@ -33,7 +35,8 @@ and hashes (`uv sync --locked`), only when `pyproject.toml` or `uv.lock`
 change. uv itself is a pinned, hashed PyPI wheel (`requirements-uv.txt`),
 installed by this file on first use once per machine (`.venv-uv` links to it). The scanner, checkov, has
 its own `.venv-scan` (its pins conflict with ours), reinstalled when
-`requirements-scan.lock` changes.
+`requirements-scan.lock` changes. The site generator, Zensical, likewise has `.venv-docs`
+from `requirements-docs.lock` (docs/about.md says why Zensical).
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ SCAN_VENV = ROOT / ".venv-scan"
 SCAN_BIN = SCAN_VENV / ("Scripts" if os.name == "nt" else "bin")
 SCAN_LOCK = ROOT / "requirements-scan.lock"
 CHECKOV_VERSION = "3.3.30"
+DOCS_VENV = ROOT / ".venv-docs"
+DOCS_BIN = DOCS_VENV / ("Scripts" if os.name == "nt" else "bin")
+DOCS_LOCK = ROOT / "requirements-docs.lock"
+#: 0.0.74 and later pin a zensical-ui that is not on PyPI; bump with `python3 dev.py docs-lock`.
+ZENSICAL_VERSION = "0.0.73"
 #: uv, pinned with every wheel's hash; installed from PyPI into its own small virtualenv.
 UV_REQUIREMENTS = ROOT / "requirements-uv.txt"
 UV_VENV = ROOT / ".venv-uv"  # a link to the shared install in CACHE
@@ -156,19 +164,29 @@ def bootstrap() -> None:
 
 def bootstrap_scan() -> None:
     """Create `.venv-scan` with exactly the versions (and hashes) of `requirements-scan.lock`."""
-    stamp = SCAN_VENV / ".webplatform-installed"
-    wanted = hashlib.sha256(SCAN_LOCK.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text() == wanted and (SCAN_BIN / "checkov").exists():
+    _tool_venv(SCAN_VENV, SCAN_LOCK, SCAN_BIN / "checkov")
+
+
+def bootstrap_docs() -> None:
+    """Create `.venv-docs` with exactly the versions (and hashes) of `requirements-docs.lock`."""
+    _tool_venv(DOCS_VENV, DOCS_LOCK, DOCS_BIN / "zensical")
+
+
+def _tool_venv(home: Path, lock_file: Path, exe: Path) -> None:
+    """A tool's own virtualenv, reinstalled (every file hash-checked) when its lock changes."""
+    stamp = home / ".webplatform-installed"
+    wanted = hashlib.sha256(lock_file.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted and exe.exists():
         return
-    print("dev.py: installing checkov into .venv-scan ...", flush=True)
-    env = {**_uv_env(), "VIRTUAL_ENV": str(SCAN_VENV)}
+    print(f"dev.py: installing {exe.name} into {home.name} ...", flush=True)
+    env = {**_uv_env(), "VIRTUAL_ENV": str(home)}
     subprocess.run(
-        [uv(), "venv", "--quiet", "--clear", "--python", sys.executable, str(SCAN_VENV)],
+        [uv(), "venv", "--quiet", "--clear", "--python", sys.executable, str(home)],
         env=env, check=True,
     )  # fmt: skip
     subprocess.run(
-        [uv(), "pip", "sync", "--quiet", "--require-hashes", "--python", str(SCAN_BIN / "python"),
-         str(SCAN_LOCK)],
+        [uv(), "pip", "sync", "--quiet", "--require-hashes", "--python", str(exe.parent / "python"),
+         str(lock_file)],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     stamp.write_text(wanted)
@@ -176,17 +194,29 @@ def bootstrap_scan() -> None:
 
 def scan_lock() -> int:
     """Pin checkov and everything it pulls in, with hashes (current pins kept where they fit)."""
-    source = ROOT / "build" / "scan-requirements.in"
+    return _pin(SCAN_LOCK, f"checkov=={CHECKOV_VERSION}")
+
+
+def docs_lock() -> int:
+    """Pin Zensical and everything it pulls in, with hashes (current pins kept where they fit)."""
+    return _pin(DOCS_LOCK, f"zensical=={ZENSICAL_VERSION}")
+
+
+def _pin(lock_file: Path, requirement: str) -> int:
+    """`uv pip compile --generate-hashes` of one requirement into LOCK, its header comment kept."""
+    source = ROOT / "build" / f"{lock_file.stem}.in"
     source.parent.mkdir(parents=True, exist_ok=True)
-    source.write_text(f"checkov=={CHECKOV_VERSION}\n")
-    header = [line for line in SCAN_LOCK.read_text().splitlines() if line.startswith("#")][:3]
+    source.write_text(requirement + "\n")
+    header = []
+    if lock_file.exists():
+        header = [line for line in lock_file.read_text().splitlines() if line.startswith("#")][:3]
     code = subprocess.run(
         [uv(), "pip", "compile", "--quiet", "--universal", "--generate-hashes", "--no-header",
-         "--python-version", "3.11", "-o", str(SCAN_LOCK), str(source)],
+         "--python-version", "3.11", "-o", str(lock_file), str(source)],
         cwd=ROOT, env=_uv_env(),
     ).returncode  # fmt: skip
-    if code == 0:
-        SCAN_LOCK.write_text("\n".join(header) + "\n" + SCAN_LOCK.read_text())
+    if code == 0 and header:
+        lock_file.write_text("\n".join(header) + "\n" + lock_file.read_text())
     return code
 
 
@@ -272,6 +302,8 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     if task == "scan-lock":
         return scan_lock()
+    if task == "docs-lock":
+        return docs_lock()
     if task == "lock":
         return lock(rest)
     if task in {"lowest", "consumer"}:
@@ -338,9 +370,15 @@ def main(argv: list[str]) -> int:
     if task == "scan":
         bootstrap_scan()
         return run("-m", "infra.scan", "--checkov", str(SCAN_BIN / "checkov"), *rest)
+    if task == "docs":
+        # The generator (tools/docs.py) runs in .venv: it reads the models and the synth;
+        # the site generator runs from .venv-docs, apart from the project's pins.
+        bootstrap_docs()
+        return run("-m", "tools.docs", "--zensical", str(DOCS_BIN / "zensical"), *rest)
     print(
         f"dev.py: unknown task {task!r}; tasks: synth, test, lint, snapshots, schema, bench, wheel, "
-        "compat, lock, lowest, consumer, scan, scan-lock, cost, rto, import-file, repair-state, "
+        "compat, lock, lowest, consumer, scan, scan-lock, docs, docs-lock, cost, rto, import-file, "
+        "repair-state, "
         "engine, cluster, "
         "e2e, bench-e2e, "
         "stress-synth"

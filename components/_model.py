@@ -11,7 +11,7 @@ Why pydantic and these settings:
 - ``frozen``: args are values; a component cannot be changed behind its back.
 - camelCase aliases serve the stack files; Python importers use the snake_case names.
   Stack files are validated with ``by_name=False`` (see :func:`from_stack`), so
-  ``service_port`` in YAML is an unknown key there, as the README says.
+  ``service_port`` in YAML is an unknown key there, as docs/guides/configuration.md says.
 - ``defer_build``: classes are built on first use, not at import: a stack that never
   touches the CDN or the cluster models does not pay for them.
 

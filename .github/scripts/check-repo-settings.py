@@ -9,7 +9,7 @@ be edited away by whoever can push a tag; what holds regardless is GitHub's: who
 credential lives. This script reads those settings through the REST API (``gh api``; admin
 rights are needed to read rulesets, environments' secrets and variables) and prints one
 line per check, ``ok`` or ``FAIL`` with the fix; exit status 1 if any check failed.
-README "Threat model" lists the same settings for a human. Standard library only.
+docs/guides/threat-model.md lists the same settings for a human. Standard library only.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ if [[ -z "$context" ]]; then
   exit 0
 fi
 if [[ -z "$cluster" ]]; then
-  echo "::error::Pulumi.$stack.yaml deploys to kubeconfig context '$context', but no EKS cluster name is set for it (repository variable EKS_CLUSTER_STAGING / EKS_CLUSTER_PROD, see README 'Delivery pipeline')."
+  echo "::error::Pulumi.$stack.yaml deploys to kubeconfig context '$context', but no EKS cluster name is set for it (repository variable EKS_CLUSTER_STAGING / EKS_CLUSTER_PROD, see docs/guides/pipeline.md)."
   exit 1
 fi
 aws eks update-kubeconfig --region "$region" --name "$cluster" --alias "$context"

@@ -9,7 +9,7 @@
 # then reports them as violations (pulumi/pulumi#13765), so an empty stack is created from
 # the same preview without --plan, and the summary says so. Needs the Pulumi CLI, the
 # policy pack's venv, credentials and the kubeconfig in place; PULUMI_BACKEND_URL and
-# PULUMI_ORG as in the README.
+# PULUMI_ORG as in docs/guides/pipeline.md.
 set -euo pipefail
 
 stack="${1:?usage: pulumi-deploy.sh STACK MESSAGE}"

@@ -11,7 +11,7 @@
 # the review identity may write there, and the stack writes nowhere else. Secrets: each key of the JSON
 # object REVIEW_CONFIG_SECRETS ({"webDatabaseUrl": "..."}) is set as a Pulumi secret of the
 # stack, its value passed on stdin (never on the command line). Needs the Pulumi CLI, .venv,
-# AWS credentials and EKS_CLUSTER_DEV; PULUMI_BACKEND_URL and PULUMI_ORG as in the README.
+# AWS credentials and EKS_CLUSTER_DEV; PULUMI_BACKEND_URL and PULUMI_ORG as in docs/guides/pipeline.md.
 set -euo pipefail
 
 action="${1:?usage: review-stack.sh up|destroy PR_NUMBER}"

@@ -9,7 +9,7 @@
 # encrypted to the platform team's public key (the runner holds no key that can read it
 # back), checked to be a real export first (a deployment with resources, no pending
 # operation), and written as OUT_DIR/<stack>-<UTC date-time>.state.json.gpg with a .sha256.
-# Restore: README, runbook "State loss" (gpg --decrypt, then pulumi stack import).
+# Restore: docs/guides/recovery.md, runbook "State loss" (gpg --decrypt, then pulumi stack import).
 set -euo pipefail
 
 stack="${1:?usage: state-export.sh STACK OUT_DIR}"
@@ -40,7 +40,7 @@ if state.get("version") is None or not resources:
     sys.exit("state-export: not a stack export with resources")
 if deployment.get("pending_operations"):
     sys.exit("state-export: the stack has pending operations (an update was interrupted): "
-             "see the README runbook, Stuck update")
+             "see docs/guides/recovery.md, runbook Stuck update")
 print(f"state-export: {len(resources)} resources", file=sys.stderr)
 PY
 

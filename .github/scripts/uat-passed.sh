@@ -14,7 +14,7 @@
 #
 # This runs from the tagged commit's own workflow, so it is defence in depth: the gate that
 # holds even against an edited deploy.yml is the `production` environment's required
-# reviewer (README "Threat model"), who sees this job's result.
+# reviewer (docs/guides/threat-model.md), who sees this job's result.
 set -euo pipefail
 
 repo="${1:?usage: uat-passed.sh OWNER/REPO COMMIT_SHA}"

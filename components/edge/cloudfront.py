@@ -192,7 +192,7 @@ class CloudFrontSettings(EdgeHeaders):
     active_origin: ActiveOrigin = "primary"
     """Where the default behaviour (every method) sends requests: ``primary`` (default, the
     app's route host) or ``failover`` (``failover_origin_host``): region loss is this one
-    config change and ``pulumi up``, no code change (README runbook)."""
+    config change and ``pulumi up``, no code change (docs/guides/recovery.md, runbook)."""
 
     @field_validator("hosted_zone_id", "origin_zone_id")
     @classmethod

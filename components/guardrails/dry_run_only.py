@@ -25,7 +25,7 @@ access policy (:class:`webplatform.cluster.eks.EksCluster`).
 
 Limits, stated: admission sees writes, not reads. The preview group can read
 Secrets, because a preview with ``--refresh`` reads the objects the stack owns;
-who may preview a stack therefore may read its Secrets (README "Threat model").
+who may preview a stack therefore may read its Secrets (docs/guides/threat-model.md).
 """
 
 from __future__ import annotations

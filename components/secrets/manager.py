@@ -427,7 +427,7 @@ def _replicas(
     replica is administered from its primary's region, the one a disaster takes away. A key of
     the replica's own region has the same policy as the primary's, scoped to Secrets Manager
     *in that region*, and the same description: the recovery stack adopts both by
-    ``pulumi import`` with no change (README, runbook "Region loss"). pulumi-aws v7's
+    ``pulumi import`` with no change (docs/guides/recovery.md, runbook "Region loss"). pulumi-aws v7's
     per-resource ``region`` places the key there with the caller's provider.
     """
     import pulumi_aws as aws

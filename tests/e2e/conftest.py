@@ -15,7 +15,7 @@ plugin fail at once; the provider comes from the engine's bin directory on
 PATH. Commands that do not run the program (stack init, config, export,
 state) go through the CLI as a user types them. Those that run it (preview,
 up, destroy) go through the Automation API's inline program, because the
-Python language host cannot be built here (see README, "End-to-end"); where a
+Python language host cannot be built here (see docs/guides/end-to-end.md); where a
 ``pulumi-language-python`` is on PATH the CLI could run them itself.
 
 Every command's output is kept (``Engine.transcript``) so the canary test can

@@ -359,7 +359,7 @@ def test_policy_pack_on_the_local_stack(engine: Engine) -> None:
     host = engine.bindir / "pulumi-language-python"
     if not host.exists() and not shutil.which("pulumi-language-python", path=engine.env["PATH"]):
         # What is missing, exactly: the CLI starts a Python policy pack through the Python
-        # language host, whose Go module the proxy refuses here (403; see README,
+        # language host, whose Go module the proxy refuses here (403; see docs/guides/end-to-end.md,
         # End-to-end). The engine says so before it evaluates anything; once a host is on
         # PATH this branch no longer runs and the pack is checked below.
         with pytest.raises(

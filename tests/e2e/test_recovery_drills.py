@@ -389,7 +389,7 @@ def test_interrupted_update_converges_with_no_orphan_and_nothing_missing(
         drill.up(STACK, on_event=on_event)
     assert killed, "the engine was not killed mid-up"
 
-    # The documented recovery (README, runbook "Stuck update").
+    # The documented recovery (docs/guides/recovery.md, runbook "Stuck update").
     started = time.monotonic()
     backend = _backend(drill)
     locks = [f for f in (backend / ".pulumi" / "locks").rglob("*") if f.is_file()]

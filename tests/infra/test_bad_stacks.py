@@ -958,7 +958,7 @@ CASES.update(
             "webplatform:apps.web.env.LOG_LEVEL",
             "valid string",
         ),
-        # snake_case keys, which the README says are errors.
+        # snake_case keys, which docs/guides/configuration.md says are errors.
         "snake-service-port": (
             "dev",
             set_([*AW, "service_port"], 8081),

@@ -210,10 +210,10 @@ def test_the_fixture_is_not_mutated_by_estimating():
     assert document == before
 
 
-def test_the_readme_shows_prods_cost_table_and_the_arithmetic_of_its_total():
-    """README "Cost": prod's table, as the tool prints it on the price table's date.
+def test_the_cost_guide_shows_prods_cost_table_and_the_arithmetic_of_its_total():
+    """docs/guides/cost.md: prod's table, as the tool prints it on the price table's date.
 
-    Regenerate on purpose: WEBPLATFORM_UPDATE_README=1 python3 dev.py test tests/infra/test_cost.py
+    Regenerate on purpose: WEBPLATFORM_UPDATE_DOCS=1 python3 dev.py test tests/infra/test_cost.py
     """
     import os
     import re
@@ -222,15 +222,15 @@ def test_the_readme_shows_prods_cost_table_and_the_arithmetic_of_its_total():
 
     on = date.fromisoformat(PRICES.as_of)
     table = cost.markdown(cost.estimate("prod", synthesized("prod").resources(), PRICES, on))
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    guide = ROOT / "docs" / "guides" / "cost.md"
+    text = guide.read_text()
     block = re.compile(r"(<!-- cost:prod -->\n)(.*?)(<!-- /cost:prod -->)", re.S)
-    if os.environ.get("WEBPLATFORM_UPDATE_README"):
-        readme.write_text(block.sub(lambda m: f"{m[1]}{table}\n{m[3]}", text))
-        text = readme.read_text()
+    if os.environ.get("WEBPLATFORM_UPDATE_DOCS"):
+        guide.write_text(block.sub(lambda m: f"{m[1]}{table}\n{m[3]}", text))
+        text = guide.read_text()
     match = block.search(text)
-    assert match, "README.md has no <!-- cost:prod --> block"
-    assert match[2] == table + "\n", "README's prod cost is stale: regenerate (see docstring)"
+    assert match, "docs/guides/cost.md has no <!-- cost:prod --> block"
+    assert match[2] == table + "\n", "the cost guide's prod table is stale: regenerate (docstring)"
     assert f"--date {PRICES.as_of}" in text
     assert "Monthly: $" in table and " = **$" in table
 

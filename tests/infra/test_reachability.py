@@ -17,7 +17,7 @@ Each hop is checked against the previous one's *values*, not only for existence:
 that points at a placeholder, a listener for another name, an internal NLB, or a route to
 the wrong port fails here. AWS and Cloudflare run under mocks (the Gateway's address is the
 mocks' stand-in for what Envoy Gateway publishes once EKS Auto Mode has made the NLB);
-what only a real account can show is listed in the README.
+what only a real account can show is listed in docs/guides/edge.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The blue-green release procedure as a user runs it, checked through the synth's --diff.
 
-Each test edits a copy of a committed stack file the way the README says a release
+Each test edits a copy of a committed stack file the way docs/guides/releasing.md says a release
 is done, synthesizes before and after, and asserts what the diff may contain.
 """
 

@@ -235,6 +235,7 @@ def test_the_python_locks_and_the_pinned_uv_are_covered():
     (pattern,) = CONFIG["pip_requirements"]["managerFilePatterns"]
     assert _file_pattern(pattern).search("requirements-uv.txt")
     assert not _file_pattern(pattern).search("requirements-scan.lock")  # dev.py scan-lock's
+    assert not _file_pattern(pattern).search("requirements-docs.lock")  # dev.py docs-lock's
     # pep621 is on by default (no enabledManagers list) and finds both projects' uv.lock
     assert "enabledManagers" not in CONFIG
     for project in (ROOT, ROOT / "policy"):

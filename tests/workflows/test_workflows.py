@@ -911,7 +911,7 @@ def _role(name: str) -> str:
 
 
 def good_settings() -> dict[str, Any]:
-    """A repository set up as README "Threat model" says."""
+    """A repository set up as docs/guides/threat-model.md says."""
     from importlib.util import module_from_spec, spec_from_file_location
 
     spec = spec_from_file_location("check_repo_settings", SETTINGS)
