@@ -731,7 +731,9 @@ def gpg_home(tmp_path):
         ["gpg", "--armor", "--export", "e2e@example.com"], env=env, check=True,
         capture_output=True, text=True,
     ).stdout  # fmt: skip
-    return env, public
+    yield env, public
+    # gpg started an agent for this home; it must not outlive the test.
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture_output=True)
 
 
 def _export_env(tmp_path, state, public):
