@@ -340,6 +340,30 @@ def _children_running(bindir: Path) -> list[int]:
     return found
 
 
+def _children_of(pids: list[int]) -> list[int]:
+    """PIDs whose parent is one of ``pids`` (the engine's plugins)."""
+    parents = {str(pid) for pid in pids}
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        if stat.rsplit(")", 1)[1].split()[1] in parents:
+            found.append(int(proc.name))
+    return found
+
+
+def _stop(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
 def live_objects(kube: Kube) -> set[tuple[str, str]]:
     kinds = (
         "deployments,services,configmaps,secrets,serviceaccounts,horizontalpodautoscalers,"
@@ -371,6 +395,7 @@ def test_interrupted_update_converges_with_no_orphan_and_nothing_missing(
     drill.set_path(STACK, f"{APP}.env.LOG_LEVEL", "info")
 
     killed: list[int] = []
+    orphans: list[int] = []
 
     def on_event(event: Any) -> None:
         pre = getattr(event, "resource_pre_event", None)
@@ -381,12 +406,17 @@ def test_interrupted_update_converges_with_no_orphan_and_nothing_missing(
             and not killed
         ):
             time.sleep(0.5)  # the provider is now applying and awaiting it
-            for pid in _children_running(drill.bindir):
+            engines = _children_running(drill.bindir)
+            orphans.extend(_children_of(engines))  # its plugins: a dead engine cannot stop them
+            for pid in engines:
                 os.kill(pid, signal.SIGKILL)  # the engine dies: no cleanup, no unlock
                 killed.append(pid)
 
-    with pytest.raises(CommandError):
-        drill.up(STACK, on_event=on_event)
+    try:
+        with pytest.raises(CommandError):
+            drill.up(STACK, on_event=on_event)
+    finally:
+        _stop(orphans)  # what the killed engine started, stopped by this test, by pid
     assert killed, "the engine was not killed mid-up"
 
     # The documented recovery (docs/guides/recovery.md, runbook "Stuck update").
