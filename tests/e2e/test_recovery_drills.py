@@ -23,6 +23,7 @@ quotes a run. Times are numbers, never pass/fail limits (only the RTO table's fl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -358,10 +359,8 @@ def _children_of(pids: list[int]) -> list[int]:
 
 def _stop(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def live_objects(kube: Kube) -> set[tuple[str, str]]:
