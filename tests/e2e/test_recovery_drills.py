@@ -324,37 +324,29 @@ def test_a_checkpoint_sidecar_cut_off_by_a_kill_is_repaired_with_the_state_intac
 # --- 5. interrupted update ------------------------------------------------------------------
 
 
-def _children_running(bindir: Path) -> list[int]:
-    """PIDs of `pulumi` processes this test process started (the Automation API's CLI)."""
-    mine = str(os.getpid())
-    found = []
+def _processes() -> Iterator[tuple[int, str, str]]:
+    """(pid, parent pid, executable) of every process this user can read."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            stat = (proc / "stat").read_text()
+            parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
             exe = os.readlink(proc / "exe")
         except OSError:
             continue
-        if stat.rsplit(")", 1)[1].split()[1] == mine and exe == str((bindir / "pulumi").resolve()):
-            found.append(int(proc.name))
-    return found
+        yield int(proc.name), parent, exe
+
+
+def _children_running(bindir: Path) -> list[int]:
+    """PIDs of `pulumi` processes this test process started (the Automation API's CLI)."""
+    mine, cli = str(os.getpid()), str((bindir / "pulumi").resolve())
+    return [pid for pid, parent, exe in _processes() if parent == mine and exe == cli]
 
 
 def _children_of(pids: list[int]) -> list[int]:
     """PIDs whose parent is one of ``pids`` (the engine's plugins)."""
     parents = {str(pid) for pid in pids}
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-        except OSError:
-            continue
-        if stat.rsplit(")", 1)[1].split()[1] in parents:
-            found.append(int(proc.name))
-    return found
+    return [pid for pid, parent, _ in _processes() if parent in parents]
 
 
 def _stop(pids: list[int]) -> None:
