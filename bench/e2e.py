@@ -46,8 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import (  # noqa: E402
-    CRDS,
-    GATEWAY_NAMESPACE,
     Engine,
     Kube,
     engine_build,
@@ -174,11 +172,8 @@ def stats(samples: list[float]) -> str:
 
 
 def run(bindir: Path, kubeconfig: Path, tmp: Path, args: argparse.Namespace) -> int:
+    # The cluster installed the local stack's prerequisites at `up`, and nothing else.
     kube = Kube(bindir, kubeconfig, [])
-    crd_files = [a for crd in CRDS for a in ("-f", str(crd))]
-    kube("apply", "--server-side", *crd_files)
-    kube("wait", "--for=condition=Established", "--timeout=60s", *crd_files)
-    kube("apply", "--server-side", "-f", "-", input=GATEWAY_NAMESPACE)
 
     def gone() -> None:
         kube("delete", "namespace", NS, "--ignore-not-found", "--wait=true", "--timeout=300s")
