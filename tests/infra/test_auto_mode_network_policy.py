@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from infra import synth
+from tests.conftest import synthesized
 from webplatform import testing
 from webplatform.cluster.node_class import NodeClass, NodeClassArgs
 
@@ -52,7 +53,7 @@ def test_network_policy_values_are_the_documented_ones():
 
 @pytest.fixture(scope="module")
 def synths():
-    return {stack: synth.synthesize(stack) for stack in EKS_STACKS}
+    return {stack: synthesized(stack) for stack in EKS_STACKS}
 
 
 @pytest.mark.parametrize("stack", EKS_STACKS)

@@ -13,9 +13,8 @@ import json
 
 import pytest
 
-from infra import synth
 from infra.config import StackConfigError
-from tests.conftest import load_stack_file
+from tests.conftest import load_stack_file, synthesized
 from tests.infra.test_bad_cluster_stacks import apps_config, parse_stack
 
 EKS_STACKS = ("staging", "uat", "prod")
@@ -25,7 +24,7 @@ BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyB
 
 @pytest.fixture(scope="module")
 def prod():
-    return synth.synthesize("prod")
+    return synthesized("prod")
 
 
 def test_every_cluster_stack_has_its_own_ci_and_preview_roles():

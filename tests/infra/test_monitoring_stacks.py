@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from infra import synth
+from tests.conftest import synthesized
 
 EKS = ("staging", "uat", "prod")
 
 
 @pytest.fixture(scope="module")
 def synths():
-    return {stack: synth.synthesize(stack) for stack in (*EKS, "local")}
+    return {stack: synthesized(stack) for stack in (*EKS, "local")}
 
 
 @pytest.mark.parametrize("stack", EKS)

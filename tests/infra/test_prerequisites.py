@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from infra import prerequisites, synth
-from tests.conftest import STACKS, load_stack_file
+from tests.conftest import STACKS, load_stack_file, synthesized
 
 ALL = (*STACKS, "local")
 
@@ -26,7 +26,7 @@ def pairs(result):
 
 @pytest.fixture(scope="module")
 def synths():
-    return {stack: synth.synthesize(stack) for stack in ALL}
+    return {stack: synthesized(stack) for stack in ALL}
 
 
 def check(result, stack, **kwargs):

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from infra import synth
-from tests.conftest import STACKS, load_stack_file
+from tests.conftest import STACKS, load_stack_file, synthesized
 from webplatform.testing import Resource
 
 NLB_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
@@ -82,7 +82,7 @@ def synths(tmp_path_factory) -> dict[str, Synth]:
     found = {}
     for stack in PUBLIC:
         out = tmp_path_factory.mktemp(stack)
-        result = synth.synthesize(stack)
+        result = synthesized(stack)
         manifests, resources = synth.write(result, out)
         written = json.loads(resources.read_text())
         objects = [o for o in yaml.safe_load_all(manifests.read_text()) if o]

@@ -9,14 +9,14 @@ import pytest
 from infra import recovery, synth
 from infra.config import StackConfigError
 from tests._edit import set_
-from tests.conftest import ROOT, load_stack_file
+from tests.conftest import ROOT, load_stack_file, synthesized
 
 TIMES = recovery.Times.load()
 
 
 @pytest.fixture(scope="module")
 def documents():
-    return {stack: synth.synthesize(stack).resources() for stack in ("prod", "prod-dr", "local")}
+    return {stack: synthesized(stack).resources() for stack in ("prod", "prod-dr", "local")}
 
 
 def res(urn, type_, deps=(), parent="", provider=""):

@@ -10,7 +10,7 @@ import yaml
 
 from infra import synth
 from tests import crds
-from tests.conftest import load_stack_file
+from tests.conftest import load_stack_file, synthesized
 
 BG = "urn:pulumi:prod::webplatform::webplatform:app:WebApp$webplatform:bluegreen:BlueGreenService"
 
@@ -53,7 +53,7 @@ def changed(lines):
 
 
 def test_prod_runs_both_colours_and_the_active_service_selects_the_configured_colour(tmp_path):
-    manifests, _ = synth.write(synth.synthesize("prod"), tmp_path)
+    manifests, _ = synth.write(synthesized("prod"), tmp_path)
     objects = list(yaml.safe_load_all(manifests.read_text()))
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}

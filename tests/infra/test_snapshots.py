@@ -9,8 +9,7 @@ import os
 
 import pytest
 
-from infra import synth
-from tests.conftest import ROOT, STACKS
+from tests.conftest import ROOT, STACKS, synthesized
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 UPDATE = os.environ.get("WEBPLATFORM_UPDATE_SNAPSHOTS") == "1"
@@ -19,7 +18,7 @@ UPDATE = os.environ.get("WEBPLATFORM_UPDATE_SNAPSHOTS") == "1"
 # local: the stack tests/e2e runs through the real engine, whose state must hold these URNs.
 @pytest.mark.parametrize("stack", [*STACKS, "local"])
 def test_urns_match_the_snapshot(stack):
-    urns = synth.synthesize(stack).recording.urns
+    urns = synthesized(stack).recording.urns
     path = SNAPSHOTS / f"{stack}.urns"
     if UPDATE:
         SNAPSHOTS.mkdir(exist_ok=True)

@@ -148,7 +148,7 @@ def test_a_new_environment_is_one_stack_file(write_stack, tmp_path):
     )
     objects = list(yaml.safe_load_all((tmp_path / "o" / "kubernetes.yaml").read_text()))
     in_uat = [o for o in objects if o["metadata"].get("namespace") == "web-uat"]
-    staging = synth.synthesize("staging").kubernetes_objects()
+    staging = synthesized("staging").kubernetes_objects()
     assert in_uat
     assert len(in_uat) == len(
         [o for o in staging if o["metadata"].get("namespace") == "web-staging"]
