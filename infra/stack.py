@@ -28,7 +28,7 @@ from infra.config import (
     route_hosts,
     with_secrets,
 )
-from infra.review import review_number
+from infra.config.review import review_number
 from webplatform import (
     DefaultDeny,
     DefaultDenyArgs,

@@ -29,10 +29,10 @@ from typing import Any
 import yaml
 
 from infra.config import (
-    AWS_REGIONS,
     NAMESPACE,
     StackConfigError,
     StackSource,
+    aws_regions,
     referenced_secret_keys,
 )
 from infra.config._source import SourceError, UnreadableError, from_file
@@ -155,9 +155,10 @@ def synthesize(stack: str, config_file: Path | None = None) -> Synth:
         secret.add(key)
     # AWS mocks answer in the stack's region, so ARNs and endpoints look like the real ones.
     region = flat.get("aws:region")
+    if not isinstance(region, str) or region not in aws_regions():
+        region = "us-west-2"
     mocks = testing.RecordingMocks(
-        region=region if region in AWS_REGIONS else "us-west-2",
-        stack_outputs=referenced_stack_outputs(flat, project),
+        region=region, stack_outputs=referenced_stack_outputs(flat, project)
     )
     recording = testing.run(
         lambda: program(config_file=path, shown=shown),

@@ -1,7 +1,9 @@
 """The stack model: each area's settings, composed, plus what is about a stack.
 
-Areas: ``apps``, ``cluster``, ``secrets``, ``edge``; ``stack`` composes them and
-holds the rules across areas and apps.
+Layers, each importing only those above it in this list: ``_source`` (reading a stack
+file), ``_base``, the areas (``apps``, ``cluster``, ``secrets``, ``edge``), ``review``
+(review stacks' derived names), ``stack`` (the model and the rules across areas),
+``keys`` and ``names``, ``secret_values``, ``report`` (the error report), ``loader``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from infra.config._base import (
     NAMESPACE,
     Environment,
     StackConfigError,
+    aws_regions,
 )
-from infra.config._source import StackSource
+from infra.config._source import CONFIG_FILE_ENV, StackSource
 from infra.config.apps import AppSpec, ConfigKey
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import (
@@ -25,24 +28,12 @@ from infra.config.edge import (
     NoCdn,
     route_hosts,
 )
+from infra.config.loader import from_pulumi, load, parse, read_source
+from infra.config.secret_values import PROVIDER_SECRET_KEYS, referenced_secret_keys, with_secrets
 from infra.config.secrets import SecretDelivery, SecretsSpec, ValueSource
-from infra.config.stack import (
-    AWS_REGIONS,
-    CONFIG_FILE_ENV,
-    PROVIDER_SECRET_KEYS,
-    StackConfig,
-    from_pulumi,
-    load,
-    object_names,
-    parse,
-    read_source,
-    referenced_secret_keys,
-    stack_file,
-    with_secrets,
-)
+from infra.config.stack import StackConfig, stack_file
 
 __all__ = [
-    "AWS_REGIONS",
     "CONFIG_FILE_ENV",
     "MAX_KUBERNETES_MINOR",
     "MIN_KUBERNETES_MINOR",
@@ -65,9 +56,9 @@ __all__ = [
     "StackConfigError",
     "StackSource",
     "ValueSource",
+    "aws_regions",
     "from_pulumi",
     "load",
-    "object_names",
     "parse",
     "read_source",
     "referenced_secret_keys",

@@ -1,25 +1,18 @@
-"""Shared by the area modules: the base model, the error type and located errors."""
+"""Shared by the area modules: the namespace, the error type, the base model, AWS regions."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from functools import cache
+from typing import Literal
 
 import pulumi
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-)
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
-
-from webplatform._model import FieldError
 
 NAMESPACE = "webplatform"
 MIN_KUBERNETES_MINOR = 30
 MAX_KUBERNETES_MINOR = 37
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 Environment = Literal["dev", "staging", "uat", "production"]
 
@@ -38,9 +31,8 @@ class StackConfigError(pulumi.RunError):
 
 
 class _Model(BaseModel):
-    """Base of the stack-level models (StackConfig and what composes the areas). Validated
-    strictly, by alias only (see ``infra.config.stack.parse``); built on first use
-    (``defer_build``), so importing ``infra.config`` does not pay for every class."""
+    """Base of the stack-level models. Validated strictly, by alias only (see
+    ``infra.config.loader.parse``); built on first use (``defer_build``)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -51,18 +43,10 @@ class _Model(BaseModel):
     )
 
 
-def _set_fields(model: BaseModel, *skip: str) -> dict[str, Any]:
-    """The fields a stack file set (others fall back to the component's default: no third layer)."""
-    return {
-        name: getattr(model, name)
-        for name in model.model_fields_set
-        if name not in skip and getattr(model, name) is not None
-    }
+@cache
+def aws_regions() -> frozenset[str]:
+    """The regions pulumi-aws knows (its ``Region`` enum: commercial, China, GovCloud, ISO,
+    European Sovereign Cloud). Imported on first use: stacks without AWS never load it."""
+    from pulumi_aws._enums import Region
 
-
-# Old spelling of webplatform._model.FieldError/at: loc may name fields or their camelCase keys.
-_LocatedError = FieldError
-
-
-def _at(loc: tuple[str, ...], message: str) -> FieldError:
-    return FieldError(loc, message)
+    return frozenset(region.value for region in Region)

@@ -24,13 +24,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+#: Which config file the program reads when ``pulumi up --config-file FILE`` was used (the
+#: CLI does not tell the program): set it to the same FILE.
+CONFIG_FILE_ENV = "WEBPLATFORM_CONFIG_FILE"
 #: A key path below a top-level config key: map keys and list indexes.
 Path_ = tuple[str | int, ...]
 
@@ -53,6 +56,20 @@ class StackSource:
     secret_paths: frozenset[Path_] = frozenset()
     notes: tuple[str, ...] = field(default=())
 
+    @classmethod
+    def engine(cls, file: str, flat: Mapping[str, Any], secret_keys: Iterable[str]) -> StackSource:
+        """The engine's config alone (no file read): each secret key secret as a whole."""
+        keys = frozenset(secret_keys)
+        return cls(file, dict(flat), keys, secret_paths=frozenset((k,) for k in keys))
+
+    @classmethod
+    def read(
+        cls, file: str, flat: dict[str, Any], tree: dict[str, Any], secure: list[tuple[str, Path_]]
+    ) -> StackSource:
+        """A stack file's config, typed, and its ``secure:`` leaves."""
+        paths = frozenset((key, *sub) for key, sub in secure)
+        return cls(file, flat, frozenset(p[0] for p in paths), tree, paths)  # type: ignore[misc]
+
     def values(self) -> dict[str, Any]:
         """Every key's value, typed: from the file when read, else decoded from the engine's."""
         if self.tree is not None:
@@ -63,11 +80,6 @@ class StackSource:
         """True when the value at ``full_key`` + ``path``, or an ancestor of it, is secret."""
         whole = (full_key, *path)
         return any(whole[: len(p)] == p for p in self.secret_paths)
-
-    def secret_below(self, full_key: str, path: Path_ = ()) -> list[Path_]:
-        """Secret leaves at or under ``full_key`` + ``path`` (paths relative to it)."""
-        whole = (full_key, *path)
-        return [p[len(whole) :] for p in self.secret_paths if p[: len(whole)] == whole]
 
 
 class SourceError(Exception):
@@ -259,28 +271,16 @@ class _Reader:
 
 
 def _go_int(text: str) -> int:
+    """Go's ``strconv.ParseInt(s, 0, 64)``: Python's base-0 parse, but a leading 0 is octal."""
     plain = text.replace("_", "")
-    sign = -1 if plain.startswith("-") else 1
     digits = plain.lstrip("+-")
-    if digits[:2] in ("0x", "0X"):
-        return sign * int(digits[2:], 16)
-    if digits[:2] in ("0o", "0O"):
-        return sign * int(digits[2:], 8)
-    if digits[:2] in ("0b", "0B"):
-        return sign * int(digits[2:], 2)
-    if len(digits) > 1 and digits.startswith("0"):
-        return sign * int(digits, 8)  # Go's base-0 parse: a leading 0 means octal
-    return sign * int(digits)
+    if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+        plain = plain.replace("0", "0o", 1)
+    return int(plain, 0)
 
 
 def _go_float(text: str) -> float:
-    plain = text.replace("_", "")
-    lowered = plain.lower()
-    if lowered.endswith(".inf"):
-        return -math.inf if lowered.startswith("-") else math.inf
-    if lowered == ".nan":
-        return math.nan
-    return float(plain)
+    return float(text.replace("_", "").lower().replace(".inf", "inf").replace(".nan", "nan"))
 
 
 def _namespaced(key: str, project: str) -> str:
@@ -321,19 +321,10 @@ def read(
             raise UnreadableError(f"{name}: 'config' must be a map of keys to values")
         # Keys get their namespace first, so a duplicate across `apps:` and `webplatform:apps:`
         # is caught like the CLI catches it.
-        renamed = yaml.MappingNode(
-            config_node.tag, [], config_node.start_mark, config_node.end_mark
-        )
-        for key_node, value_node in config_node.value:
+        for key_node, _ in config_node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR:
-                key_node = yaml.ScalarNode(
-                    _STR,
-                    _namespaced(key_node.value, project),
-                    key_node.start_mark,
-                    key_node.end_mark,
-                )
-            renamed.value.append((key_node, value_node))
-        config = reader.mapping(renamed, ("", ()))
+                key_node.value = _namespaced(key_node.value, project)
+        config = reader.mapping(config_node, ("", ()))
     if reader.problems:
         raise SourceError(name, reader.problems)
     return config, reader.secure
@@ -377,13 +368,7 @@ def from_file(
         else:
             tree[key] = placeholder
     flat = {key: _engine_text(value) for key, value in tree.items()}
-    return StackSource(
-        file=shown or path.name,
-        flat=flat,
-        secret_keys=frozenset(key for key, _ in secure),
-        tree=tree,
-        secret_paths=frozenset((key, *sub) for key, sub in secure),
-    )
+    return StackSource.read(shown or path.name, flat, tree, secure)
 
 
 def _same(file_value: Any, engine_value: Any) -> bool:
@@ -419,24 +404,17 @@ def combine(
     """
     engine = dict(engine)
     name = shown or path.name
-    fallback = StackSource(
-        file=f"{name} (not read: the engine's config of this stack)",
-        flat=engine,
-        secret_keys=engine_secret_keys,
-        tree=None,
-        secret_paths=frozenset((key,) for key in engine_secret_keys),
+    fallback = StackSource.engine(
+        f"{name} (not read: the engine's config of this stack)", engine, engine_secret_keys
     )
     if not path.is_file():
         return _note(fallback, f"{path} does not exist; validating the engine's config")
     tree, secure = read(path, project, shown=name)  # errors propagate: the CLI refuses these too
-    secure_keys = {key for key, _ in secure}
     # Secrets the engine has and the file does not (synth's placeholders for secrets not set
     # yet, a secret from an ESC environment) are taken as they are: secret as a whole.
-    extra_secrets = {k for k in set(engine) - set(tree) if k in engine_secret_keys}
-    for key in extra_secrets:
+    for key in sorted(set(engine) - set(tree) & engine_secret_keys):
         tree[key] = engine[key]
         secure.append((key, ()))
-        secure_keys.add(key)
     if set(tree) != set(engine):
         return _note(
             fallback,
@@ -458,13 +436,8 @@ def combine(
                 f"{path.name} differs from the config the engine read at {key} (--config-file, "
                 "or the file changed); validating the engine's config",
             )
-    return StackSource(
-        file=name,
-        flat=engine,
-        secret_keys=frozenset(engine_secret_keys | secure_keys),
-        tree=tree,
-        secret_paths=frozenset((key, *sub) for key, sub in secure),
-    )
+    source = StackSource.read(name, engine, tree, secure)
+    return replace(source, secret_keys=source.secret_keys | engine_secret_keys)
 
 
 def _engine_typed(file_value: Any, engine_value: Any) -> Any:
@@ -481,11 +454,18 @@ def _engine_typed(file_value: Any, engine_value: Any) -> Any:
 
 
 def _note(source: StackSource, note: str) -> StackSource:
-    return StackSource(
-        file=source.file,
-        flat=source.flat,
-        secret_keys=source.secret_keys,
-        tree=source.tree,
-        secret_paths=source.secret_paths,
-        notes=(*source.notes, note),
-    )
+    return replace(source, notes=(*source.notes, note))
+
+
+def committed_configs(root: Path) -> dict[str, dict[str, Any]]:
+    """The ``config:`` map of each stack file in ``root`` (``Pulumi.<stack>.yaml``), read
+    leniently: what other stacks claim (names, hosts, roles), not what this one runs."""
+    found = {}
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        document = yaml.safe_load(path.read_text()) or {}
+        config = document.get("config") if isinstance(document, dict) else None
+        if isinstance(config, dict):
+            found[path.name[len("Pulumi.") : -len(".yaml")]] = {
+                str(k): v for k, v in config.items()
+            }
+    return found

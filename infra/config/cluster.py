@@ -10,17 +10,16 @@ app at its autoscaler maximum fits the node pool).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import Field, model_validator
 
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
+from infra.config._source import committed_configs, decode
 from webplatform._model import Args, Items, at
 from webplatform._quantity import parse_cpu, parse_memory
 from webplatform.cluster._checks import (
@@ -36,6 +35,7 @@ from webplatform.cluster.node_pool import NodePoolArgs
 from webplatform.cluster.vpc import VpcSettings
 
 if TYPE_CHECKING:
+    from infra.config.apps import AppSpec
     from infra.config.stack import StackConfig
 
 
@@ -233,88 +233,52 @@ def check_capacity(config: StackConfig) -> None:
         )
 
 
-def _demand(app: Any) -> tuple[int, Decimal, Decimal, str]:
+def _demand(app: AppSpec) -> tuple[int, Decimal, Decimal, str]:
     """(pods, cores, bytes, how the pods were counted) of one app at its most."""
-    autoscaling = getattr(app, "autoscaling", None)
-    most = autoscaling.max_replicas if autoscaling is not None else app.replicas
-    what = f"maxReplicas {most}" if autoscaling is not None else f"replicas {most}"
-    strategy = getattr(app, "strategy", "rolling")
-    blue_green = getattr(app, "blue_green", None)
-    if blue_green is not None:
-        sizes = [
-            most if color.replicas is None else color.replicas
-            for color in (blue_green.blue, blue_green.green)
-        ]
-        pods, why = sum(sizes), f"blue {sizes[0]} + green {sizes[1]}, {what}"
-    elif strategy.startswith("argo"):
+    most = app.autoscaling.max_replicas if app.autoscaling is not None else app.replicas
+    what = f"{'maxReplicas' if app.autoscaling is not None else 'replicas'} {most}"
+    sizes = _colour_sizes(app, most)
+    if app.blue_green is not None:
+        pods, why = sum(sizes.values()), f"blue {sizes['blue']} + green {sizes['green']}, {what}"
+    elif app.strategy.startswith("argo"):
         pods, why = 2 * most, f"2 x {what} during a rollout"
     else:
-        surge = _surge(getattr(getattr(app, "rolling_update", None), "max_surge", 1), most)
+        surge = _of(app.rolling_update.max_surge, most)
         pods, why = most + surge, f"{what} + surge {surge}"
-    drain, drain_why = _drain_headroom(app, most)
-    if drain:
-        pods, why = pods + drain, f"{why} + {drain_why}"
-    cpu_each, memory_each = _requests(app)
-    return pods, cpu_each * pods, memory_each * pods, f"{why}, each {_requests_text(app)}"
+    # What the budgets let one drain evict at once, at the most pods (per running colour).
+    budget = app.disruption_budget
+    allowed = {c: _allowed(budget, n) for c, n in sizes.items() if n != 0} if budget else {}
+    if sum(allowed.values()):
+        pods += sum(allowed.values())
+        if app.blue_green is None:
+            why += f" + {allowed['']} evicted at once by a drain (disruptionBudget)"
+        else:
+            parts = " + ".join(f"{c} {n}" for c, n in allowed.items())
+            why += f" + {parts} evicted at once by a drain (a disruptionBudget per colour)"
+    requests = app.resources.requests
+    cpu, memory = parse_cpu(requests.cpu), parse_memory(requests.memory)
+    return pods, cpu * pods, memory * pods, f"{why}, each {requests.cpu}/{requests.memory}"
 
 
-def _drain_headroom(app: Any, most: int) -> tuple[int, str]:
-    """(pods, why): what the app's budgets let one drain evict at once, at its most pods."""
-    budget = getattr(app, "disruption_budget", None)
-    if budget is None:
-        return 0, ""
-    blue_green = getattr(app, "blue_green", None)
-    if blue_green is None:
-        sizes = {"": most}
-    else:
-        sizes = {
-            color: most if spec.replicas is None else spec.replicas
-            for color, spec in (("blue", blue_green.blue), ("green", blue_green.green))
-            if spec.replicas != 0
-        }
-    allowed = {color: _allowed(budget, size) for color, size in sizes.items()}
-    total = sum(allowed.values())
-    if blue_green is None:
-        return total, f"{total} evicted at once by a drain (disruptionBudget)"
-    parts = " + ".join(f"{c} {n}" for c, n in allowed.items())
-    return total, f"{parts} evicted at once by a drain (a disruptionBudget per colour)"
+def _colour_sizes(app: AppSpec, most: int) -> dict[str, int]:
+    if app.blue_green is None:
+        return {"": most}
+    colours = (("blue", app.blue_green.blue), ("green", app.blue_green.green))
+    return {c: most if spec.replicas is None else spec.replicas for c, spec in colours}
 
 
 def _allowed(budget: Any, pods: int) -> int:
     """Pods a PodDisruptionBudget lets go at once out of ``pods`` healthy ones."""
     if budget.min_available is not None:
-        keep = budget.min_available
-        if isinstance(keep, str):
-            keep = math.ceil(pods * int(keep[:-1]) / 100)
-        return max(0, pods - int(keep))
-    gone = 1 if budget.max_unavailable is None else budget.max_unavailable
-    if isinstance(gone, str):
-        return math.ceil(pods * int(gone[:-1]) / 100)
-    return int(gone)
+        return max(0, pods - _of(budget.min_available, pods))
+    return _of(1 if budget.max_unavailable is None else budget.max_unavailable, pods)
 
 
-def _surge(value: int | str, replicas: int) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        return math.ceil(replicas * int(value[:-1]) / 100)
+def _of(value: int | str, pods: int) -> int:
+    """A count, or ``"N%"`` of ``pods`` rounded up (as Kubernetes rounds surges and budgets)."""
+    if isinstance(value, str):
+        return math.ceil(pods * int(value.rstrip("%")) / 100)
     return int(value)
-
-
-def _request_values(app: Any) -> tuple[str, str]:
-    resources = app.resources
-    requests = getattr(resources, "requests", None)
-    if requests is not None:
-        return requests.cpu, requests.memory
-    return resources.cpu_request, resources.memory_request
-
-
-def _requests(app: Any) -> tuple[Decimal, Decimal]:
-    cpu, memory = _request_values(app)
-    return parse_cpu(cpu), parse_memory(memory)
-
-
-def _requests_text(app: Any) -> str:
-    cpu, memory = _request_values(app)
-    return f"{cpu}/{memory}"
 
 
 def _num(value: Decimal) -> str:
@@ -336,15 +300,13 @@ def shared_ci_role(stack: str, values: Mapping[str, Any], root: Path) -> list[tu
     mine = _ci_role(values.get("webplatform:cluster"))
     if mine is None:
         return []
-    clashes = []
-    for path in sorted(root.glob("Pulumi.*.yaml")):
-        other = path.name[len("Pulumi.") : -len(".yaml")]
-        if other == stack or other.startswith("dev-pr-"):
-            continue
-        document = yaml.safe_load(path.read_text()) or {}
-        config = document.get("config") if isinstance(document, dict) else None
-        if isinstance(config, dict) and _ci_role(config.get("webplatform:cluster")) == mine:
-            clashes.append(path.name)
+    clashes = [
+        f"Pulumi.{other}.yaml"
+        for other, config in committed_configs(root).items()
+        if other != stack
+        and not other.startswith("dev-pr-")
+        and _ci_role(config.get("webplatform:cluster")) == mine
+    ]
     if not clashes:
         return []
     return [
@@ -357,8 +319,7 @@ def shared_ci_role(stack: str, values: Mapping[str, Any], root: Path) -> list[tu
 
 
 def _ci_role(cluster: Any) -> str | None:
-    if isinstance(cluster, str) and cluster.startswith("{"):
-        cluster = json.loads(cluster)
+    cluster = decode(cluster)
     access = cluster.get("access") if isinstance(cluster, dict) else None
     role = access.get("ciRoleArn") if isinstance(access, dict) else None
     return role if isinstance(role, str) else None

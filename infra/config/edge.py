@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 from pydantic import AfterValidator, Field, ValidationError, WrapValidator, model_validator
 from pydantic_core import InitErrorDetails
 
-from infra.config._base import _DNS_LABEL, _LocatedError
-from webplatform._model import Args, at
+from infra.config._base import _DNS_LABEL
+from webplatform._model import Args, FieldError, at
 from webplatform.edge.cloudflare import CloudflareSettings
 from webplatform.edge.cloudfront import CloudFrontSettings
 
@@ -145,7 +145,7 @@ def _without_tag(value: Any, handler: Any) -> Any:
                 continue  # Input[T]: the "or an Output" half; a stack file holds plain values
             loc = tuple(part for part in loc if part not in _PLAIN_MEMBERS)
             if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
-                wrong = _LocatedError(
+                wrong = FieldError(
                     ("provider",),
                     "must be cloudfront, cloudflare or none (no CDN)"
                     + (" and is missing" if item["type"] == "union_tag_not_found" else ""),
@@ -164,7 +164,7 @@ def _without_tag(value: Any, handler: Any) -> Any:
                 fields = _MEMBERS[tag].model_fields
                 names = sorted(fields, key=lambda n: n not in ("provider", "app"))  # those first
                 allowed = [fields[n].alias or n for n in names]
-                unknown = _LocatedError(
+                unknown = FieldError(
                     (str(loc[0]),), f"unknown key for provider {tag}; allowed: {', '.join(allowed)}"
                 )
                 details.append(

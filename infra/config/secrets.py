@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
+from infra.config._base import aws_regions
 from webplatform._model import Args, at
 from webplatform.secrets.external import OperatorSettings, SyncSettings
 from webplatform.secrets.manager import SecretSettings
@@ -116,15 +117,11 @@ def check(config: StackConfig) -> None:
 
 def replica_problems(config: StackConfig, region: str | None) -> list[tuple[str, str]]:
     """``secrets.replicaRegions``: real regions, none of them the stack's own (``aws:region``)."""
-    from infra.config.stack import AWS_REGIONS
-
     problems = []
     for index, name in enumerate(config.secrets.replica_regions):
         path = f"webplatform:secrets.replicaRegions[{index}]"
-        if name not in AWS_REGIONS:
-            problems.append(
-                (path, f"{name!r} is not an AWS region (infra/config/stack.py AWS_REGIONS)")
-            )
+        if name not in aws_regions():
+            problems.append((path, f"{name!r} is not an AWS region (none pulumi-aws knows)"))
         elif name == region:
             problems.append(
                 (path, f"{name!r} is the stack's own aws:region; a replica must be elsewhere")

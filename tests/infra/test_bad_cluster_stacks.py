@@ -353,7 +353,7 @@ def apps_config(stack):
 def parse_stack(stack, config, *, secret_keys=()):
     import json
 
-    from infra.config.stack import receiver_credential_keys
+    from infra.config.secret_values import receiver_credential_keys
 
     flat = {
         key: json.dumps(value) if isinstance(value, dict | list) else value

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import review, synth
-from infra.config import StackConfigError
+from infra import review as review_cli
+from infra import synth
+from infra.config import StackConfigError, review
 from tests.conftest import ROOT, load_stack_file
 
 DEV = ROOT / "Pulumi.dev.yaml"
@@ -150,9 +151,9 @@ def test_the_dev_stack_itself_is_unchanged():
 
 
 def test_the_workflow_reads_the_url_to_comment(capsys):
-    assert review.main(["url", "31"]) == 0
+    assert review_cli.main(["url", "31"]) == 0
     assert capsys.readouterr().out.strip() == "https://dev-pr-31.review.example.net"
-    assert review.main(["stack", "31"]) == 0
+    assert review_cli.main(["stack", "31"]) == 0
     assert capsys.readouterr().out.strip() == "dev-pr-31"
 
 
@@ -176,7 +177,7 @@ def test_the_committed_stacks_claim_disjoint_namespaces_and_hosts():
 
 def _app_host_key() -> str:
     """Where an app's public host lives in the stack files (its Gateway API route)."""
-    return "webplatform:apps.web.route.hosts.0"
+    return "webplatform:apps.web.route.hosts[0]"
 
 
 def _add_stack(root: Path, stack: str, *, namespace: str, hosts: list[str]) -> None:
@@ -392,11 +393,11 @@ def test_every_host_key_is_derived_route_lists_and_the_cdn_included():
     )
     mine = review.footprint("dev-pr-9", review.derive("dev-pr-9", raw))
     assert mine.hosts == {
-        "dev-pr-9.review.example.net": "webplatform:apps.web.route.hosts.0",
-        "www.dev-pr-9.review.example.net": "webplatform:apps.web.route.hosts.1",
-        "dev-pr-9-api.review.example.net": "webplatform:apps.api.route.hosts.0",
+        "dev-pr-9.review.example.net": "webplatform:apps.web.route.hosts[0]",
+        "www.dev-pr-9.review.example.net": "webplatform:apps.web.route.hosts[1]",
+        "dev-pr-9-api.review.example.net": "webplatform:apps.api.route.hosts[0]",
         "cdn.dev-pr-9.review.example.net": "webplatform:cdn.host",
-        "dev-pr-9-www.review.example.net": "webplatform:cdn.aliases.0",
+        "dev-pr-9-www.review.example.net": "webplatform:cdn.aliases[0]",
     }
     assert review.primary_url("dev-pr-9", raw) == "https://cdn.dev-pr-9.review.example.net"
 

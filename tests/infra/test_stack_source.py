@@ -133,7 +133,8 @@ def test_secret_leaves_on_input_fields_become_secret_outputs():
     marked secret in a copy of the (frozen) model, wherever it sits."""
     import pulumi
 
-    from infra.config.stack import _replace, accepts_output
+    from infra.config.keys import accepts_output
+    from infra.config.secret_values import _replace
     from webplatform._model import Args, Input, Items
 
     class Leaf(Args):
