@@ -1,4 +1,4 @@
-"""Shared by the area modules: the namespace, the error type, the base model, AWS regions."""
+"""Shared by the area modules: the namespace, the error type, AWS regions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from functools import cache
 from typing import Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 NAMESPACE = "webplatform"
 MIN_KUBERNETES_MINOR = 30
@@ -28,19 +26,6 @@ class StackConfigError(pulumi.RunError):
         lines = [f"{stack_file}: invalid stack configuration ({len(problems)} problem(s)):"]
         lines += [f"  {path}: {message}" for path, message in problems]
         super().__init__("\n".join(lines))
-
-
-class _Model(BaseModel):
-    """Base of the stack-level models. Validated strictly, by alias only (see
-    ``infra.config.loader.parse``); built on first use (``defer_build``)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        defer_build=True,
-    )
 
 
 @cache

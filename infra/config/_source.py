@@ -138,6 +138,7 @@ _BOOL_TAG, _NULL_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_IMPLICIT = (_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _NULL_TAG, _TIMESTAMP_TAG)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -240,13 +241,7 @@ class _Reader:
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a map or list"
-                if isinstance(key_node, yaml.ScalarNode) and key_node.tag in (
-                    _INT_TAG,
-                    _FLOAT_TAG,
-                    _BOOL_TAG,
-                    _NULL_TAG,
-                    _TIMESTAMP_TAG,
-                ):
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag in _IMPLICIT:
                     self.problem(
                         (where[0], (*where[1], shown)) if where[0] else (shown, ()),
                         key_node,
@@ -334,13 +329,7 @@ def _engine_text(value: Any) -> str:
     """A top-level value as the engine hands it over: scalars as text, the rest as JSON."""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    return json.dumps(value, separators=(",", ":"))
+    return "" if value is None else json.dumps(value, separators=(",", ":"))
 
 
 def _set(tree: Any, path: Path_, value: Any) -> None:

@@ -1,18 +1,11 @@
-"""The CDN in front of an app: the components' own settings models, chosen by ``provider``.
+"""The CDN in front of an app: the components' own settings models, chosen by ``provider``
+(``cloudfront``, ``cloudflare`` or ``none``), plus ``app``, the app it fronts.
 
-``webplatform:cdn`` is one of three shapes, picked by its ``provider`` key:
-
-- ``cloudfront``: :class:`~webplatform.edge.cloudfront.CloudFrontSettings` (every key of
-  it: ``host``, ``aliases``, ``hostedZoneId``, ``wafRateLimit``...) plus ``app``;
-- ``cloudflare``: :class:`~webplatform.edge.cloudflare.CloudflareSettings` plus ``app``;
-- ``none``: no CDN of the stack's own (``trustedProxyHops`` for one that another stack
-  manages; ``failoverFor`` when that CDN fails over to this stack's route).
-
-Nothing here restates a component setting: the defaults, bounds and checks are the
-components'. This module adds only what is about the stack: which provider, and which app
-the CDN fronts. The origin is derived from that app's route (``apps.<app>.route.hosts``),
-never written twice: CloudFront's origin is the route's primary host, Cloudflare proxies
-the route's hosts. That rule lives in ``infra/config/stack.py`` (it needs the apps).
+Nothing here restates a component setting. The origin is derived from that app's route
+(``apps.<app>.route.hosts``), never written twice: CloudFront's origin is the route's
+primary host, Cloudflare proxies the route's hosts (a rule of :mod:`infra.config.stack`).
+``provider: none`` may name another stack's CDN that fails over to this stack's route
+(``failoverFor``).
 """
 
 from __future__ import annotations
@@ -22,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, Field, ValidationError, WrapValidator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic_core import ErrorDetails, InitErrorDetails
 
 from infra.config._base import _DNS_LABEL
 from webplatform._model import Args, FieldError, at
@@ -128,59 +121,43 @@ class NoCdn(Args):
 
 
 def _without_tag(value: Any, handler: Any) -> Any:
-    """Validate the member ``provider`` picks, reporting keys without pydantic's tag in the path.
-
-    A tagged union puts the tag in each error's location (``cdn.cloudfront.host``), which
-    reads like a key of the stack file; the key is ``cdn.host``.
-    """
+    """Validate the member ``provider`` picks, with errors at the stack file's keys: a tagged
+    union puts the tag in each error's location (``cdn.cloudfront.host``); the key is
+    ``cdn.host``."""
     try:
         return handler(value)
     except ValidationError as error:
-        details = []
-        for item in error.errors():
-            loc, tag = item["loc"], None
-            if loc and loc[0] in _MEMBERS:
-                tag, loc = str(loc[0]), loc[1:]
-            if any(str(part).startswith(_OUTPUT_MEMBER) for part in loc):
-                continue  # Input[T]: the "or an Output" half; a stack file holds plain values
-            loc = tuple(part for part in loc if part not in _PLAIN_MEMBERS)
-            if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
-                wrong = FieldError(
-                    ("provider",),
-                    "must be cloudfront, cloudflare or none (no CDN)"
-                    + (" and is missing" if item["type"] == "union_tag_not_found" else ""),
-                )
-                details.append(
-                    InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": wrong})
-                )
-                continue
-            misspelt = (
-                len(loc) == 1 and str(loc[0]) not in _MEMBERS.get(tag or "", NoCdn).model_fields
-            )
-            if item["type"] == "extra_forbidden" and tag is not None and misspelt:
-                # Name the keys this provider allows (the generic report cannot tell which
-                # member of the union the key was checked against). A field's snake_case name
-                # stays a plain unknown key: the generic report suggests its camelCase.
-                fields = _MEMBERS[tag].model_fields
-                names = sorted(fields, key=lambda n: n not in ("provider", "app"))  # those first
-                allowed = [fields[n].alias or n for n in names]
-                unknown = FieldError(
-                    (str(loc[0]),), f"unknown key for provider {tag}; allowed: {', '.join(allowed)}"
-                )
-                details.append(
-                    InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": unknown})
-                )
-                continue
-            detail = InitErrorDetails(type=item["type"], loc=loc, input=item.get("input"))
-            if "ctx" in item:
-                detail["ctx"] = item["ctx"]
-            details.append(detail)
+        details = [d for d in map(_untagged, error.errors()) if d is not None]
         raise ValidationError.from_exception_data(error.title, details) from None
 
 
-#: Union members pydantic names in an error's location for ``Input[T]`` fields.
-_OUTPUT_MEMBER = ("json-or-python[", "is-instance[")
-_PLAIN_MEMBERS = ("str", "int", "bool")
+def _untagged(item: ErrorDetails) -> InitErrorDetails | None:
+    loc, kind = item["loc"], item["type"]
+    tag = str(loc[0]) if loc and loc[0] in _MEMBERS else None
+    if any(str(part).startswith(("json-or-python[", "is-instance[")) for part in loc):
+        return None  # Input[T]: the "or an Output" half; a stack file holds plain values
+    loc = tuple(part for part in loc if part not in ("str", "int", "bool"))  # Input[T]'s plain half
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        missing = " and is missing" if kind == "union_tag_not_found" else ""
+        return _located("provider", f"must be cloudfront, cloudflare or none (no CDN){missing}")
+    if tag is not None:
+        loc, fields = loc[1:], _MEMBERS[tag].model_fields
+        if kind == "extra_forbidden" and len(loc) == 1 and loc[0] not in fields:
+            # Name the keys this provider allows, provider and app first (a field's snake_case
+            # name stays a plain unknown key: the report suggests its camelCase).
+            names = sorted(fields, key=lambda n: n not in ("provider", "app"))
+            allowed = ", ".join(fields[n].alias or n for n in names)
+            return _located(str(loc[0]), f"unknown key for provider {tag}; allowed: {allowed}")
+    detail = InitErrorDetails(type=kind, loc=loc, input=item.get("input"))
+    if "ctx" in item:
+        detail["ctx"] = item["ctx"]
+    return detail
+
+
+def _located(key: str, message: str) -> InitErrorDetails:
+    error = FieldError((key,), message)
+    return InitErrorDetails(type="value_error", loc=(), input=None, ctx={"error": error})
+
 
 _MEMBERS: dict[str, type[Args]] = {
     "cloudfront": CloudFrontCdnSpec,

@@ -30,8 +30,9 @@ from typing import Any
 
 from pydantic import Field
 
-from infra.config._base import NAMESPACE, StackConfigError, _Model
+from infra.config._base import NAMESPACE, StackConfigError
 from infra.config._source import committed_configs, decode, display
+from webplatform._model import Args
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: The stack review stacks are made from.
@@ -46,7 +47,7 @@ _CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,252}$")
 _DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$")
 
 
-class ReviewSpec(_Model):
+class ReviewSpec(Args):
     """``webplatform:review``: how review stacks are made from this file (dev's only)."""
 
     context: str = Field(

@@ -24,20 +24,6 @@ if TYPE_CHECKING:
 SecretDelivery = Literal["kubernetes-secret", "external-secrets"]
 ValueSource = Literal["config", "outOfBand"]
 
-#: Keys that only mean something with delivery external-secrets (field names).
-_EXTERNAL_ONLY = (
-    "value_source",
-    "value_version",
-    "recovery_window_days",
-    "key_rotation_period_days",
-    "key_deletion_window_days",
-    "rotation",
-    "break_glass_role_arn",
-    "operator",
-    "refresh_interval",
-    "replica_regions",
-)
-
 
 class SecretsMode(Args):
     """Where the values live and how they reach pods (the first keys of ``webplatform:secrets``)."""
@@ -62,8 +48,8 @@ class SecretsSpec(SyncSettings, SecretSettings, SecretsMode):
     @model_validator(mode="after")
     def _mode_options(self) -> SecretsSpec:
         if self.delivery == "kubernetes-secret":
-            for name in _EXTERNAL_ONLY:
-                if name in self.model_fields_set:
+            for name in type(self).model_fields:
+                if name != "delivery" and name in self.model_fields_set:
                     raise at(
                         name,
                         message="only with delivery external-secrets (delivery is "

@@ -12,18 +12,18 @@ from pydantic import Field, model_validator
 
 from infra.config import cluster as _cluster
 from infra.config import secrets as _secrets
-from infra.config._base import _DNS_LABEL, Environment, _Model
+from infra.config._base import _DNS_LABEL, Environment
 from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import Cdn, NoCdn, route_hosts
 from infra.config.review import ReviewSpec
 from infra.config.secrets import SecretsSpec
-from webplatform._model import FieldError
+from webplatform._model import Args, FieldError
 from webplatform.edge import _checks as _edge
 from webplatform.edge.proxy import ProxySettings
 
 
-class StackConfig(_Model):
+class StackConfig(Args):
     """Everything a stack file may say under ``webplatform:``."""
 
     environment: Environment = Field(description="Which rung of the ladder this stack is.")
