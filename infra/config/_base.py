@@ -12,6 +12,8 @@ MIN_KUBERNETES_MINOR = 30
 MAX_KUBERNETES_MINOR = 37
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
+#: A problem found in a stack file: (key path as the file spells it, what is wrong and the fix).
+Problem = tuple[str, str]
 Environment = Literal["dev", "staging", "uat", "production"]
 
 

@@ -163,8 +163,7 @@ _Loader.add_implicit_resolver(_NULL_TAG, _NULL, [""])
 class _Reader:
     """Walks the composed node tree, building plain values and collecting every problem."""
 
-    def __init__(self, file: str) -> None:
-        self.file = file
+    def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
         self.secure: list[tuple[str, Path_]] = []
 
@@ -301,7 +300,7 @@ def read(
         return {}, []
     if not isinstance(root, yaml.MappingNode):
         raise UnreadableError(f"{name}: a stack file is a map with a 'config:' key")
-    reader = _Reader(name)
+    reader = _Reader()
     config_node = None
     for key_node, value_node in root.value:
         if isinstance(key_node, yaml.ScalarNode) and key_node.value == "config":

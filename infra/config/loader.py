@@ -57,7 +57,7 @@ def parse(
     ours = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{NAMESPACE}:")}
     structured = {k: v for k, v in ours.items() if k in KEYS}
     extra_keys = set(ours) - set(structured)
-    problems = secrets.provider_credentials(values, source)
+    problems = list(secrets.provider_credentials(values, source))
     region = values.get("aws:region")
     if region is not None and region not in aws_regions():
         problems.append(
@@ -77,12 +77,8 @@ def parse(
         raise StackConfigError(source.file, report.scrub(problems, source)) from None
 
     problems += secrets.secret_refs(config, ours, source)
-    referenced = {k for a in config.apps.values() for k in a.secret_env.values()}
-    referenced = referenced if config.secrets.from_config else set()
-    if config.cluster.monitoring is not None:
-        referenced.add(config.cluster.monitoring.receiver.credential)
-    problems += secrets.unknown_top_level(extra_keys, referenced)
-    problems += secrets.secret_leaves(source)
+    problems += secrets.unknown_top_level(extra_keys, secrets.referenced_secret_keys(values))
+    problems += secrets.secret_leaves(config, source)
     problems += secrets.plain_credentials_in_env(config, source)
     problems += names.collisions(config)
     problems += replica_problems(config, region)

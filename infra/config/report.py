@@ -8,17 +8,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from infra.config._base import NAMESPACE
+from infra.config._base import NAMESPACE, Problem
 from infra.config._source import StackSource
 from infra.config.keys import allowed_keys, camel_loc, key_path
 from infra.config.secret_values import CREDENTIAL_LIKE, PROVIDER_SECRET_KEYS, named_like_credential
 from infra.config.stack import KEYS
 from webplatform._model import FieldError, camel
 
-Problems = list[tuple[str, str]]
 
-
-def problems(error: ValidationError, source: StackSource | None = None) -> Problems:
+def problems(error: ValidationError, source: StackSource | None = None) -> list[Problem]:
     """One problem per key path; several messages for one key joined by "; or "."""
     by_path: dict[str, list[str]] = {}
     for item in error.errors():
@@ -54,13 +52,13 @@ def _may_be_secret(path: tuple[Any, ...], source: StackSource | None) -> bool:
     return source is not None and source.is_secret(f"{NAMESPACE}:{path[0]}", tuple(path[1:]))
 
 
-def unheard(found: Problems, error: ValidationError) -> Problems:
-    """Problems found on the raw config that validation did not already report."""
+def unheard(found: list[Problem], error: ValidationError) -> list[Problem]:
+    """list[Problem] found on the raw config that validation did not already report."""
     reported = {path for path, _ in problems(error)}
     return [p for p in found if p[0] not in reported]
 
 
-def scrub(found: Problems, source: StackSource) -> Problems:
+def scrub(found: list[Problem], source: StackSource) -> list[Problem]:
     """Last guard: no message may contain the value of a secret or credential-like key."""
     values = _sensitive_values(source)
     if not values:

@@ -10,13 +10,13 @@ or leaves set with ``pulumi config set --secret --path``, which only a Pulumi in
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel
 
-from infra.config._base import NAMESPACE
+from infra.config._base import NAMESPACE, Problem
 from infra.config._source import CONFIG_FILE_ENV, StackSource, decode, display
 from infra.config.keys import accepts_output, camel_loc, is_model, step
 from infra.config.stack import KEYS, StackConfig
@@ -55,9 +55,8 @@ def named_like_credential(loc: tuple[Any, ...]) -> bool:
     return False
 
 
-def provider_credentials(values: Mapping[str, Any], source: StackSource) -> list[tuple[str, str]]:
+def provider_credentials(values: Mapping[str, Any], source: StackSource) -> Iterator[Problem]:
     """Provider credentials only as secrets."""
-    problems = []
     for key in sorted(values):
         namespace, _, name = key.partition(":")
         if namespace == NAMESPACE:
@@ -66,24 +65,23 @@ def provider_credentials(values: Mapping[str, Any], source: StackSource) -> list
         # A credential is text; `kubernetes:enableSecretMutable: true` is a switch.
         text = isinstance(values[key], str) and values[key] != ""
         if credential and text and not source.is_secret(key):
-            problems.append(
+            yield (
+                key,
                 (
-                    key,
                     "is stored in plain text; a credential must be a secret: "
                     f"pulumi config set --secret {key} <value> (or leave it out and let the "
-                    "provider read its environment)",
-                )
+                    "provider read its environment)"
+                ),
             )
-    return problems
 
 
 def secret_paths(source: StackSource) -> list[tuple[str, tuple[Any, ...]]]:
     """The secret leaves under ``webplatform:`` model keys: ``(full key, path)``."""
     found = []
-    for secret in sorted(source.secret_paths, key=str):
-        key = str(secret[0])
-        if key.startswith(f"{NAMESPACE}:") and key.split(":", 1)[1] in KEYS:
-            found.append((key, tuple(secret[1:])))
+    for key, *path in sorted(source.secret_paths, key=str):
+        namespace, _, name = str(key).partition(":")
+        if namespace == NAMESPACE and name in KEYS:
+            found.append((str(key), tuple(path)))
     return found
 
 
@@ -93,82 +91,67 @@ def is_env_secret(key: str, path: tuple[Any, ...]) -> bool:
     return key == f"{NAMESPACE}:apps" and len(path) == 3 and path[1] == "env"
 
 
-def secret_leaves(source: StackSource) -> list[tuple[str, str]]:
+def secret_leaves(config: StackConfig, source: StackSource) -> Iterator[Problem]:
     """A secret must stay a secret: only where its setting is a Pulumi input (or an env
     value, which goes to the app's Secret) can it reach the resources as one."""
-    problems = []
-    external = _delivery(source) == "external-secrets"
     for key, path in secret_paths(source):
+        shown = display(key, path)
         if is_env_secret(key, path):
-            if external:
-                shown = display(key, path)
-                problems.append(
+            if config.secrets.delivery == "external-secrets":
+                yield (
+                    shown,
                     (
-                        shown,
                         "a secret env value, but secrets.delivery is external-secrets: the app's "
                         "Secret comes from AWS Secrets Manager; move it there through secretEnv "
-                        f"({path[2]}: <key>, and pulumi config set --secret <key> <value>)",
-                    )
+                        f"({path[2]}: <key>, and pulumi config set --secret <key> <value>)"
+                    ),
                 )
-            continue
-        shown = display(key, path)
-        if not path:
-            problems.append(
+        elif not path:
+            not_read = (
+                " (the engine marks the whole key secret and the stack file was not "
+                f"read; run from the project directory, or set {CONFIG_FILE_ENV})"
+            )
+            yield (
+                shown,
                 (
-                    shown,
                     "is a secret as a whole; only single values can be secrets: set the value "
                     f"in plain text and the secret leaf with pulumi config set --secret --path "
                     f"'{display(key, ('<path>',))}' <value>"
-                    + (
-                        " (the engine marks the whole key secret and the stack file was not "
-                        f"read; run from the project directory, or set {CONFIG_FILE_ENV})"
-                        if source.tree is None
-                        else ""
-                    ),
-                )
+                    + (not_read if source.tree is None else "")
+                ),
             )
-            continue
-        _, node = camel_loc((key.split(":", 1)[1], *path))
-        if node is None or not accepts_output(node):
-            problems.append(
+        elif not accepts_output(camel_loc((key.split(":", 1)[1], *path))[1]):
+            yield (
+                shown,
                 (
-                    shown,
                     "cannot be a secret: this setting decides what the stack creates, it is "
                     "not passed to a resource as a value (only apps.<app>.env values and "
                     "Pulumi inputs can be); store it in plain text: "
-                    f"pulumi config set --path '{shown}' <value>",
-                )
+                    f"pulumi config set --path '{shown}' <value>"
+                ),
             )
-    return problems
 
 
-def _delivery(source: StackSource) -> Any:
-    secrets = source.values().get(f"{NAMESPACE}:secrets")
-    return secrets.get("delivery") if isinstance(secrets, dict) else None
-
-
-def plain_credentials_in_env(config: StackConfig, source: StackSource) -> list[tuple[str, str]]:
+def plain_credentials_in_env(config: StackConfig, source: StackSource) -> Iterator[Problem]:
     """An env variable whose name says it holds a credential must be a secret."""
-    problems = []
     for app_name, app in config.apps.items():
         for var in app.env:
-            path = ("apps", app_name, "env", var)
-            if _SAYS_SECRET.search(var) and not source.is_secret(f"{NAMESPACE}:apps", path[1:]):
-                shown = display(f"{NAMESPACE}:apps", path[1:])
-                problems.append(
+            where = (app_name, "env", var)
+            shown = display(f"{NAMESPACE}:apps", where)
+            if _SAYS_SECRET.search(var) and not source.is_secret(f"{NAMESPACE}:apps", where):
+                yield (
+                    shown,
                     (
-                        shown,
                         "its name says it holds a credential, and it is in plain text (it would "
                         f"land in the ConfigMap): pulumi config set --secret --path '{shown}' "
-                        "<value>, or reference a secret key through secretEnv",
-                    )
+                        "<value>, or reference a secret key through secretEnv"
+                    ),
                 )
-    return problems
 
 
 def secret_refs(
     config: StackConfig, ours: Mapping[str, Any], source: StackSource
-) -> list[tuple[str, str]]:
+) -> Iterator[Problem]:
     """Each ``secretEnv`` (and the alert receiver's credential) names a top-level key of this
     stack that is set, and secret."""
     refs = [
@@ -180,37 +163,33 @@ def secret_refs(
         credential = config.cluster.monitoring.receiver.credential
         what = "the alert receiver's credential"
         refs.insert(0, ("cluster.monitoring.receiver.credential", credential, what, False))
-    problems = []
     for path, key, what, by_source in refs:
         full = f"{NAMESPACE}:{key}"
         if key in KEYS:
-            problems.append((f"{NAMESPACE}:{path}", f"{key!r} is a reserved key, not a secret"))
+            yield f"{NAMESPACE}:{path}", f"{key!r} is a reserved key, not a secret"
         elif by_source and not config.secrets.from_config:
             if key in ours:
-                problems.append(
+                yield (
+                    full,
                     (
-                        full,
                         "is set, but secrets.valueSource is outOfBand: the value lives in "
                         "AWS Secrets Manager only and this one would never be used; "
-                        f"remove it: pulumi config rm {key}",
-                    )
+                        f"remove it: pulumi config rm {key}"
+                    ),
                 )
         elif key not in ours:
-            problems.append(
-                (
-                    f"{NAMESPACE}:{path}",
-                    f"secret {full} is not set; run: pulumi config set --secret {key} <value>",
-                )
+            yield (
+                f"{NAMESPACE}:{path}",
+                (f"secret {full} is not set; run: pulumi config set --secret {key} <value>"),
             )
         elif not source.is_secret(full):
-            problems.append(
+            yield (
+                full,
                 (
-                    full,
                     f"is stored in plain text; {what} must be a secret: "
-                    f"pulumi config set --secret {key} <value>",
-                )
+                    f"pulumi config set --secret {key} <value>"
+                ),
             )
-    return problems
 
 
 def referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
