@@ -6,6 +6,9 @@ from functools import cache
 from typing import Literal
 
 import pulumi
+from pydantic import BaseModel
+
+from webplatform._model import at
 
 NAMESPACE = "webplatform"
 MIN_KUBERNETES_MINOR = 30
@@ -28,6 +31,14 @@ class StackConfigError(pulumi.RunError):
         lines = [f"{stack_file}: invalid stack configuration ({len(problems)} problem(s)):"]
         lines += [f"  {path}: {message}" for path, message in problems]
         super().__init__("\n".join(lines))
+
+
+def only_the_switch(model: BaseModel, switch: str, message: str) -> None:
+    """Refuse every key the stack file set but ``switch``: the others mean nothing in the
+    mode it chose (raises at the first, in field order)."""
+    for name in type(model).model_fields:
+        if name != switch and name in model.model_fields_set:
+            raise at(name, message=message)
 
 
 @cache

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +70,7 @@ class StackSource:
     ) -> StackSource:
         """A stack file's config, typed, and its ``secure:`` leaves."""
         paths = frozenset((key, *sub) for key, sub in secure)
-        return cls(file, flat, frozenset(p[0] for p in paths), tree, paths)  # type: ignore[misc]
+        return cls(file, flat, frozenset(str(p[0]) for p in paths), tree, paths)
 
     def values(self) -> dict[str, Any]:
         """Every key's value, typed: from the file when read, else decoded from the engine's."""
@@ -331,18 +333,12 @@ def _engine_text(value: Any) -> str:
     return "" if value is None else json.dumps(value, separators=(",", ":"))
 
 
-def _set(tree: Any, path: Path_, value: Any) -> None:
-    node = tree
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
-
-
 def _get(tree: Any, path: Path_) -> Any:
-    node = tree
-    for part in path:
-        node = node[part]
-    return node
+    return reduce(operator.getitem, path, tree)
+
+
+def _set(tree: Any, path: Path_, value: Any) -> None:
+    _get(tree, path[:-1])[path[-1]] = value
 
 
 def from_file(
@@ -351,10 +347,7 @@ def from_file(
     """What synth runs: the file's config, secure leaves replaced by ``placeholder``."""
     tree, secure = read(path, project, shown=shown)
     for key, sub in secure:
-        if sub:
-            _set(tree[key], sub, placeholder)
-        else:
-            tree[key] = placeholder
+        _set(tree, (key, *sub), placeholder)
     flat = {key: _engine_text(value) for key, value in tree.items()}
     return StackSource.read(shown or path.name, flat, tree, secure)
 
@@ -411,10 +404,8 @@ def combine(
             f"With --config-file, set WEBPLATFORM_CONFIG_FILE to the same file",
         )
     for key, sub in secure:
-        engine_value = decode(engine[key]) if sub else engine[key]
         try:
-            value = _get(engine_value, sub) if sub else engine_value
-            _set(tree[key], sub, value) if sub else tree.__setitem__(key, value)
+            _set(tree, (key, *sub), _get(decode(engine[key]) if sub else engine[key], sub))
         except (KeyError, IndexError, TypeError):
             return _note(fallback, f"{display(key, sub)}: the engine's config has no value there")
     for key, value in tree.items():

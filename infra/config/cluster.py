@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR
+from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, only_the_switch
 from infra.config._source import committed_configs, decode
 from webplatform._model import Args, Items, at
 from webplatform._quantity import parse_cpu, parse_memory
@@ -116,13 +116,12 @@ class ClusterSpec(Args):
                 if getattr(self, field) is None:
                     raise at(field, message="required when mode is 'eks'")
             return self
-        for field in type(self).model_fields:
-            if field != "mode" and field in self.model_fields_set:
-                raise at(
-                    field,
-                    message="applies only to mode 'eks' (this stack's mode is 'existing': it "
-                    "deploys to the cluster webplatform:kubernetes points at)",
-                )
+        only_the_switch(
+            self,
+            "mode",
+            "applies only to mode 'eks' (this stack's mode is 'existing': it deploys to the "
+            "cluster webplatform:kubernetes points at)",
+        )
         return self
 
 
@@ -192,18 +191,14 @@ def _check_service_range(config: StackConfig) -> None:
 
 
 def check_capacity(config: StackConfig) -> None:
-    """Every app at its most pods, times its requests, summed, must fit the node pool's share.
+    """Every app at its most pods, times its requests, summed, must fit the node pool's share,
+    so that an autoscaler never asks for pods the NodePool's ``limits`` would leave pending.
 
-    Most pods: the HPA's ``maxReplicas`` (else ``replicas``); blue-green counts both colours at
-    full size (an instant rollback keeps the idle one warm), Argo strategies twice (the new
-    ReplicaSet scales up before the old one goes), a rolling update its surge. On top, what
-    the disruption budgets let a drain evict at once (per colour for blue-green: each colour
-    has its own budget): the replacements of evicted pods are scheduled while the drained
-    node still counts against the pool's limits, so without that room a consolidation or an
-    upgrade would leave them pending. Topology spread does not change the sum (it places
-    pods, it does not add any); what one more node costs in DaemonSets is in the reserve.
-    Refused at parse time with the key, the numbers and the fix, so an autoscaler can never
-    ask for pods the NodePool's ``limits`` would leave pending.
+    Most pods: blue-green counts both colours (an instant rollback keeps the idle one warm),
+    Argo strategies twice (the new ReplicaSet scales up before the old one goes), a rolling
+    update its surge; plus what the disruption budgets let a drain evict at once (their
+    replacements are scheduled while the drained node still counts against the limits).
+    Topology spread places pods and adds none; DaemonSets are in the pool's reserve.
     """
     pool = config.cluster.node_pool
     assert pool is not None  # mode eks, validated

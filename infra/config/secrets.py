@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
-from infra.config._base import aws_regions
+from infra.config._base import aws_regions, only_the_switch
 from webplatform._model import Args, at
 from webplatform.secrets.external import OperatorSettings, SyncSettings
 from webplatform.secrets.manager import SecretSettings
@@ -48,13 +48,12 @@ class SecretsSpec(SyncSettings, SecretSettings, SecretsMode):
     @model_validator(mode="after")
     def _mode_options(self) -> SecretsSpec:
         if self.delivery == "kubernetes-secret":
-            for name in type(self).model_fields:
-                if name != "delivery" and name in self.model_fields_set:
-                    raise at(
-                        name,
-                        message="only with delivery external-secrets (delivery is "
-                        "kubernetes-secret: a Kubernetes Secret from config secrets, no AWS)",
-                    )
+            only_the_switch(
+                self,
+                "delivery",
+                "only with delivery external-secrets (delivery is kubernetes-secret: a "
+                "Kubernetes Secret from config secrets, no AWS)",
+            )
             return self
         if self.operator is None:
             raise at("operator", message="required with delivery external-secrets")
