@@ -28,7 +28,9 @@ class StackConfig(Args):
 
     environment: Environment = Field(description="Which rung of the ladder this stack is.")
     namespace: str = Field(pattern=_DNS_LABEL, description="Namespace the apps run in.")
-    kubernetes: KubernetesSpec
+    kubernetes: KubernetesSpec = Field(
+        description="The Kubernetes minor, and how the provider reaches and waits on the cluster."
+    )
     apps: dict[str, AppSpec] = Field(min_length=1, description="App name -> its spec.")
     cluster: ClusterSpec = Field(
         default_factory=ClusterSpec, description="An existing cluster, or an EKS cluster to create."

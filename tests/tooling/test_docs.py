@@ -18,10 +18,6 @@ from pydantic import BaseModel, Field
 from tests.conftest import ROOT, synthesized
 from tools import docs
 
-#: Fields still without a description, each to be given one in its model (never added to):
-#: `StackConfig.kubernetes` is in infra/config/stack.py, which issue 24's other half is
-#: restructuring; the test fails once it has one too, so this set only shrinks.
-PENDING = {"StackConfig.kubernetes"}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +43,8 @@ def models(stack_model: type[BaseModel]) -> list[type[BaseModel]]:
 def test_every_model_field_has_a_description(models):
     fields = sum(len(m.model_fields) for m in models)
     assert len(models) >= 60 and fields >= 400, (len(models), fields)  # the walk found them
-    missing = set(docs.undescribed(models))
-    assert missing <= PENDING, f"fields without a description: {sorted(missing - PENDING)}"
-    assert missing >= PENDING, f"described now, drop from PENDING: {sorted(PENDING - missing)}"
+    missing = docs.undescribed(models)
+    assert not missing, f"fields without a description: {missing}"
 
 
 def test_a_field_without_a_description_is_reported():
