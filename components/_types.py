@@ -8,6 +8,7 @@ keeps it out of the error too).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
@@ -139,6 +140,12 @@ def percent(value: int | str) -> tuple[int, bool]:
     if isinstance(value, str):
         return int(value[:-1]), True
     return value, False
+
+
+def pods_of(value: int | str, pods: int) -> int:
+    """A count, or ``"N%"`` of ``pods`` rounded up (as Kubernetes rounds surges and budgets)."""
+    number, is_percent = percent(value)
+    return math.ceil(pods * number / 100) if is_percent else number
 
 
 if TYPE_CHECKING:

@@ -16,7 +16,9 @@ from pydantic import Field, model_validator
 
 from webplatform._labels import selector_labels
 from webplatform._model import Args, Input, at
-from webplatform._types import DNS_1035, EnvName, Image, Labels, Port, Wired
+from webplatform._quantity import parse_cpu, parse_memory
+from webplatform._types import DNS_1035, EnvName, Image, Labels, Port, Wired, pods_of
+from webplatform.cluster.node_pool import Peak
 from webplatform.delivery.blue_green import (
     COLOR_LABEL,
     COLORS,
@@ -202,6 +204,44 @@ class WebAppSpec(Args):
             if replicas:
                 found[color] = self.replicas if self.autoscaling is not None else replicas
         return found
+
+    def peak(self) -> Peak:
+        """The most pods the app runs at once, and what they request: the node pool must hold
+        them all (:meth:`webplatform.cluster.node_pool.NodePoolArgs.check_fits`).
+
+        Blue-green counts both colours (an instant rollback keeps the idle one warm), Argo
+        strategies twice (the new ReplicaSet scales up before the old one goes), a rolling
+        update its surge; plus what the disruption budgets let a drain evict at once (their
+        replacements are scheduled while the drained node still counts against the limits).
+        Topology spread places pods and adds none.
+        """
+        most = self.autoscaling.max_replicas if self.autoscaling is not None else self.replicas
+        what = f"{'maxReplicas' if self.autoscaling is not None else 'replicas'} {most}"
+        if self.blue_green is not None:
+            sizes = {c: self.blue_green.replicas(c, most) or 0 for c in COLORS}
+            pods, why = (
+                sum(sizes.values()),
+                f"blue {sizes['blue']} + green {sizes['green']}, {what}",
+            )
+        elif self.strategy.startswith("argo"):
+            sizes, pods, why = {"": most}, 2 * most, f"2 x {what} during a rollout"
+        else:
+            surge = pods_of(self.rolling_update.max_surge, most)
+            sizes, pods, why = {"": most}, most + surge, f"{what} + surge {surge}"
+        budget = self.disruption_budget
+        evicted = {c: budget.evictable(n) for c, n in sizes.items() if n} if budget else {}
+        if sum(evicted.values()):
+            pods += sum(evicted.values())
+            if self.blue_green is None:
+                why += f" + {evicted['']} evicted at once by a drain (disruptionBudget)"
+            else:
+                parts = " + ".join(f"{c} {n}" for c, n in evicted.items())
+                why += f" + {parts} evicted at once by a drain (a disruptionBudget per colour)"
+        requests = self.resources.requests
+        cpu, memory = parse_cpu(requests.cpu), parse_memory(requests.memory)
+        return Peak(
+            pods, cpu * pods, memory * pods, f"{why}, each {requests.cpu}/{requests.memory}"
+        )
 
     @model_validator(mode="after")
     def _ports(self) -> WebAppSpec:

@@ -5,7 +5,7 @@ cluster: a ``karpenter.sh/v1`` NodePool says which instances it may start for
 pending pods, and ``limits`` cap the sum of their CPU and memory. Those limits
 are the point: they bound the bill, and the stack checks at parse time that
 every app at its autoscaler maximum (both colours for blue-green) fits within
-them (:meth:`NodePoolArgs.fits`), so an HPA can never ask for a pod the pool
+them (:meth:`NodePoolArgs.check_fits`), so an HPA can never ask for a pod the pool
 would refuse to place.
 
 The pool uses the NodeClass ``node_class`` names: Auto Mode's ``default``
@@ -20,8 +20,9 @@ NodePool is a Kubernetes object created with the cluster's provider.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,7 +32,7 @@ from webplatform import _validation
 from webplatform._model import Args, Items, at
 from webplatform._quantity import parse_cpu, parse_memory
 
-__all__ = ["NodePool", "NodePoolArgs"]
+__all__ = ["NodePool", "NodePoolArgs", "Peak"]
 
 
 def _cpu(value: str) -> str:
@@ -52,6 +53,24 @@ def _name(value: str) -> str:
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
 InstanceCategory = Literal["c", "m", "r", "t"]
+
+
+class Peak(NamedTuple):
+    """What one app asks of the pool at its most: pods, their requested cores and bytes, and
+    how the pods were counted (for the error that names it)."""
+
+    pods: int
+    cpu: Decimal
+    memory: Decimal
+    why: str
+
+
+def _num(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _gib(value: Decimal) -> str:
+    return f"{_num(round(value / 2**30, 2))}Gi"
 
 
 class NodePoolArgs(Args):
@@ -105,6 +124,30 @@ class NodePoolArgs(Args):
             parse_cpu(self.cpu_limit) - parse_cpu(self.reserved_cpu),
             parse_memory(self.memory_limit) - parse_memory(self.reserved_memory),
         )
+
+    def check_fits(self, peaks: Mapping[str, Peak]) -> None:
+        """Raise :func:`at` on ``cpu_limit`` or ``memory_limit`` unless every app at its peak
+        (:meth:`webplatform.WebAppSpec.peak`), summed, fits the apps' share, so that an
+        autoscaler never asks for pods the limits would leave pending."""
+        cpu_share, memory_share = self.app_share()
+        cpu = sum((peak.cpu for peak in peaks.values()), Decimal(0))
+        memory = sum((peak.memory for peak in peaks.values()), Decimal(0))
+        detail = "; ".join(f"{name}: {p.pods} pods ({p.why})" for name, p in peaks.items())
+        if cpu > cpu_share:
+            raise at(
+                "cpu_limit",
+                message=f"{self.cpu_limit} cores minus reservedCpu {self.reserved_cpu} leaves "
+                f"{_num(cpu_share)} for the apps, but at their maxima they request {_num(cpu)} "
+                f"cores ({detail}); raise cpuLimit or lower maxReplicas or requests.cpu",
+            )
+        if memory > memory_share:
+            raise at(
+                "memory_limit",
+                message=f"{self.memory_limit} minus reservedMemory {self.reserved_memory} "
+                f"leaves {_gib(memory_share)} for the apps, but at their maxima they request "
+                f"{_gib(memory)} ({detail}); raise memoryLimit or lower maxReplicas or "
+                "requests.memory",
+            )
 
     def manifest_spec(self) -> dict[str, object]:
         return {

@@ -14,7 +14,6 @@ lets a crash-looping pod block a drain forever.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -24,7 +23,7 @@ from pydantic import Field, model_validator
 
 from webplatform._labels import app_labels
 from webplatform._model import Args, Input, at
-from webplatform._types import IntOrPercent, ServiceName, Wired, percent
+from webplatform._types import IntOrPercent, ServiceName, Wired, percent, pods_of
 
 EvictionPolicy = Literal["AlwaysAllow", "IfHealthyBudget"]
 
@@ -57,19 +56,24 @@ class DisruptionPolicy(Args):
             )
         return self
 
+    def evictable(self, pods: int) -> int:
+        """Pods the budget lets a drain evict at once out of ``pods`` healthy ones."""
+        if self.min_available is not None:
+            return max(0, pods - pods_of(self.min_available, pods))
+        return pods_of(1 if self.max_unavailable is None else self.max_unavailable, pods)
+
     def check_leaves_room(self, replicas: int | None, field: str = "replicas") -> None:
         """Raise :func:`at` on ``min_available`` unless at least one pod of ``replicas`` (the
         fewest the workload runs) can be evicted."""
         if self.min_available is None:
             return
-        number, is_percent = percent(self.min_available)
         if replicas is None:
             raise at(
                 "min_available",
                 message=f"needs {field} (the fewest pods the workload runs) to check that it "
                 "leaves room for an eviction",
             )
-        required = math.ceil(replicas * number / 100) if is_percent else number
+        required = pods_of(self.min_available, replicas)
         if required >= replicas:
             raise at(
                 "min_available",

@@ -5,14 +5,12 @@ Every setting here is a component's model (``VpcSettings``, ``NodePoolArgs``,
 defaults, bounds and docs live once, in the component. What this module adds is
 about a stack: which keys a mode needs, and the rules that read more than the
 cluster (:func:`check`: the Kubernetes version EKS offers, and whether every
-app at its autoscaler maximum fits the node pool).
+app at its peak fits the node pool: :meth:`WebAppSpec.peak`, ``NodePoolArgs.check_fits``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,8 +18,7 @@ from pydantic import Field, model_validator
 
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, only_the_switch
 from infra.config._source import committed_configs, decode
-from webplatform._model import Args, Items, at
-from webplatform._quantity import parse_cpu, parse_memory
+from webplatform._model import Args, FieldError, Items, at
 from webplatform.cluster._checks import (
     DEFAULT_KUBERNETES_VERSION,
     EKS_STANDARD_SUPPORT_ENDS,
@@ -35,7 +32,6 @@ from webplatform.cluster.node_pool import NodePoolArgs
 from webplatform.cluster.vpc import VpcSettings
 
 if TYPE_CHECKING:
-    from infra.config.apps import AppSpec
     from infra.config.stack import StackConfig
 
 
@@ -153,7 +149,12 @@ def check(config: StackConfig) -> None:
         )
     _check_service_range(config)
     _check_monitoring(config)
-    check_capacity(config)
+    pool = config.cluster.node_pool
+    assert pool is not None  # mode eks, validated
+    try:  # every app at its most pods must fit, or an autoscaler would leave pods pending
+        pool.check_fits({name: app.peak() for name, app in sorted(config.apps.items())})
+    except FieldError as exc:
+        raise at("cluster", "node_pool", *exc.loc, message=str(exc)) from None
 
 
 def _check_monitoring(config: StackConfig) -> None:
@@ -188,100 +189,6 @@ def _check_service_range(config: StackConfig) -> None:
             message=f"overlaps the cluster's Service range {DEFAULT_SERVICE_CIDR}; use a VPC "
             "range outside it (e.g. in 10.0.0.0/8)",
         )
-
-
-def check_capacity(config: StackConfig) -> None:
-    """Every app at its most pods, times its requests, summed, must fit the node pool's share,
-    so that an autoscaler never asks for pods the NodePool's ``limits`` would leave pending.
-
-    Most pods: blue-green counts both colours (an instant rollback keeps the idle one warm),
-    Argo strategies twice (the new ReplicaSet scales up before the old one goes), a rolling
-    update its surge; plus what the disruption budgets let a drain evict at once (their
-    replacements are scheduled while the drained node still counts against the limits).
-    Topology spread places pods and adds none; DaemonSets are in the pool's reserve.
-    """
-    pool = config.cluster.node_pool
-    assert pool is not None  # mode eks, validated
-    cpu_share, memory_share = pool.app_share()
-    rows = [(name, *_demand(app)) for name, app in sorted(config.apps.items())]
-    cpu = sum((row[2] for row in rows), Decimal(0))
-    memory = sum((row[3] for row in rows), Decimal(0))
-    detail = "; ".join(f"{name}: {pods} pods ({why})" for name, pods, _, _, why in rows)
-    if cpu > cpu_share:
-        raise at(
-            "cluster",
-            "node_pool",
-            "cpu_limit",
-            message=f"{pool.cpu_limit} cores minus reservedCpu {pool.reserved_cpu} leaves "
-            f"{_num(cpu_share)} for the apps, but at their maxima they request {_num(cpu)} "
-            f"cores ({detail}); raise cpuLimit or lower maxReplicas or requests.cpu",
-        )
-    if memory > memory_share:
-        raise at(
-            "cluster",
-            "node_pool",
-            "memory_limit",
-            message=f"{pool.memory_limit} minus reservedMemory {pool.reserved_memory} leaves "
-            f"{_gib(memory_share)} for the apps, but at their maxima they request "
-            f"{_gib(memory)} ({detail}); raise memoryLimit or lower maxReplicas or "
-            "requests.memory",
-        )
-
-
-def _demand(app: AppSpec) -> tuple[int, Decimal, Decimal, str]:
-    """(pods, cores, bytes, how the pods were counted) of one app at its most."""
-    most = app.autoscaling.max_replicas if app.autoscaling is not None else app.replicas
-    what = f"{'maxReplicas' if app.autoscaling is not None else 'replicas'} {most}"
-    sizes = _colour_sizes(app, most)
-    if app.blue_green is not None:
-        pods, why = sum(sizes.values()), f"blue {sizes['blue']} + green {sizes['green']}, {what}"
-    elif app.strategy.startswith("argo"):
-        pods, why = 2 * most, f"2 x {what} during a rollout"
-    else:
-        surge = _of(app.rolling_update.max_surge, most)
-        pods, why = most + surge, f"{what} + surge {surge}"
-    # What the budgets let one drain evict at once, at the most pods (per running colour).
-    budget = app.disruption_budget
-    allowed = {c: _allowed(budget, n) for c, n in sizes.items() if n != 0} if budget else {}
-    if sum(allowed.values()):
-        pods += sum(allowed.values())
-        if app.blue_green is None:
-            why += f" + {allowed['']} evicted at once by a drain (disruptionBudget)"
-        else:
-            parts = " + ".join(f"{c} {n}" for c, n in allowed.items())
-            why += f" + {parts} evicted at once by a drain (a disruptionBudget per colour)"
-    requests = app.resources.requests
-    cpu, memory = parse_cpu(requests.cpu), parse_memory(requests.memory)
-    return pods, cpu * pods, memory * pods, f"{why}, each {requests.cpu}/{requests.memory}"
-
-
-def _colour_sizes(app: AppSpec, most: int) -> dict[str, int]:
-    if app.blue_green is None:
-        return {"": most}
-    colours = (("blue", app.blue_green.blue), ("green", app.blue_green.green))
-    return {c: most if spec.replicas is None else spec.replicas for c, spec in colours}
-
-
-def _allowed(budget: Any, pods: int) -> int:
-    """Pods a PodDisruptionBudget lets go at once out of ``pods`` healthy ones."""
-    if budget.min_available is not None:
-        return max(0, pods - _of(budget.min_available, pods))
-    return _of(1 if budget.max_unavailable is None else budget.max_unavailable, pods)
-
-
-def _of(value: int | str, pods: int) -> int:
-    """A count, or ``"N%"`` of ``pods`` rounded up (as Kubernetes rounds surges and budgets)."""
-    if isinstance(value, str):
-        return math.ceil(pods * int(value.rstrip("%")) / 100)
-    return int(value)
-
-
-def _num(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _gib(value: Decimal) -> str:
-    return f"{_num(round(value / 2**30, 2))}Gi"
 
 
 def shared_ci_role(stack: str, values: Mapping[str, Any], root: Path) -> list[tuple[str, str]]:

@@ -94,3 +94,72 @@ def test_bad_args(overrides, where, message):
     ctx = (error.get("ctx") or {}).get("error")
     assert tuple(error["loc"]) + tuple(getattr(ctx, "loc", ())) == where
     assert message in (str(ctx) if ctx is not None else error["msg"])
+
+
+# --- what the apps ask of the pool at their peak (WebAppSpec.peak, NodePoolArgs.check_fits) ---
+
+_REQUESTS = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def _app(**overrides):
+    from webplatform import WebAppSpec
+
+    return WebAppSpec.model_validate(
+        {"image": "ghcr.io/acme/web:1.0.0", "port": 8080, "resources": _REQUESTS, **overrides}
+    )
+
+
+def test_a_rolling_app_peaks_at_its_maximum_plus_surge_plus_a_drain():
+    # 10 at the autoscaler's maximum, surge 25% of 10 rounded up = 3, budget lets 1 go
+    app = _app(
+        replicas=3,
+        autoscaling={"maxReplicas": 10},
+        rollingUpdate={"maxSurge": "25%"},
+        disruptionBudget={"maxUnavailable": 1},
+    )
+    peak = app.peak()
+    assert peak.pods == 14
+    assert peak.cpu == Decimal("3.5") and peak.memory == 14 * 512 * 2**20
+    assert "maxReplicas 10 + surge 3 + 1 evicted at once" in peak.why
+
+
+def test_a_blue_green_app_counts_both_colours_and_a_budget_per_running_colour():
+    colours = {
+        "activeColor": "blue",
+        "blue": {"image": "ghcr.io/acme/web:1.0.0"},
+        "green": {"image": "ghcr.io/acme/web:1.1.0", "replicas": 0},
+    }
+    app = _app(
+        image=None,
+        strategy="blueGreen",
+        blueGreen=colours,
+        replicas=4,
+        disruptionBudget={"minAvailable": "50%"},
+    )
+    # blue 4 + green 0; green runs nothing, so only blue's budget evicts: 4 - ceil(50% of 4) = 2
+    assert app.peak().pods == 6
+    assert "blue 4 + green 0" in app.peak().why and "blue 2 evicted" in app.peak().why
+
+
+def test_an_argo_app_counts_two_replica_sets():
+    app = _app(
+        replicas=2,
+        strategy="argoCanary",
+        argo={"analysis": {"prometheusAddress": "http://prometheus.monitoring:9090"}},
+    )
+    assert app.peak().pods == 4
+
+
+def test_the_pool_refuses_apps_whose_peaks_exceed_its_share():
+    pool = NodePoolArgs(cpu_limit="6", memory_limit="64Gi")  # 4 cores for the apps
+    fits = {"web": _app(replicas=7).peak()}  # 7 + surge 1 = 8 x 250m = 2 cores
+    pool.check_fits(fits)
+    with pytest.raises(ValueError) as error:
+        pool.check_fits({**fits, "api": _app(replicas=9).peak()})  # + 10 x 250m = 4.5 cores
+    assert error.value.loc == ("cpu_limit",)
+    assert "leaves 4 for the apps" in str(error.value) and "request 4.5 cores" in str(error.value)
+    assert "api: 10 pods (replicas 9 + surge 1" in str(error.value)
+    small = NodePoolArgs(cpu_limit="64", memory_limit="8Gi")  # 4Gi for the apps
+    with pytest.raises(ValueError) as error:
+        small.check_fits({"web": _app(replicas=9).peak()})  # 10 x 512Mi = 5Gi
+    assert error.value.loc == ("memory_limit",) and "request 5Gi" in str(error.value)
