@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
-from typing import Literal
+from typing import Annotated, Literal
 
 import pulumi
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from webplatform._model import at
+from webplatform._types import DNS_1035
 
 NAMESPACE = "webplatform"
 MIN_KUBERNETES_MINOR = 30
@@ -18,6 +20,20 @@ _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 #: A problem found in a stack file: (key path as the file spells it, what is wrong and the fix).
 Problem = tuple[str, str]
 Environment = Literal["dev", "staging", "uat", "production"]
+
+
+def _app_name(value: str) -> str:
+    if not re.match(DNS_1035, value):
+        raise ValueError(
+            "an app name must be a DNS-1035 label (it names the app's Service): lowercase "
+            "letters, digits and '-', starting with a letter, ending with a letter or digit, "
+            "at most 63 characters"
+        )
+    return value
+
+
+#: An app's name, a key of ``apps`` (and what ``cdn.app`` names): its Service's name.
+AppName = Annotated[str, AfterValidator(_app_name)]
 
 
 class StackConfigError(pulumi.RunError):

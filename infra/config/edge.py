@@ -10,14 +10,13 @@ primary host, Cloudflare proxies the route's hosts (a rule of :mod:`infra.config
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import AfterValidator, Field, ValidationError, WrapValidator, model_validator
+from pydantic import Field, ValidationError, WrapValidator, model_validator
 from pydantic_core import ErrorDetails, InitErrorDetails
 
-from infra.config._base import _DNS_LABEL
+from infra.config._base import _DNS_LABEL, AppName
 from webplatform._model import Args, FieldError, at
 from webplatform.edge.cloudflare import CloudflareSettings
 from webplatform.edge.cloudfront import CloudFrontSettings
@@ -28,14 +27,8 @@ if TYPE_CHECKING:
 CdnProvider = Literal["cloudfront", "cloudflare", "none"]
 
 
-def _app_name(value: str) -> str:
-    if not re.match(_DNS_LABEL, value):
-        raise ValueError(f"{value!r} is not an app name (a key of apps: lowercase, digits, '-')")
-    return value
-
-
 class _Fronts(Args):
-    app: Annotated[str, AfterValidator(_app_name)]
+    app: AppName
     """The app the CDN fronts (a key of ``apps``); its route's hosts give the origin."""
 
 
@@ -98,7 +91,7 @@ class FailoverOrigin(Args):
 
     stack: Annotated[str, Field(pattern=_DNS_LABEL, max_length=63)]
     """The stack whose CDN fails over to this one (``prod``); required."""
-    app: Annotated[str, AfterValidator(_app_name)]
+    app: AppName
     """The app whose route's primary host is that CDN's ``failoverOriginHost``; required."""
     origin_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")]
     """The Route 53 zone of that host, where the stack points it at its own load balancer;

@@ -72,7 +72,6 @@ def parse(
         config = StackConfig.model_validate_json(text, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         problems = report.problems(exc, source) + problems
-        problems += report.unheard(names.bad_app_names(structured.get("apps")), exc)
         problems += secrets.unknown_top_level(extra_keys, secrets.referenced_secret_keys(values))
         raise StackConfigError(source.file, report.scrub(problems, source)) from None
 

@@ -5,30 +5,10 @@ and checks their lengths (``check_names``)."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from infra.config._base import NAMESPACE
 from infra.config.stack import StackConfig
 
-#: A Service name (and so an app name): DNS-1035 label, a letter first, at most 63.
-_DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _STACK = "(the stack)"
-
-
-def bad_app_names(apps: Any) -> list[tuple[str, str]]:
-    """App names of the raw config that are not DNS-1035 labels; reported with the other
-    errors when the model did not get as far as checking them."""
-    return [
-        (
-            f"{NAMESPACE}:apps.{name}",
-            "an app name must be a DNS-1035 label (it names the app's Service): lowercase "
-            "letters, digits and '-', starting with a letter, ending with a letter or digit, "
-            "at most 63 characters",
-        )
-        for name in (apps if isinstance(apps, dict) else ())
-        if not _DNS_1035.match(name)
-    ]
 
 
 def collisions(config: StackConfig) -> list[tuple[str, str]]:

@@ -20,7 +20,8 @@ def problems(error: ValidationError, source: StackSource | None = None) -> list[
     """One problem per key path; several messages for one key joined by "; or "."""
     by_path: dict[str, list[str]] = {}
     for item in error.errors():
-        raw_loc, kind = tuple(item["loc"]), item["type"]
+        # A dict key's error is at (..., key, "[key]"): the key path is the key's.
+        raw_loc, kind = tuple(p for p in item["loc"] if p != "[key]"), item["type"]
         ctx_error = (item.get("ctx") or {}).get("error")
         if isinstance(ctx_error, FieldError):
             here, node = camel_loc(raw_loc)
@@ -50,12 +51,6 @@ def _may_be_secret(path: tuple[Any, ...], source: StackSource | None) -> bool:
     if named_like_credential(path):
         return True
     return source is not None and source.is_secret(f"{NAMESPACE}:{path[0]}", tuple(path[1:]))
-
-
-def unheard(found: list[Problem], error: ValidationError) -> list[Problem]:
-    """list[Problem] found on the raw config that validation did not already report."""
-    reported = {path for path, _ in problems(error)}
-    return [p for p in found if p[0] not in reported]
 
 
 def scrub(found: list[Problem], source: StackSource) -> list[Problem]:

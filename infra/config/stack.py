@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from infra.config import cluster as _cluster
 from infra.config import secrets as _secrets
-from infra.config._base import _DNS_LABEL, Environment
+from infra.config._base import _DNS_LABEL, AppName, Environment
 from infra.config.apps import AppSpec
 from infra.config.cluster import ClusterSpec, KubernetesSpec
 from infra.config.edge import Cdn, NoCdn, route_hosts
@@ -31,7 +31,7 @@ class StackConfig(Args):
     kubernetes: KubernetesSpec = Field(
         description="The Kubernetes minor, and how the provider reaches and waits on the cluster."
     )
-    apps: dict[str, AppSpec] = Field(min_length=1, description="App name -> its spec.")
+    apps: dict[AppName, AppSpec] = Field(min_length=1, description="App name -> its spec.")
     cluster: ClusterSpec = Field(
         default_factory=ClusterSpec, description="An existing cluster, or an EKS cluster to create."
     )

@@ -247,7 +247,7 @@ CASES = {
     "bad-env-name": (
         "dev",
         set_([A, "web", "env", "1BAD"], "x"),
-        "webplatform:apps.web.env.1BAD.[key]",
+        "webplatform:apps.web.env.1BAD",
         "should match pattern",
     ),
     # Guardrails (issue 5).

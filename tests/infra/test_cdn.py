@@ -458,7 +458,7 @@ BAD_STACKS = {
     "provider-missing": ("prod", delete([CDN, "provider"]), "cdn.provider", "is missing"),
     "app-missing": ("prod", delete([CDN, "app"]), "cdn.app", "Field required"),
     "app-unknown": ("prod", set_([CDN, "app"], "api"), "cdn.app", "not an app of this stack"),
-    "app-not-a-label": ("prod", set_([CDN, "app"], "Web_1"), "cdn.app", "not an app name"),
+    "app-not-a-label": ("prod", set_([CDN, "app"], "Web_1"), "cdn.app", "DNS-1035 label"),
     "app-without-route": (
         "prod",
         drop_route,

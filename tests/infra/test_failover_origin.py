@@ -55,7 +55,7 @@ def test_the_synth_answers_for_exactly_the_referenced_stack():
     ("edit", "path", "allowed"),
     [
         (lambda f: f.update(app="nope"), "cdn.failoverFor.app", "use one of ['web']"),
-        (lambda f: f.update(app="Web"), "cdn.failoverFor.app", "is not an app name"),
+        (lambda f: f.update(app="Web"), "cdn.failoverFor.app", "DNS-1035 label"),
         (lambda f: f.update(stack="Prod!"), "cdn.failoverFor.stack", "pattern"),
         (lambda f: f.update(originZoneId="example.com"), "cdn.failoverFor.originZoneId", "Z"),
         (lambda f: f.pop("originZoneId"), "cdn.failoverFor.originZoneId", "required"),
