@@ -348,7 +348,7 @@ def main(argv: list[str]) -> int:
         os.environ["WEBPLATFORM_UPDATE_SNAPSHOTS"] = "1"
         return run("-m", "pytest", "tests/infra/test_snapshots.py", *rest)
     if task == "schema":
-        return run("-m", "infra.config.schema", *rest)
+        return run("-m", "infra.schema", *rest)
     if task == "wheel":
         return run("tools/check_wheel.py", *rest)
     if task == "compat":

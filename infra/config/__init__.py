@@ -28,7 +28,7 @@ from infra.config.edge import (
     NoCdn,
     route_hosts,
 )
-from infra.config.loader import from_pulumi, load, parse, read_source
+from infra.config.loader import load, parse, read_source
 from infra.config.secret_values import PROVIDER_SECRET_KEYS, referenced_secret_keys, with_secrets
 from infra.config.secrets import SecretDelivery, SecretsSpec, ValueSource
 from infra.config.stack import StackConfig, stack_file
@@ -57,7 +57,6 @@ __all__ = [
     "StackSource",
     "ValueSource",
     "aws_regions",
-    "from_pulumi",
     "load",
     "parse",
     "read_source",

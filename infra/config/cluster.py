@@ -10,14 +10,11 @@ app at its peak fits the node pool: :meth:`WebAppSpec.peak`, ``NodePoolArgs.chec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
 from infra.config._base import MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, only_the_switch
-from infra.config._source import committed_configs, decode
 from webplatform._model import Args, FieldError, Items, at
 from webplatform.cluster._checks import (
     DEFAULT_KUBERNETES_VERSION,
@@ -189,39 +186,3 @@ def _check_service_range(config: StackConfig) -> None:
             message=f"overlaps the cluster's Service range {DEFAULT_SERVICE_CIDR}; use a VPC "
             "range outside it (e.g. in 10.0.0.0/8)",
         )
-
-
-def shared_ci_role(stack: str, values: Mapping[str, Any], root: Path) -> list[tuple[str, str]]:
-    """(key, message) if this stack's ``cluster.access.ciRoleArn`` is another stack file's.
-
-    One CI role per environment and cluster: a role shared by staging and prod lets a
-    staging deploy (or whoever holds its credentials) change prod. The other stack files
-    are the committed ``Pulumi.*.yaml`` next to ``Pulumi.yaml`` (review stacks excluded:
-    they have no cluster of their own).
-    """
-    mine = _ci_role(values.get("webplatform:cluster"))
-    if mine is None:
-        return []
-    clashes = [
-        f"Pulumi.{other}.yaml"
-        for other, config in committed_configs(root).items()
-        if other != stack
-        and not other.startswith("dev-pr-")
-        and _ci_role(config.get("webplatform:cluster")) == mine
-    ]
-    if not clashes:
-        return []
-    return [
-        (
-            "webplatform:cluster.access.ciRoleArn",
-            f"{mine} is also the CI role of {', '.join(clashes)}: give each environment and "
-            "cluster its own role (trusted only by that GitHub environment)",
-        )
-    ]
-
-
-def _ci_role(cluster: Any) -> str | None:
-    cluster = decode(cluster)
-    access = cluster.get("access") if isinstance(cluster, dict) else None
-    role = access.get("ciRoleArn") if isinstance(access, dict) else None
-    return role if isinstance(role, str) else None

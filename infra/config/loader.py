@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from infra.config import cluster, names, report, review
+from infra.config import names, report, review
 from infra.config import secret_values as secrets
 from infra.config._base import NAMESPACE, StackConfigError, aws_regions
 from infra.config._source import (
@@ -66,7 +66,7 @@ def parse(
                 "not an AWS region; e.g. us-west-2, eu-central-1 (the regions pulumi-aws knows)",
             )
         )
-    problems += cluster.shared_ci_role(stack, values, review.ROOT)
+    problems += review.shared_ci_role(stack, values)
     try:
         text = json.dumps(structured, allow_nan=False)
         config = StackConfig.model_validate_json(text, strict=True, by_alias=True, by_name=False)
@@ -136,8 +136,3 @@ def load(
     for note in source.notes:
         pulumi.log.warn(f"webplatform config: {note}")
     return parse(stack, source.flat, source.secret_keys, source=source), source
-
-
-def from_pulumi(config_file: Path | None = None) -> StackConfig:
-    """Parse the running stack's configuration; see :func:`load`."""
-    return load(config_file)[0]

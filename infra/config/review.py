@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from infra.config._base import NAMESPACE, StackConfigError
+from infra.config._base import NAMESPACE, Problem, StackConfigError
 from infra.config._source import committed_configs, decode, display
 from webplatform._model import Args
 
@@ -43,20 +45,20 @@ REVIEW_KEY = f"{NAMESPACE}:review"
 _NAMESPACE_KEY, _KUBERNETES_KEY = f"{NAMESPACE}:namespace", f"{NAMESPACE}:kubernetes"
 _APPS_KEY, _CDN_KEY = f"{NAMESPACE}:apps", f"{NAMESPACE}:cdn"
 _ENVIRONMENT_KEY = f"{NAMESPACE}:environment"
-_CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,252}$")
-_DOMAIN = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$")
+_CONTEXT = r"^[A-Za-z0-9][A-Za-z0-9._@:/-]{0,252}$"
+_DOMAIN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$"
 
 
 class ReviewSpec(Args):
     """``webplatform:review``: how review stacks are made from this file (dev's only)."""
 
     context: str = Field(
-        pattern=_CONTEXT.pattern,
+        pattern=_CONTEXT,
         description="kubeconfig context of the shared dev cluster review stacks deploy to; "
         "required: dev itself renders YAML.",
     )
     domain: str = Field(
-        pattern=_DOMAIN.pattern,
+        pattern=_DOMAIN,
         description="DNS domain review hosts live under (e.g. review.example.net); required: "
         "its own registrable domain, so review pages share no cookies with production.",
     )
@@ -83,6 +85,8 @@ class Footprint:
     namespace: str | None
     #: host (lowercase, no trailing dot) -> its key path in the stack file
     hosts: dict[str, str]
+    #: ``cluster.access.ciRoleArn``: one CI role per environment and cluster
+    ci_role: str | None = None
 
 
 def _host_slots(apps: Any, cdn: Any) -> list[tuple[tuple[Any, ...], str]]:
@@ -108,10 +112,14 @@ def footprint(stack: str, raw: Mapping[str, Any]) -> Footprint:
     """The namespace and hosts of a flat config map (``{"webplatform:apps": "<json>", ...}``)."""
     namespace = raw.get(_NAMESPACE_KEY)
     slots = _host_slots(decode(raw.get(_APPS_KEY)), decode(raw.get(_CDN_KEY)))
+    role: Any = decode(raw.get(f"{NAMESPACE}:cluster"))
+    for key in ("access", "ciRoleArn"):
+        role = role.get(key) if isinstance(role, dict) else None
     return Footprint(
         stack=stack,
         namespace=namespace if isinstance(namespace, str) else None,
         hosts={h.lower().rstrip("."): display(f"{NAMESPACE}:{p[0]}", p[1:]) for p, h in slots},
+        ci_role=role if isinstance(role, str) else None,
     )
 
 
@@ -153,28 +161,18 @@ def derive(stack: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     """A review stack's config: dev's, with namespace, hosts and cluster target derived.
     Raises ``StackConfigError`` when the file is not dev's kind of file."""
     problems: list[tuple[str, str]] = []
-    review = decode(raw.get(REVIEW_KEY))
-    context = review.get("context") if isinstance(review, dict) else None
-    domain = review.get("domain") if isinstance(review, dict) else None
-    if not (isinstance(review, dict) and set(review) == {"context", "domain"}) or not (
-        isinstance(context, str) and isinstance(domain, str)
-    ):
+    try:  # checked here, not only by StackConfig: without it the stack would be dev's
+        spec = ReviewSpec.model_validate(decode(raw.get(REVIEW_KEY)), strict=True)
+    except ValidationError as exc:
+        found = "; ".join(" ".join([*map(str, e["loc"]), e["msg"]]) for e in exc.errors())
         problems.append(
             (
                 REVIEW_KEY,
                 "a review stack needs a map with exactly two keys, context (the kubeconfig "
                 "context of the shared dev cluster) and domain (where review hosts live, e.g. "
-                f"review.example.net); create the stack from Pulumi.{BASE_STACK}.yaml, which "
-                "has them",
+                f"review.example.net) ({found}); create the stack from Pulumi.{BASE_STACK}.yaml",
             )
         )
-    else:
-        if not _CONTEXT.match(context):
-            problems.append((f"{REVIEW_KEY}.context", "must be a kubeconfig context name"))
-        if not _DOMAIN.match(domain):
-            problems.append(
-                (f"{REVIEW_KEY}.domain", "must be a lowercase DNS name such as review.example.net")
-            )
     if raw.get(_ENVIRONMENT_KEY) != BASE_STACK:
         problems.append(
             (
@@ -190,17 +188,13 @@ def derive(stack: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     kubernetes = decode(raw.get(_KUBERNETES_KEY))
     if isinstance(kubernetes, dict):
         target = {k: v for k, v in kubernetes.items() if k != "renderYamlToDirectory"}
-        derived[_KUBERNETES_KEY] = _like(raw[_KUBERNETES_KEY], {**target, "context": context})
+        derived[_KUBERNETES_KEY] = _like(raw[_KUBERNETES_KEY], {**target, "context": spec.context})
     # Copies: with typed values (the stack file as read) the originals are the source's own.
     documents = {"apps": decode(raw.get(_APPS_KEY)), "cdn": decode(raw.get(_CDN_KEY))}
     documents = copy.deepcopy(documents)
-    assert isinstance(domain, str)
     for path, host in _host_slots(documents["apps"], documents["cdn"]):
         *parents, last = path
-        node: Any = documents
-        for part in parents:
-            node = node[part]
-        node[last] = derive_host(host, stack, domain)
+        reduce(operator.getitem, parents, documents)[last] = derive_host(host, stack, spec.domain)
     for key, value in ((_APPS_KEY, documents["apps"]), (_CDN_KEY, documents["cdn"])):
         if isinstance(value, dict):
             derived[key] = _like(raw[key], value)
@@ -276,6 +270,25 @@ def apply(stack: str, raw: Mapping[str, Any], root: Path | None = None) -> dict[
     if problems:
         raise StackConfigError(f"Pulumi.{stack}.yaml", problems)
     return derived
+
+
+def shared_ci_role(stack: str, raw: Mapping[str, Any], root: Path | None = None) -> list[Problem]:
+    """This stack's ``cluster.access.ciRoleArn`` if another committed stack file has it too:
+    a role shared by staging and prod lets a staging deploy (or whoever holds its
+    credentials) change prod."""
+    mine = footprint(stack, raw).ci_role
+    clashes = [
+        f"Pulumi.{other.stack}.yaml"
+        for other in committed_footprints(root or ROOT, exclude=stack)
+        if mine is not None and other.ci_role == mine
+    ]
+    if not clashes:
+        return []
+    message = (
+        f"{mine} is also the CI role of {', '.join(clashes)}: give each environment and "
+        "cluster its own role (trusted only by that GitHub environment)"
+    )
+    return [(f"{NAMESPACE}:cluster.access.ciRoleArn", message)]
 
 
 def primary_url(stack: str, raw: Mapping[str, Any]) -> str:

@@ -85,18 +85,13 @@ def secret_paths(source: StackSource) -> list[tuple[str, tuple[Any, ...]]]:
     return found
 
 
-def is_env_secret(key: str, path: tuple[Any, ...]) -> bool:
-    """``webplatform:apps.<app>.env.<VAR>``: the one place a plain setting may be secret
-    (it then goes to the app's Secret, not its ConfigMap)."""
-    return key == f"{NAMESPACE}:apps" and len(path) == 3 and path[1] == "env"
-
-
 def secret_leaves(config: StackConfig, source: StackSource) -> Iterator[Problem]:
     """A secret must stay a secret: only where its setting is a Pulumi input (or an env
     value, which goes to the app's Secret) can it reach the resources as one."""
     for key, path in secret_paths(source):
         shown = display(key, path)
-        if is_env_secret(key, path):
+        # apps.<app>.env.<VAR>: the one place a plain setting may be secret (-> the Secret)
+        if key == f"{NAMESPACE}:apps" and len(path) == 3 and path[1] == "env":
             if config.secrets.delivery == "external-secrets":
                 yield (
                     shown,

@@ -22,9 +22,16 @@ LAYERS = [
     ["infra.config.secret_values"],
     ["infra.config.report"],
     ["infra.config.loader"],
-    ["infra.config", "infra.config.schema"],
+    ["infra.config"],
     ["infra", "infra.stack", "infra.__main__"],
-    ["infra.synth", "infra.cost", "infra.scan", "infra.recovery", "infra.prerequisites"],
+    [
+        "infra.synth",
+        "infra.cost",
+        "infra.scan",
+        "infra.recovery",
+        "infra.prerequisites",
+        "infra.schema",
+    ],
     ["infra.review"],
 ]
 LAYER = {module: index for index, modules in enumerate(LAYERS) for module in modules}

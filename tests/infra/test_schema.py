@@ -6,7 +6,7 @@ import json
 import jsonschema
 import pytest
 
-from infra.config import schema
+from infra import schema
 from infra.config._source import read
 from tests.conftest import ROOT
 

@@ -19,7 +19,6 @@ from tests.conftest import ROOT, synthesized
 from tools import docs
 
 
-
 @pytest.fixture(scope="module")
 def stack_model() -> type[BaseModel]:
     return docs.infra_adapter().stack_model

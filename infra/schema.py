@@ -1,12 +1,13 @@
 """JSON Schema of a stack file (``Pulumi.<stack>.yaml``), generated from the models.
 
     python3 dev.py schema            # writes schema/stack.schema.json
-    python -m infra.config.schema    # the same
+    python -m infra.schema           # the same
 
 Editors check stack files against it through the YAML language server: the first line
 of each stack file is ``# yaml-language-server: $schema=schema/stack.schema.json``.
 The schema is a help for the editor; the program's validation (strict, with the
-stack-level rules) stays the judge.
+stack-level rules) stays the judge. A generator built on the models, like the offline
+synth and the docs' reference, so it sits beside them, above :mod:`infra.config`.
 
 Shape: a Pulumi stack file whose ``config:`` holds ``webplatform:<key>`` entries that
 follow :class:`infra.config.StackConfig` (camelCase keys, as the program reads them),
@@ -26,7 +27,7 @@ from typing import Any
 from infra.config._base import NAMESPACE
 from infra.config.stack import StackConfig
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema" / "stack.schema.json"
 SECURE = {
     "type": "object",
