@@ -217,6 +217,7 @@ class WebAppSpec(Args):
         """
         most = self.autoscaling.max_replicas if self.autoscaling is not None else self.replicas
         what = f"{'maxReplicas' if self.autoscaling is not None else 'replicas'} {most}"
+        sizes: dict[str, int]  # running colour ('' for a single workload) -> its most pods
         if self.blue_green is not None:
             sizes = {c: self.blue_green.replicas(c, most) or 0 for c in COLORS}
             pods, why = (

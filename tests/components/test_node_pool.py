@@ -98,7 +98,10 @@ def test_bad_args(overrides, where, message):
 
 # --- what the apps ask of the pool at their peak (WebAppSpec.peak, NodePoolArgs.check_fits) ---
 
-_REQUESTS = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+_REQUESTS = {
+    "requests": {"cpu": "250m", "memory": "512Mi"},
+    "limits": {"cpu": "1", "memory": "1Gi"},
+}
 
 
 def _app(**overrides):
