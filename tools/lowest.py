@@ -61,14 +61,18 @@ def lock(uv: str) -> int:
 
 
 def install(uv: str) -> None:
-    wanted = hashlib.sha256(LOCK.read_bytes() + sys.executable.encode()).hexdigest()
+    # (+ "compile-bytecode": a venv installed before the .pyc files were asked for is redone)
+    wanted = hashlib.sha256(LOCK.read_bytes() + sys.executable.encode() + b"compile-bytecode")
+    wanted = wanted.hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("lowest: installing .venv-lowest from requirements-lowest.txt ...", flush=True)
     env = uv_env(VENV)
     new_venv(uv, VENV)
     subprocess.run(
-        [uv, "pip", "sync", "--quiet", "--require-hashes", "--python", str(PY), str(LOCK)],
+        # .pyc written once (see dev.py's bootstrap: PYTHONDONTWRITEBYTECODE on CI)
+        [uv, "pip", "sync", "--quiet", "--require-hashes", "--compile-bytecode", "--python",
+         str(PY), str(LOCK)],
         cwd=ROOT, env=env, check=True,
     )  # fmt: skip
     subprocess.run(
