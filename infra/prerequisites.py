@@ -18,6 +18,7 @@ every ``(apiVersion, kind)`` must be
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -80,28 +81,40 @@ def _cluster_tool() -> Any:
 
 def existing_cluster_kinds(crd_files: tuple[str, ...] | None = None) -> frozenset[Kind]:
     """The kinds the documented prerequisites of an existing cluster serve."""
-    tool = _cluster_tool()
-    found = set()
-    for name in tool.PREREQUISITE_CRDS if crd_files is None else crd_files:
-        crd = yaml.safe_load((tool.SCHEMAS / name).read_text())
-        for version in crd["spec"]["versions"]:
-            if version.get("served", True):
-                found.add(
-                    (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
-                )
-    return frozenset(found)
+    names = _cluster_tool().PREREQUISITE_CRDS if crd_files is None else crd_files
+    return frozenset(kind for name in names for kind in _crd_kinds(name))
+
+
+@functools.cache
+def _crd_kinds(name: str) -> frozenset[Kind]:
+    """The kinds one CRD file serves (parsed once: some are megabytes of schema)."""
+    text = (_cluster_tool().SCHEMAS / name).read_text()
+    crd = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return frozenset(
+        (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+        for version in crd["spec"]["versions"]
+        if version.get("served", True)
+    )
 
 
 def built_in(obj: dict[str, Any], version: str) -> bool:
     """Whether the Kubernetes ``version`` (``"1.35"``) serves the object's kind itself."""
+    return _built_in(obj["apiVersion"], obj["kind"], version)
+
+
+@functools.cache
+def _built_in(api_version: str, kind: str, version: str) -> bool:
+    """Asked of a bare object of the kind, once per kind: whether a schema exists is the
+    question (the object's validity is test_manifests.py's business)."""
     import kubernetes_validate
 
+    bare = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "probe"}}
     try:
-        kubernetes_validate.validate(obj, f"{version}.0", strict=False)
+        kubernetes_validate.validate(bare, f"{version}.0", strict=False)
     except kubernetes_validate.SchemaNotFoundError:
         return False
     except kubernetes_validate.ValidationError:
-        return True  # known kind (validity is test_manifests.py's business)
+        return True  # a known kind; the bare object lacks its required fields
     return True
 
 
