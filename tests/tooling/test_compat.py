@@ -75,9 +75,10 @@ def _release(repo: Path, version: str, section: str) -> None:
     changelog.write_text(f"{text[:first]}\n## {version}\n\n{section}\n{text[first:]}")
 
 
-@pytest.fixture
-def repo(tmp_path):
-    repo = _copy(tmp_path)
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """The copy with its baseline recorded and committed, once per module (two gate runs)."""
+    repo = _copy(tmp_path_factory.mktemp("compat"))
     done = _gate(repo, "--update")
     assert done.returncode == 0, done.stdout + done.stderr
     release = json.loads((repo / "tools/compat/baseline/release.json").read_text())
@@ -86,6 +87,12 @@ def repo(tmp_path):
     done = _gate(repo)
     assert done.returncode == 0, done.stdout + done.stderr  # unchanged: nothing to say
     return repo
+
+
+@pytest.fixture
+def repo(recorded, tmp_path):
+    """A test's own copy of the recorded repository (its git history included) to change."""
+    return Path(shutil.copytree(recorded, tmp_path / "repo", symlinks=True))
 
 
 #: `NamespaceArgs.labels` renamed to `extra_labels`, completely (the component still builds).
