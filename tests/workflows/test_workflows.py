@@ -353,7 +353,7 @@ def _gh_api(tmp_path, responses: dict[str, Any]) -> dict[str, str]:
     (tmp_path / "responses.json").write_text(json.dumps(responses))
     fake = bin_dir / "gh"
     fake.write_text(
-        f"#!{sys.executable}\n"
+        f"#!{sys.executable} -S\n"  # no site: the standard library is all it needs, and fast
         "import json, subprocess, sys\n"
         f"log = open({str(tmp_path / 'gh.log')!r}, 'a')\n"
         "log.write(' '.join(sys.argv[1:]) + '\\n')\n"
