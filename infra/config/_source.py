@@ -143,6 +143,10 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _IMPLICIT = (_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _NULL_TAG, _TIMESTAMP_TAG)
 
 
+#: PyYAML's safe loader on libyaml when it has it: the other stack files are read on every parse.
+_LENIENT = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Composes nodes only; implicit types are resolved as yaml.v3 does (YAML 1.2 core).
     libyaml's parser when PyYAML has it (about 10x faster); the resolver is ours either way."""
@@ -441,7 +445,7 @@ def committed_configs(root: Path) -> dict[str, dict[str, Any]]:
     leniently: what other stacks claim (names, hosts, roles), not what this one runs."""
     found = {}
     for path in sorted(root.glob("Pulumi.*.yaml")):
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=_LENIENT) or {}
         config = document.get("config") if isinstance(document, dict) else None
         if isinstance(config, dict):
             found[path.name[len("Pulumi.") : -len(".yaml")]] = {
