@@ -22,6 +22,14 @@ step growing faster than the number of apps.
 The Pulumi program runs through the Automation API's inline program, as in
 tests/e2e; the project's ``refresh: always`` applies (each operation reads the
 cluster first, as a user's does).
+
+The ``file://`` backend writes the whole checkpoint after every step of an
+operation (about five writes per resource), so an ``up``'s bytes written grow
+with the square of the stack (10 apps: 1,605 writes, 0.79 GB; 20 apps: 3,165
+writes, 3.1 GB). ``--skip-checkpoints`` sets the engine's
+``PULUMI_SKIP_CHECKPOINTS`` (the state is written once, at the end) to measure
+the engine without that: a figure to compare, not a setting for real stacks,
+whose state must survive a killed engine (bench/README.md, issue 21).
 """
 
 from __future__ import annotations
@@ -78,6 +86,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of the 1-app stack (median)")
     parser.add_argument("--apps", type=int, default=50, help="apps in the generated stack; 0: none")
     parser.add_argument("--large-runs", type=int, default=1, help="runs of the generated stack")
+    parser.add_argument(
+        "--skip-checkpoints",
+        action="store_true",
+        help="PULUMI_SKIP_CHECKPOINTS: state written once per operation (unsafe on a crash)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the `finally` below stops the cluster's processes.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -117,8 +130,16 @@ def generated_stack(apps: int) -> dict[str, Any]:
 class Project:
     """One project directory and Pulumi home: a fresh ``local`` stack per :meth:`init`."""
 
-    def __init__(self, bindir: Path, kubeconfig: Path, work: Path, stack_doc: dict | None) -> None:
+    def __init__(
+        self,
+        bindir: Path,
+        kubeconfig: Path,
+        work: Path,
+        stack_doc: dict | None,
+        skip_checkpoints: bool = False,
+    ) -> None:
         self.work = work
+        self.skip_checkpoints = skip_checkpoints
         work.mkdir(parents=True)
         project_copy(work)
         self.stack_doc = stack_doc
@@ -134,6 +155,9 @@ class Project:
             stack_file.write_text((ROOT / "Pulumi.local.yaml").read_text())
         home = self.work.parent / f"{self.work.name}-pulumi-{self.count}"
         env = pulumi_env(self.bindir, self.kubeconfig, home)
+        if self.skip_checkpoints:
+            env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+        self.state_dir = home / "state"
         engine = Engine(self.bindir, env, self.work, "webplatform", webplatform_program)
         engine.cli("stack", "init", "local")
         engine.cli("config", "set", "--stack", "local", "--secret", "webDatabaseUrl", "x://bench")
@@ -200,11 +224,16 @@ def run(bindir: Path, kubeconfig: Path, tmp: Path, args: argparse.Namespace) -> 
             k: [] for k in ("up", "preview", "flip", "rollback", "kubectl up", "kubectl flip")
         }
         namespace_doc, manifests, deployments = synth_manifests(tmp, stack_doc, label)
-        project = Project(bindir, kubeconfig, tmp / f"project-{label}", stack_doc)
+        project = Project(
+            bindir, kubeconfig, tmp / f"project-{label}", stack_doc, args.skip_checkpoints
+        )
         names = [f"web{i:03d}" for i in range(apps)] if stack_doc is not None else ["web"]
         for i in range(runs):
             engine = project.init()
             found["up"].append(timed(lambda e=engine: e.up("local")))
+            # What each checkpoint write of the next operation serializes.
+            stacks = project.state_dir / ".pulumi" / "stacks"
+            state_mb = sum(p.stat().st_size for p in stacks.rglob("*.json")) / 1e6
             found["preview"].append(timed(lambda e=engine: e.preview("local")))
             project.flip_all("green")
             found["flip"].append(timed(lambda e=engine: e.up("local")))
@@ -221,7 +250,7 @@ def run(bindir: Path, kubeconfig: Path, tmp: Path, args: argparse.Namespace) -> 
             print(
                 f"{label} run {i + 1}: "
                 + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in found.items())
-                + f" (load {load()})",
+                + f" (state {state_mb:.1f} MB, load {load()})",
                 flush=True,
             )
         figures[label] = found
@@ -234,6 +263,10 @@ def run(bindir: Path, kubeconfig: Path, tmp: Path, args: argparse.Namespace) -> 
 
     print()
     print(f"load average (1/5/15 min) before {load_before}, after {load_after}")
+    print(
+        "checkpoints: "
+        + ("skipped (PULUMI_SKIP_CHECKPOINTS)" if args.skip_checkpoints else "every step")
+    )
     print("median (min-max) seconds; pulumi figures beside the kubectl floor of the same change")
     print()
     print("| path | " + " | ".join(figures) + " | target (1 app) |")
@@ -265,7 +298,16 @@ def run(bindir: Path, kubeconfig: Path, tmp: Path, args: argparse.Namespace) -> 
         label: {k: round(statistics.median(v), 2) for k, v in found.items()}
         for label, found in figures.items()
     }
-    print(json.dumps({"median_s": result, "load_before": load_before, "load_after": load_after}))
+    print(
+        json.dumps(
+            {
+                "median_s": result,
+                "skip_checkpoints": args.skip_checkpoints,
+                "load_before": load_before,
+                "load_after": load_after,
+            }
+        )
+    )
     return 0
 
 

@@ -604,6 +604,8 @@ class EksCluster(pulumi.ComponentResource):
                 enable_server_side_apply=True,
                 enable_config_map_mutable=True,
                 enable_secret_mutable=True,
+                # The client's rate limit raised, as infra.stack.KUBE_CLIENT says why.
+                kube_client_settings=k8s.KubeClientSettingsArgs(qps=1000, burst=2000),
             ),
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=self.ready), opts),
         )

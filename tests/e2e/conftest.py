@@ -226,8 +226,10 @@ def pulumi_env(bindir: Path, kubeconfig: Path, home: Path) -> dict[str, str]:
         PULUMI_SKIP_UPDATE_CHECK="true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="true",
-        PULUMI_DIY_BACKEND_NO_CHECKPOINT_GZIP="true",
     )
+    # The state stays plain JSON (compression only with PULUMI_DIY_BACKEND_GZIP or _ZSTD), and
+    # every step is checkpointed, as for a real stack: the recovery drills need the pending
+    # operations a killed engine leaves (no PULUMI_SKIP_CHECKPOINTS here).
     return env
 
 
