@@ -135,6 +135,8 @@ def unserved(
         if r.type == "kubernetes:helm.sh/v3:Release"
     }
     problems = []
+    if mode != "eks" and existing_kinds is None:
+        existing_kinds = existing_cluster_kinds()
     for urn, obj in objects:
         kind: Kind = (obj["apiVersion"], obj["kind"])
         if built_in(obj, version):
@@ -142,8 +144,7 @@ def unserved(
         if mode == "eks" and kind in AUTO_MODE_KINDS:
             continue
         if mode != "eks":
-            served = existing_cluster_kinds() if existing_kinds is None else existing_kinds
-            if kind not in served:
+            if existing_kinds is None or kind not in existing_kinds:
                 problems.append(f"{urn}: {kind} is not built in, and not a prerequisite")
             continue
         serving = {u for u, chart in releases.items() if kind in CHART_KINDS.get(chart, ())}

@@ -41,6 +41,7 @@ from webplatform import (
     WebAppArgs,
 )
 from webplatform._model import Args
+from webplatform.cluster.eks import KUBE_CLIENT_SETTINGS  # pulumi_aws loads lazily
 from webplatform.edge.gateway import GivenCertificate
 from webplatform.edge.origin import OriginGuard, OriginGuardArgs, OriginHeader
 from webplatform.guardrails.dry_run_only import DryRunOnly, DryRunOnlyArgs
@@ -60,14 +61,6 @@ if TYPE_CHECKING:  # the AWS components import pulumi_aws; only EKS stacks load 
 SecretLookup = Callable[[str], pulumi.Output[str]]
 
 
-#: The provider's client rate limit (its defaults: 50 requests/s, burst 120). A preview or an
-#: `up` reads every object (`refresh: always`) and dry-runs every apply, a few requests per
-#: object: at 30 apps (about 970 objects) the default limit held a no-change preview at 42 s, this
-#: one at 23 s, same CPU (bench/README.md, issue 21). The API server's priority and fairness
-#: still bounds what one client gets; readiness waits are unchanged.
-KUBE_CLIENT = k8s.KubeClientSettingsArgs(qps=1000, burst=2000)
-
-
 def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None) -> k8s.Provider:
     """The one provider every Kubernetes object of the stack is created with.
 
@@ -85,7 +78,8 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
     (seen with the real engine, tests/e2e). The Deployments' checksum/config annotation
     already rolls pods when the settings change.
 
-    The client's rate limit is raised (:data:`KUBE_CLIENT`) for both providers.
+    The client's rate limit is raised for both providers (``KUBE_CLIENT_SETTINGS``, the EKS
+    component's).
     """
     if cluster is not None:
         return cluster.kubernetes_provider("kubernetes")
@@ -97,7 +91,7 @@ def kubernetes_provider(spec: KubernetesSpec, cluster: EksCluster | None = None)
             enable_server_side_apply=True,
             enable_config_map_mutable=True,
             enable_secret_mutable=True,
-            kube_client_settings=KUBE_CLIENT,
+            kube_client_settings=KUBE_CLIENT_SETTINGS,
         ),
     )
 

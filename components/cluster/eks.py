@@ -115,6 +115,12 @@ NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistry
 BUILT_IN_NODE_POOLS = ("system",)
 #: What EKS itself picks for the Service range of a VPC in 10.0.0.0/8 (else 10.100.0.0/16).
 DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
+#: The Kubernetes provider's client rate limit (its defaults: 50 requests/s, burst 120). A
+#: preview or an `up` reads every object (`refresh: always`) and dry-runs every apply, a few
+#: requests per object: at 30 apps (about 970 objects) the default held a no-change preview at
+#: 42 s, this at 23 s, same CPU (bench/README.md, issue 21). The API server's priority and
+#: fairness still bounds what one client gets; readiness waits are unchanged.
+KUBE_CLIENT_SETTINGS = k8s.KubeClientSettingsArgs(qps=1000, burst=2000)
 
 
 def _service_cidr(value: str) -> str:
@@ -604,8 +610,7 @@ class EksCluster(pulumi.ComponentResource):
                 enable_server_side_apply=True,
                 enable_config_map_mutable=True,
                 enable_secret_mutable=True,
-                # The client's rate limit raised, as infra.stack.KUBE_CLIENT says why.
-                kube_client_settings=k8s.KubeClientSettingsArgs(qps=1000, burst=2000),
+                kube_client_settings=KUBE_CLIENT_SETTINGS,
             ),
             opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=self.ready), opts),
         )
