@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
 
 import pulumi
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, InstanceOf, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 __all__ = ["Args", "FieldError", "Input", "Items", "at", "camel"]
@@ -76,7 +76,6 @@ else:
         def __class_getitem__(cls, item: Any) -> Any:
             return Annotated[
                 Union[item, InstanceOf[pulumi.Output]],  # noqa: UP007 - a runtime type object
-                Field(repr=False),
                 WithJsonSchema(_plain_schema(item)),
             ]
 

@@ -1,11 +1,13 @@
 import hashlib
 import json
+import warnings
 
 import pulumi
 import pytest
 
 from tests.model_errors import rejects
 from webplatform import AppSettings, AppSettingsArgs, testing
+from webplatform._model import Args, Input, Items
 
 CM, SECRET = "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret"
 
@@ -109,3 +111,18 @@ def test_secret_values_and_an_external_secret_do_not_mix():
         "externalSecretName",
         "not with secret",
     )
+
+
+def test_an_input_inside_a_union_or_tuple_builds_without_a_warning():
+    """``Input[str] | None`` and ``Items[Input[str]]`` are how Args spell optional and
+    repeated inputs; pydantic warned at schema build (on every `pulumi up`'s stderr) while
+    ``Input`` carried a ``Field()`` that only a top-level field can hold."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+
+        class Probe(Args):
+            name: Input[str] | None = None
+            hosts: Items[Input[str]] = ()
+
+        probe = Probe(name="a", hosts=["x", "y"])
+    assert (probe.name, probe.hosts) == ("a", ("x", "y"))
