@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import functools
+import hashlib
 import json
 import os
+import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -22,16 +28,56 @@ STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
 collect_ignore = [] if os.environ.get("WEBPLATFORM_E2E") else ["e2e"]
 
 
+#: A directory the run's processes share (the xdist controller's and its workers'), made by
+#: the controller or the serial run at configure and removed at unconfigure: a result one
+#: worker computed once is read by the other, never by a later run (so never stale).
+_SHARED = "WEBPLATFORM_TEST_SHARED"
+_T = TypeVar("_T")
+_made = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _SHARED not in os.environ:  # set: a worker, which inherited its controller's
+        os.environ[_SHARED] = config.stash[_made] = tempfile.mkdtemp(prefix="webplatform-tests-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    made = config.stash.get(_made, None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        del os.environ[_SHARED]
+
+
+def once_per_run(name: str, produce: Callable[[], _T]) -> _T:
+    """``produce()`` computed by one process of the run and read (pickled) by the others.
+
+    The first to take the entry's lock computes it while the other worker goes on with its
+    own tests until it needs the same entry. Keyed by this checkout too, in case a test
+    runs another checkout's suite with this environment.
+    """
+    key = hashlib.sha256(f"{ROOT}\0{name}".encode()).hexdigest()[:24]
+    entry = Path(os.environ[_SHARED]) / key
+    with open(f"{entry}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if entry.exists():
+            result: _T = pickle.loads(entry.read_bytes())
+            return result
+        value = produce()
+        entry.with_suffix(".tmp").write_bytes(pickle.dumps(value))
+        entry.with_suffix(".tmp").replace(entry)
+        return value
+
+
 @functools.cache
 def synthesized(stack: str) -> Any:
-    """The offline synth of a committed stack, once per test process (a pytest-xdist worker).
+    """The offline synth of a committed stack, once per run, read by every worker.
 
     The most expensive step of the suite (the program under mocks, provider SDK imports
     included); the stack tests of every module read the same result and never change it.
     """
     from infra import synth
 
-    return synth.synthesize(stack)
+    return once_per_run(f"synth:{stack}", lambda: synth.synthesize(stack))
 
 
 def load_stack_file(stack: str) -> dict[str, Any]:
@@ -90,8 +136,12 @@ print(json.dumps(report))
 @pytest.fixture(scope="session")
 def sdk_imports() -> dict[str, list[str]]:
     """Step -> the provider SDK modules (submodules included) loaded after it, cumulatively."""
-    result = subprocess.run(
-        [sys.executable, "-c", _IMPORT_STEPS], cwd=ROOT, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    def steps() -> dict[str, list[str]]:
+        result = subprocess.run(
+            [sys.executable, "-c", _IMPORT_STEPS], cwd=ROOT, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    return once_per_run("sdk-imports", steps)
