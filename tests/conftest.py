@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import copy
-import fcntl
 import functools
-import hashlib
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
+
+from tests._shared import SHARED, once_per_run
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
@@ -28,44 +26,37 @@ STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
 collect_ignore = [] if os.environ.get("WEBPLATFORM_E2E") else ["e2e"]
 
 
-#: A directory the run's processes share (the xdist controller's and its workers'), made by
-#: the controller or the serial run at configure and removed at unconfigure: a result one
-#: worker computed once is read by the other, never by a later run (so never stale).
-_SHARED = "WEBPLATFORM_TEST_SHARED"
-_T = TypeVar("_T")
 _made = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _SHARED not in os.environ:  # set: a worker, which inherited its controller's
-        os.environ[_SHARED] = config.stash[_made] = tempfile.mkdtemp(prefix="webplatform-tests-")
+    if SHARED not in os.environ:  # set: a worker, which inherited its controller's
+        os.environ[SHARED] = config.stash[_made] = tempfile.mkdtemp(prefix="webplatform-tests-")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     made = config.stash.get(_made, None)
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)
-        del os.environ[_SHARED]
+        del os.environ[SHARED]
 
 
-def once_per_run(name: str, produce: Callable[[], _T]) -> _T:
-    """``produce()`` computed by one process of the run and read (pickled) by the others.
+#: The modules that take longest (seconds of real processes each: `--durations=0`), handed
+#: out first. `dev.py test` gives whole files to the two workers in collection order, so a
+#: long file collected last kept one worker busy for seconds after the other ran out of work.
+FIRST = (
+    "tests/infra/test_cdn.py",
+    "tests/tooling/test_compat.py",
+    "tests/infra/test_event_loop.py",
+    "tests/infra/test_bad_stacks.py",
+    "tests/workflows/test_workflows.py",
+    "tests/infra/test_release.py",
+)
 
-    The first to take the entry's lock computes it while the other worker goes on with its
-    own tests until it needs the same entry. Keyed by this checkout too, in case a test
-    runs another checkout's suite with this environment.
-    """
-    key = hashlib.sha256(f"{ROOT}\0{name}".encode()).hexdigest()[:24]
-    entry = Path(os.environ[_SHARED]) / key
-    with open(f"{entry}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if entry.exists():
-            result: _T = pickle.loads(entry.read_bytes())
-            return result
-        value = produce()
-        entry.with_suffix(".tmp").write_bytes(pickle.dumps(value))
-        entry.with_suffix(".tmp").replace(entry)
-        return value
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(FIRST)))  # stable
 
 
 @functools.cache
@@ -111,11 +102,13 @@ def write_stack(tmp_path: Path):
 
 
 #: One fresh process that records which provider SDKs are loaded after each step: importing
-#: the library, the config models, then synthesizing dev, prod and staging in turn. A test per
-#: claim reads it (dev loads neither SDK, prod no Cloudflare, staging AWS); one process, not
-#: one per claim, because each costs seconds of SDK imports.
+#: the library, the config models, then synthesizing dev and prod in turn. A test per claim
+#: reads it (dev loads neither SDK, prod AWS and no Cloudflare); one process, not one per
+#: claim, because each costs seconds of SDK imports. The two synths it has to run anyway are
+#: the run's shared ones (``synthesized``) unless another worker got there first.
 _IMPORT_STEPS = r"""
 import json, sys
+from tests._shared import once_per_run
 SDKS = ("pulumi_aws", "pulumi_cloudflare")
 def loaded():
     return sorted(m for m in sys.modules if m.split(".")[0] in SDKS)
@@ -125,8 +118,8 @@ report["import webplatform"] = loaded()
 from infra import config
 report["import infra.config"] = loaded()
 from infra import synth
-for stack in ("dev", "prod", "staging"):
-    rec = synth.synthesize(stack).recording
+for stack in ("dev", "prod"):
+    rec = once_per_run(f"synth:{stack}", lambda: synth.synthesize(stack), run_anyway=True).recording
     assert "kubernetes:apps/v1:Deployment" in {r.type for r in rec.resources}, stack  # it ran
     report[stack] = loaded()
 print(json.dumps(report))

@@ -45,9 +45,9 @@ def test_dev_uses_a_kubernetes_secret_and_no_aws_at_all(synths):
 
 
 def test_dev_never_imports_pulumi_aws(sdk_imports):
-    # One fresh process, dev first (tests/conftest.py): then staging, which does load it.
+    # One fresh process, dev first (tests/conftest.py): then prod, which does load it.
     assert "pulumi_aws" not in sdk_imports["dev"], "dev loaded pulumi_aws"
-    assert "pulumi_aws" in sdk_imports["staging"]
+    assert "pulumi_aws" in sdk_imports["prod"]  # control: the probe sees an SDK a stack loads
 
 
 @pytest.mark.parametrize(
