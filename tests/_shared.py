@@ -21,24 +21,39 @@ SHARED = "WEBPLATFORM_TEST_SHARED"
 _T = TypeVar("_T")
 
 
-def once_per_run(name: str, produce: Callable[[], _T], *, run_anyway: bool = False) -> _T:
+def _entry(name: str) -> Path:
+    key = hashlib.sha256(f"{ROOT}\0{name}".encode()).hexdigest()[:24]
+    return Path(os.environ[SHARED]) / key
+
+
+def once_per_run(name: str, produce: Callable[[], _T]) -> _T:
     """``produce()`` computed by one process of the run and read (pickled) by the others.
 
     The first to take the entry's lock computes it while the other worker goes on with its
     own tests until it needs the same entry. Keyed by this checkout too, in case a test
-    runs another checkout's suite with this environment. ``run_anyway``: a caller that must
-    run ``produce`` itself (the SDK-imports probe watches what it loads) still offers its
-    result to the others, and reads nobody else's.
+    runs another checkout's suite with this environment.
     """
-    key = hashlib.sha256(f"{ROOT}\0{name}".encode()).hexdigest()[:24]
-    entry = Path(os.environ[SHARED]) / key
+    entry = _entry(name)
     with open(f"{entry}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if entry.exists() and not run_anyway:
+        if entry.exists():
             result: _T = pickle.loads(entry.read_bytes())
             return result
         value = produce()
-        if not entry.exists():
-            entry.with_suffix(".tmp").write_bytes(pickle.dumps(value))
-            entry.with_suffix(".tmp").replace(entry)
+        _store(entry, value)
         return value
+
+
+def offer(name: str, value: object) -> None:
+    """Give the run ``value`` as ``name``'s result, unless some process already did: for a
+    process that had to compute it anyway (the fresh-process probe watches what it loads)."""
+    entry = _entry(name)
+    with open(f"{entry}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not entry.exists():
+            _store(entry, value)
+
+
+def _store(entry: Path, value: object) -> None:
+    entry.with_suffix(".tmp").write_bytes(pickle.dumps(value))
+    entry.with_suffix(".tmp").replace(entry)

@@ -73,7 +73,17 @@ def synthesized(stack: str) -> Any:
 
 def load_stack_file(stack: str) -> dict[str, Any]:
     """A deep copy of a committed stack file, to derive variants from."""
-    return copy.deepcopy(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()))
+    return copy.deepcopy(_committed_document(stack))
+
+
+@functools.cache
+def _committed_document(stack: str) -> dict[str, Any]:
+    """Parsed once per process: the bad-stack cases derive hundreds of variants from each."""
+    loaded: dict[str, Any] = yaml.load(
+        (ROOT / f"Pulumi.{stack}.yaml").read_text(),
+        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader),
+    )
+    return loaded
 
 
 def synth_process(stack: str, config_file: Path, out: Path) -> subprocess.CompletedProcess[str]:
@@ -101,40 +111,72 @@ def write_stack(tmp_path: Path):
     return write
 
 
-#: One fresh process that records which provider SDKs are loaded after each step: importing
-#: the library, the config models, then synthesizing dev and prod in turn. A test per claim
-#: reads it (dev loads neither SDK, prod AWS and no Cloudflare); one process, not one per
-#: claim, because each costs seconds of SDK imports. The two synths it has to run anyway are
-#: the run's shared ones (``synthesized``) unless another worker got there first.
-_IMPORT_STEPS = r"""
-import json, sys
-from tests._shared import once_per_run
+#: The commands run by the fresh process below, in this order: (module, argv).
+PROBED_COMMANDS = {
+    "synth dev": ("synth", ["--stack", "dev", "--out", "{out}/dev"]),
+    "synth prod": ("synth", ["--stack", "prod", "--out", "{out}/prod"]),
+    "cost prod": ("cost", ["--stack", "prod", "--format", "json"]),
+}
+#: The committed stacks whose synth that process offers to the run (``synthesized``).
+PROBED = ("dev", "prod")
+
+#: One fresh process, steps one after the other, each costing seconds of imports alone:
+#: importing the library, then the config models, then the commands as a user runs them.
+#: After each step it records the provider SDK modules loaded so far (cumulatively: dev
+#: loads neither SDK, prod AWS and no Cloudflare) and, after each command, its exit code and
+#: the event loops left open (issue 25: none). Each test reads the claim it makes. The
+#: synths the commands run are the run's shared ones (``synthesized``), unless another
+#: process offered them first.
+_FRESH_PROCESS = r"""
+import asyncio, contextlib, gc, importlib, io, json, sys, tempfile
+from tests._shared import offer
 SDKS = ("pulumi_aws", "pulumi_cloudflare")
 def loaded():
     return sorted(m for m in sys.modules if m.split(".")[0] in SDKS)
-report = {}
+imports, loops = {}, {}
 import webplatform
-report["import webplatform"] = loaded()
+imports["import webplatform"] = loaded()
 from infra import config
-report["import infra.config"] = loaded()
+imports["import infra.config"] = loaded()
 from infra import synth
-for stack in ("dev", "prod"):
-    rec = once_per_run(f"synth:{stack}", lambda: synth.synthesize(stack), run_anyway=True).recording
-    assert "kubernetes:apps/v1:Deployment" in {r.type for r in rec.resources}, stack  # it ran
-    report[stack] = loaded()
-print(json.dumps(report))
+synthesize = synth.synthesize
+def offering(stack, config_file=None):
+    done = synthesize(stack, config_file)
+    if config_file is None:
+        offer("synth:" + stack, done)
+    return done
+synth.synthesize = offering  # what `synth` and `cost` call
+out = tempfile.mkdtemp(prefix="probe-")
+for name, (module, argv) in COMMANDS.items():
+    main = importlib.import_module("infra." + module).main
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = main([a.format(out=out) for a in argv])
+    gc.collect()
+    open_loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]
+    loops[name] = {"code": code, "open": sum(not loop.is_closed() for loop in open_loops)}
+    if name.startswith("synth "):
+        imports[name.removeprefix("synth ")] = loaded()
+print(json.dumps({"imports": imports, "loops": loops}))
 """
+
+
+def fresh_process_report() -> dict[str, dict[str, Any]]:
+    """What the fresh process above recorded, once per run: {"imports": ..., "loops": ...}."""
+
+    def run() -> dict[str, dict[str, Any]]:
+        result = subprocess.run(
+            [sys.executable, "-c", _FRESH_PROCESS.replace("COMMANDS", repr(PROBED_COMMANDS))],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    return once_per_run("fresh-process", run)
 
 
 @pytest.fixture(scope="session")
 def sdk_imports() -> dict[str, list[str]]:
     """Step -> the provider SDK modules (submodules included) loaded after it, cumulatively."""
-
-    def steps() -> dict[str, list[str]]:
-        result = subprocess.run(
-            [sys.executable, "-c", _IMPORT_STEPS], cwd=ROOT, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stderr
-        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-    return once_per_run("sdk-imports", steps)
+    return fresh_process_report()["imports"]

@@ -440,15 +440,8 @@ def _note(source: StackSource, note: str) -> StackSource:
     return replace(source, notes=(*source.notes, note))
 
 
-def committed_configs(root: Path) -> dict[str, dict[str, Any]]:
-    """The ``config:`` map of each stack file in ``root`` (``Pulumi.<stack>.yaml``), read
-    leniently: what other stacks claim (names, hosts, roles), not what this one runs."""
-    found = {}
-    for path in sorted(root.glob("Pulumi.*.yaml")):
-        document = yaml.load(path.read_text(), Loader=_LENIENT) or {}
-        config = document.get("config") if isinstance(document, dict) else None
-        if isinstance(config, dict):
-            found[path.name[len("Pulumi.") : -len(".yaml")]] = {
-                str(k): v for k, v in config.items()
-            }
-    return found
+def lenient_config(text: str) -> dict[str, Any] | None:
+    """The ``config:`` map of a stack file's text, read leniently; None if it has none."""
+    document = yaml.load(text, Loader=_LENIENT) or {}
+    config = document.get("config") if isinstance(document, dict) else None
+    return {str(k): v for k, v in config.items()} if isinstance(config, dict) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import pulumi
@@ -39,10 +40,12 @@ CREDENTIAL_LIKE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def named_like_credential(loc: tuple[Any, ...]) -> bool:
     """True when a key on the path that a user named (a map key such as an env variable,
     not a field of ours) says it holds a credential. ``secretEnv`` values name secret
-    keys: they are not secrets themselves."""
+    keys: they are not secrets themselves. Cached: the last guard of every error message
+    asks it for each leaf of the stack file, and the answer depends on the path alone."""
     node: Any = StackConfig
     for part in loc:
         found = step(node, part) if node is not None else None

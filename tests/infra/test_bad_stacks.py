@@ -1339,12 +1339,15 @@ LOOSE = {case for case, (_, _, _, fragment) in CASES.items() if fragment is None
 VALID = {"octal-looking-replicas", "collision-config-map"}
 
 
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _stack_text(stack, mutate):
     if isinstance(mutate, Text):
         return mutate.apply((ROOT / f"Pulumi.{stack}.yaml").read_text())
     document = load_stack_file(stack)
     mutate(document["config"])
-    return yaml.safe_dump(document, sort_keys=False)
+    return yaml.dump(document, Dumper=DUMPER, sort_keys=False)  # as safe_dump, on libyaml
 
 
 def _engine_config(path):

@@ -12,56 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import subprocess
-import sys
 
 import pulumi
 import pytest
 import yaml
 
-from tests.conftest import ROOT, synth_process
+from tests.conftest import PROBED_COMMANDS, ROOT, fresh_process_report, synth_process
 from webplatform import testing
-
-#: The commands, one after the other in one fresh process (each costs seconds of imports
-#: alone), and the loops left open after each: the process's own loops, none from tests.
-COMMANDS = {
-    "synth dev": ("synth", ["--stack", "dev", "--out", "{out}/dev"]),
-    "synth prod": ("synth", ["--stack", "prod", "--out", "{out}/prod"]),
-    "cost prod": ("cost", ["--stack", "prod", "--format", "json"]),
-}
-OPEN_LOOPS = """
-import asyncio, contextlib, gc, importlib, io, json, sys
-report = {{}}
-for name, (module, argv) in {commands!r}.items():
-    main = importlib.import_module("infra." + module).main
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        code = main(argv)
-    gc.collect()
-    loops = [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]
-    report[name] = {{"code": code, "open": sum(not loop.is_closed() for loop in loops)}}
-print(json.dumps(report))
-"""
 
 
 @pytest.fixture(scope="module")
-def open_loops_after(tmp_path_factory) -> dict[str, dict]:
-    out = tmp_path_factory.mktemp("synth")
-    commands = {
-        name: (module, [a.format(out=out) for a in argv])
-        for name, (module, argv) in COMMANDS.items()
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", OPEN_LOOPS.format(commands=commands)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(json.loads(result.stdout.splitlines()[-1]))
+def open_loops_after() -> dict[str, dict]:
+    """The commands one after the other in one fresh process (tests/conftest.py), and the
+    loops left open after each: the process's own loops, none from tests."""
+    return fresh_process_report()["loops"]
 
 
-@pytest.mark.parametrize("command", ["synth dev", "synth prod", "cost prod"])
+@pytest.mark.parametrize("command", list(PROBED_COMMANDS))
 def test_each_command_closes_every_event_loop_before_it_returns(command, open_loops_after):
     # Before the fix: 6 open loops after a dev synth (the main one and 5 worker threads').
     assert open_loops_after[command] == {"code": 0, "open": 0}
