@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests._shared import SHARED, once_per_run
+from tests._shared import ROOT, SHARED, once_per_run
 
-ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "uat", "prod", "prod-dr")
 
 # tests/e2e needs the real engine and a cluster (minutes): only `python3 dev.py e2e`
@@ -117,8 +116,6 @@ PROBED_COMMANDS = {
     "synth prod": ("synth", ["--stack", "prod", "--out", "{out}/prod"]),
     "cost prod": ("cost", ["--stack", "prod", "--format", "json"]),
 }
-#: The committed stacks whose synth that process offers to the run (``synthesized``).
-PROBED = ("dev", "prod")
 
 #: One fresh process, steps one after the other, each costing seconds of imports alone:
 #: importing the library, then the config models, then the commands as a user runs them.
@@ -130,6 +127,7 @@ PROBED = ("dev", "prod")
 _FRESH_PROCESS = r"""
 import asyncio, contextlib, gc, importlib, io, json, sys, tempfile
 from tests._shared import offer
+COMMANDS = json.loads(sys.argv[1])
 SDKS = ("pulumi_aws", "pulumi_cloudflare")
 def loaded():
     return sorted(m for m in sys.modules if m.split(".")[0] in SDKS)
@@ -165,7 +163,7 @@ def fresh_process_report() -> dict[str, dict[str, Any]]:
 
     def run() -> dict[str, dict[str, Any]]:
         result = subprocess.run(
-            [sys.executable, "-c", _FRESH_PROCESS.replace("COMMANDS", repr(PROBED_COMMANDS))],
+            [sys.executable, "-c", _FRESH_PROCESS, json.dumps(PROBED_COMMANDS)],
             cwd=ROOT,
             capture_output=True,
             text=True,
